@@ -1,0 +1,32 @@
+//! Generates the C header from src/ffi/api.rs with cbindgen (a pinned version, so that the
+//! output is stable) into OUT_DIR; tests/header.rs compares it with include/icdapi.h.
+
+use std::path::PathBuf;
+
+fn main() {
+    let crate_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
+    println!("cargo:rerun-if-changed=src/ffi/api.rs");
+    println!("cargo:rerun-if-changed=cbindgen.toml");
+
+    let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml is valid");
+    let version = |part: &str| std::env::var(format!("CARGO_PKG_VERSION_{part}")).expect("set by cargo");
+    let version_macros = format!(
+        "\n/* The version of this header; icd_version() tells the version of the library linked. */\n\
+         #define ICDAPI_VERSION_MAJOR {}\n#define ICDAPI_VERSION_MINOR {}\n#define ICDAPI_VERSION_PATCH {}\n\
+         #define ICDAPI_VERSION \"{}\"",
+        version("MAJOR"),
+        version("MINOR"),
+        version("PATCH"),
+        std::env::var("CARGO_PKG_VERSION").expect("set by cargo")
+    );
+    let header = cbindgen::Builder::new()
+        .with_config(config)
+        .with_src(crate_dir.join("src/ffi/api.rs"))
+        .with_after_include(version_macros)
+        .generate()
+        .expect("cbindgen reads src/ffi/api.rs");
+    header.write_to_file(out_dir.join("icdapi.h"));
+    // Where tests/header.rs finds it.
+    println!("cargo:rustc-env=ICDAPI_GENERATED_HEADER={}", out_dir.join("icdapi.h").display());
+}

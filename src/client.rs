@@ -1,0 +1,402 @@
+//! The client: configuration, token, cache and transport put together. Safe Rust, no C here.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::RwLock;
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use crate::cache::{cache_key, freshness_lifetime, ResponseCache};
+use crate::error::{Error, ErrorKind, Result};
+use crate::options::{Config, Effect, DEFAULT_API_BASE, DEFAULT_TOKEN_ENDPOINT};
+use crate::token::{Credentials, Token, TokenCache};
+use crate::transport::{self, Answer, Body, Method, Request};
+use crate::url::{encode_component, shorten, BaseUrl};
+
+/// Lifetime assumed when a token response omits `expires_in` (WHO's tokens live an hour; a
+/// shorter real lifetime still works, because a 401 makes the client fetch a new token).
+const ASSUMED_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+/// Redirects followed within the API before giving up.
+const MAX_REDIRECTS: u32 = 5;
+/// How much of an error body is quoted in a message.
+const QUOTED_BODY_CHARS: usize = 300;
+
+/// A successful answer: the JSON text and the HTTP status it came with.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub body: Arc<str>,
+    pub http_status: u16,
+}
+
+/// A client of the ICD API, shared freely between threads (`Client: Send + Sync`).
+pub struct Client {
+    /// None for a local deployment, which needs no token.
+    credentials: Option<Credentials>,
+    config: RwLock<Arc<Config>>,
+    agent: RwLock<ureq::Agent>,
+    tokens: TokenCache,
+    cache: ResponseCache,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("credentials", &self.credentials).field("config", &self.config()).finish()
+    }
+}
+
+impl Client {
+    /// A client of the WHO cloud API. With both arguments None, the credentials come from
+    /// `ICD_CLIENT_ID` and `ICD_CLIENT_SECRET`. Does no network I/O.
+    pub fn cloud(client_id: Option<&str>, client_secret: Option<&str>) -> Result<Client> {
+        let (client_id, client_secret) = match (client_id, client_secret) {
+            (Some(id), Some(secret)) => (id.to_owned(), Zeroizing::new(secret.to_owned())),
+            (None, None) => {
+                let id = env_var("ICD_CLIENT_ID")?;
+                let secret = Zeroizing::new(env_var("ICD_CLIENT_SECRET")?);
+                (id, secret)
+            }
+            _ => {
+                return Err(Error::invalid_argument(
+                    "give both client_id and client_secret, or neither to read ICD_CLIENT_ID and ICD_CLIENT_SECRET",
+                ))
+            }
+        };
+        if client_id.trim().is_empty() || client_secret.trim().is_empty() {
+            return Err(Error::invalid_argument("client_id and client_secret must not be empty"));
+        }
+        let api_base = base_from_env("ICD_API_BASE", DEFAULT_API_BASE)?.require_secure("api_base")?;
+        let token_endpoint =
+            base_from_env("ICD_TOKEN_ENDPOINT", DEFAULT_TOKEN_ENDPOINT)?.require_secure("token_endpoint")?;
+        let credentials = Credentials { client_id, client_secret };
+        Client::with_config(Some(credentials), Config::new(api_base, Some(token_endpoint)))
+    }
+
+    /// A client of WHO's local deployment (the `whoicd/icd-api` container): no token, and plain
+    /// http is allowed since there is no secret to protect. None reads `ICD_API_BASE`.
+    pub fn local(base_url: Option<&str>) -> Result<Client> {
+        let base = match base_url {
+            Some(url) => BaseUrl::parse(url, "base_url")?,
+            None => BaseUrl::parse(&env_var("ICD_API_BASE")?, "ICD_API_BASE")?,
+        };
+        Client::with_config(None, Config::new(base, None))
+    }
+
+    fn with_config(credentials: Option<Credentials>, mut config: Config) -> Result<Client> {
+        config.log = crate::log::enabled_by_env();
+        let agent = transport::build_agent(&config)?;
+        Ok(Client {
+            credentials,
+            cache: ResponseCache::new(config.cache_entries),
+            config: RwLock::new(Arc::new(config)),
+            agent: RwLock::new(agent),
+            tokens: TokenCache::default(),
+        })
+    }
+
+    /// A snapshot of the current settings.
+    pub fn config(&self) -> Arc<Config> {
+        self.config.read().clone()
+    }
+
+    /// Sets one option (see the README's table). Safe while other threads make calls: they see
+    /// the change from their next call on.
+    pub fn set_option(&self, name: &str, value: &str) -> Result<()> {
+        let mut current = self.config.write();
+        let mut changed = Config::clone(&current);
+        let effect = changed.set(name, value)?;
+        match effect {
+            Effect::Transport => *self.agent.write() = transport::build_agent(&changed)?,
+            Effect::Endpoint => self.tokens.clear(),
+            Effect::CacheSize => self.cache.resize(changed.cache_entries),
+            Effect::None => {}
+        }
+        *current = Arc::new(changed);
+        Ok(())
+    }
+
+    /// GET a path (`/icd/...`, with or without a query), an `http://id.who.int/...` URI, or a URI
+    /// under `api_base`.
+    pub fn get(&self, path_or_uri: &str) -> Result<Reply> {
+        let config = self.config();
+        let url = config.api_base.resolve(path_or_uri)?;
+        self.execute(&config, Method::Get, url, None)
+    }
+
+    /// POST a JSON body (the search and mortality-coding endpoints accept POST).
+    pub fn post(&self, path_or_uri: &str, json_body: &str) -> Result<Reply> {
+        serde_json::from_str::<serde::de::IgnoredAny>(json_body)
+            .map_err(|e| Error::invalid_argument(format!("json_body is not valid JSON: {e}")))?;
+        let config = self.config();
+        let url = config.api_base.resolve(path_or_uri)?;
+        self.execute(&config, Method::Post, url, Some(json_body))
+    }
+
+    /// Searches the configured linearization and release (`.../search?q=`). A search that the
+    /// API could not run still answers 200, with `"error": true` and `errorMessage` in the JSON.
+    pub fn search(&self, query: &str) -> Result<Reply> {
+        self.linearization_get("query", query, |q| format!("search?q={q}"))
+    }
+
+    /// Code information (`.../codeinfo/{code}`); `&` and `/` of postcoordinated codes survive.
+    pub fn codeinfo(&self, code: &str) -> Result<Reply> {
+        self.linearization_get("code", code, |c| format!("codeinfo/{c}"))
+    }
+
+    /// Automatic coding of a diagnostic text (`.../autocode?searchText=`).
+    pub fn autocode(&self, text: &str) -> Result<Reply> {
+        self.linearization_get("text", text, |t| format!("autocode?searchText={t}"))
+    }
+
+    /// The linearization entity of a Foundation URI (`.../lookup?foundationUri=`).
+    pub fn lookup(&self, foundation_uri: &str) -> Result<Reply> {
+        self.linearization_get("foundation_uri", foundation_uri, |u| format!("lookup?foundationUri={u}"))
+    }
+
+    /// GET `/icd/release/11/{release}/{linearization}/{tail}`, with `argument` percent-encoded.
+    fn linearization_get(&self, name: &str, argument: &str, tail: impl FnOnce(&str) -> String) -> Result<Reply> {
+        if argument.trim().is_empty() {
+            return Err(Error::invalid_argument(format!("{name} is empty")));
+        }
+        let config = self.config();
+        let path = format!(
+            "/icd/release/11/{}/{}/{}",
+            config.release,
+            config.linearization,
+            tail(&encode_component(argument))
+        );
+        let url = config.api_base.resolve(&path)?;
+        self.execute(&config, Method::Get, url, None)
+    }
+
+    /// The cached answer, or the exchange with the API; errors leave here scrubbed of secrets.
+    fn execute(&self, config: &Config, method: Method, url: String, body: Option<&str>) -> Result<Reply> {
+        let key = (method == Method::Get && config.cache_entries > 0)
+            .then(|| cache_key(&url, &config.language, &config.api_version));
+        if let Some(body) = key.as_deref().and_then(|key| self.cache.get(key)) {
+            if config.log {
+                crate::log::line(format_args!("GET {url} -> 200 from the response cache"));
+            }
+            return Ok(Reply { body, http_status: 200 });
+        }
+        let deadline = Instant::now() + config.timeout;
+        let agent = self.agent.read().clone();
+        let mut last_token = None;
+        let result = self.exchange(&agent, config, method, url, body, deadline, &mut last_token);
+        let result = result.map_err(|error| self.scrub(error, last_token.as_deref()));
+        let (reply, lifetime) = result?;
+        if let (Some(key), Some(lifetime)) = (key, lifetime) {
+            self.cache.insert(key, reply.body.clone(), lifetime);
+        }
+        Ok(reply)
+    }
+
+    /// Sends the request with a valid token, refreshing it once on 401 and following redirects
+    /// that stay on the API. Returns the reply and how long it may be cached.
+    #[allow(clippy::too_many_arguments)]
+    fn exchange(
+        &self,
+        agent: &ureq::Agent,
+        config: &Config,
+        method: Method,
+        mut url: String,
+        body: Option<&str>,
+        deadline: Instant,
+        last_token: &mut Option<Arc<Token>>,
+    ) -> Result<(Reply, Option<Duration>)> {
+        let mut refreshed_after_401 = false;
+        let mut redirects = 0;
+        loop {
+            let token = match &self.credentials {
+                Some(credentials) => Some(self.token(agent, config, credentials, deadline)?),
+                None => None,
+            };
+            *last_token = token.clone();
+            let authorization = token.as_ref().map(|t| Zeroizing::new(format!("Bearer {}", t.value())));
+            let mut headers = vec![
+                ("Accept", "application/json"),
+                ("Accept-Language", config.language.as_str()),
+                ("API-Version", config.api_version.as_str()),
+                ("User-Agent", config.user_agent.as_str()),
+            ];
+            if let Some(authorization) = &authorization {
+                headers.push(("Authorization", authorization.as_str()));
+            }
+            let request = Request {
+                method,
+                url: &url,
+                headers: &headers,
+                body: body.map_or(Body::None, Body::Json),
+            };
+            let answer = transport::send(agent, config, &request, deadline)?;
+            match answer.status {
+                200..=299 => {
+                    let lifetime = freshness_lifetime(answer.cache_control.as_deref());
+                    return Ok((json_reply(method, &url, answer)?, lifetime));
+                }
+                401 if token.is_some() && !refreshed_after_401 => {
+                    // The token was revoked or expired early: drop it, fetch a new one, once.
+                    self.tokens.invalidate(token.as_ref().expect("checked above"));
+                    refreshed_after_401 = true;
+                }
+                401 if token.is_some() => {
+                    return Err(Error::new(
+                        ErrorKind::Auth,
+                        format!(
+                            "{} {url}: the API answered 401 even with a freshly issued token: {}",
+                            method.as_str(),
+                            quote_body(&answer.body)
+                        ),
+                    )
+                    .with_http_status(401))
+                }
+                301 | 302 | 303 | 307 | 308 if method == Method::Get && redirects < MAX_REDIRECTS => {
+                    url = self.redirect_target(config, &url, &answer)?;
+                    redirects += 1;
+                }
+                status => return Err(http_error(method, &url, status, &answer)),
+            }
+        }
+    }
+
+    /// Where a redirect points, if it stays on the API; an error otherwise, so that the token
+    /// never follows a redirect to another host.
+    fn redirect_target(&self, config: &Config, from: &str, answer: &Answer) -> Result<String> {
+        let refused = |why: &str| {
+            Error::new(ErrorKind::Http, format!("GET {from}: the API answered {} with a redirect {why}", answer.status))
+                .with_http_status(answer.status)
+        };
+        let location = answer.location.as_deref().ok_or_else(|| refused("without a Location"))?;
+        config.api_base.resolve(location).map_err(|_| {
+            refused(&format!(
+                "to {}, outside the configured API: not followed, so that the token stays with the API",
+                shorten(location, 120)
+            ))
+        })
+    }
+
+    /// The shared token, fetched if there is none or it is about to expire.
+    fn token(&self, agent: &ureq::Agent, config: &Config, credentials: &Credentials, deadline: Instant) -> Result<Arc<Token>> {
+        self.tokens.get(deadline, || fetch_token(agent, config, credentials, deadline))
+    }
+
+    fn scrub(&self, error: Error, token: Option<&Token>) -> Error {
+        let secret = self.credentials.as_ref().map_or("", |c| c.client_secret.as_str());
+        error.scrub(&[secret, token.map_or("", Token::value)])
+    }
+}
+
+fn env_var(name: &str) -> Result<String> {
+    std::env::var(name).map_err(|_| {
+        Error::invalid_argument(format!("{name} is not set (or is not valid UTF-8) in the environment"))
+    })
+}
+
+fn base_from_env(variable: &str, default: &str) -> Result<BaseUrl> {
+    match std::env::var(variable) {
+        Ok(url) if !url.is_empty() => BaseUrl::parse(&url, variable),
+        _ => BaseUrl::parse(default, variable),
+    }
+}
+
+/// A 2xx answer as a reply: UTF-8 JSON, or `ErrorKind::Parse`.
+fn json_reply(method: Method, url: &str, answer: Answer) -> Result<Reply> {
+    let status = answer.status;
+    let not_json = |why: String| {
+        Error::new(ErrorKind::Parse, format!("{} {url}: the API answered {status} with a body that is not JSON ({why})", method.as_str()))
+            .with_http_status(status)
+    };
+    let text = String::from_utf8(answer.body).map_err(|_| not_json("not UTF-8".into()))?;
+    serde_json::from_str::<serde::de::IgnoredAny>(&text).map_err(|e| {
+        let kind = answer.content_type.as_deref().unwrap_or("no Content-Type");
+        not_json(format!("{kind}: {e}"))
+    })?;
+    Ok(Reply { body: Arc::from(text), http_status: status })
+}
+
+fn http_error(method: Method, url: &str, status: u16, answer: &Answer) -> Error {
+    let reason = ureq::http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
+    Error::new(
+        ErrorKind::Http,
+        format!("{} {url}: the API answered {status} {reason}: {}", method.as_str(), quote_body(&answer.body)),
+    )
+    .with_http_status(status)
+}
+
+/// The start of a body as one line, for an error message.
+fn quote_body(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.is_empty() {
+        "(empty body)".into()
+    } else {
+        format!("\"{}\"", shorten(&line, QUOTED_BODY_CHARS))
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    expires_in: Option<u64>,
+    token_type: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TokenError {
+    error: String,
+}
+
+/// Asks the token endpoint for a token (client credentials as form fields, as WHO expects).
+fn fetch_token(agent: &ureq::Agent, config: &Config, credentials: &Credentials, deadline: Instant) -> Result<(String, Duration)> {
+    let endpoint = config.token_endpoint.as_ref().ok_or_else(|| {
+        Error::new(ErrorKind::Internal, "a cloud client without a token endpoint")
+    })?;
+    let url = endpoint.as_url();
+    let fields = [
+        ("grant_type", "client_credentials"),
+        ("scope", "icdapi_access"),
+        ("client_id", credentials.client_id.as_str()),
+        ("client_secret", credentials.client_secret.as_str()),
+    ];
+    let headers = [("Accept", "application/json"), ("User-Agent", config.user_agent.as_str())];
+    let request = Request { method: Method::Post, url: &url, headers: &headers, body: Body::Form(&fields) };
+    let answer = transport::send(agent, config, &request, deadline)?;
+    let body = Zeroizing::new(answer.body);
+    let status = answer.status;
+    match status {
+        200 => {
+            let malformed = |why: &str| {
+                Error::new(ErrorKind::Parse, format!("POST {url}: the token endpoint answered 200 with {why}"))
+                    .with_http_status(status)
+            };
+            let parsed: TokenResponse =
+                serde_json::from_slice(&body).map_err(|_| malformed("a body that is not a token response"))?;
+            let access_token = Zeroizing::new(parsed.access_token);
+            if access_token.is_empty() || !access_token.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(malformed("an empty or malformed access_token"));
+            }
+            if parsed.token_type.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case("bearer")) {
+                return Err(malformed("a token that is not a bearer token"));
+            }
+            let lifetime = parsed.expires_in.map_or(ASSUMED_TOKEN_LIFETIME, Duration::from_secs);
+            if config.log {
+                crate::log::line(format_args!("token fetched from {url}, valid {} s", lifetime.as_secs()));
+            }
+            Ok((access_token.to_string(), lifetime))
+        }
+        400 | 401 => {
+            let code = serde_json::from_slice::<TokenError>(&body).map_or_else(|_| "no OAuth2 error code".into(), |e| e.error);
+            let hint = if code == "invalid_client" { ": check the client id and secret" } else { "" };
+            Err(Error::new(
+                ErrorKind::Auth,
+                format!("POST {url}: the token endpoint refused the credentials ({}){hint}", shorten(&code, 60)),
+            )
+            .with_http_status(status))
+        }
+        _ => Err(Error::new(
+            ErrorKind::Http,
+            format!("POST {url}: the token endpoint answered {status}: {}", quote_body(&body)),
+        )
+        .with_http_status(status)),
+    }
+}

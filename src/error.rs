@@ -1,0 +1,82 @@
+//! The error type of the safe core. Each kind maps one-to-one onto a C `IcdStatus` code.
+
+use std::fmt;
+
+/// What went wrong, in the categories a caller can act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// A NULL/empty/invalid argument, an unknown option or bad option value, or a URI outside the
+    /// configured API. Retrying the same call cannot help.
+    InvalidArgument,
+    /// The token endpoint refused the credentials, or the API still answered 401 with a new token.
+    Auth,
+    /// The API answered a status outside 2xx (see [`Error::http_status`]).
+    Http,
+    /// DNS, connect, TLS, a reset or truncated connection, or a body over the size limit.
+    Network,
+    /// The call's deadline (`timeout_ms`) passed, retries included.
+    Timeout,
+    /// A 2xx body that is not JSON, or a malformed token response.
+    Parse,
+    /// A bug: a caught panic or a broken invariant.
+    Internal,
+}
+
+/// An error with a message meant for people. Messages never contain the client secret or a token:
+/// the client scrubs them before an error leaves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    http_status: u16,
+}
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error { kind, message: message.into(), http_status: 0 }
+    }
+
+    /// Records the HTTP status of the answer that caused the error (0 when there was none).
+    pub fn with_http_status(mut self, status: u16) -> Self {
+        self.http_status = status;
+        self
+    }
+
+    pub fn invalid_argument(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidArgument, message)
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// HTTP status of the last answer received while making the call; 0 if none arrived.
+    pub fn http_status(&self) -> u16 {
+        self.http_status
+    }
+
+    /// Replaces every occurrence of each secret in the message, so that no server echoing a token
+    /// or the secret back (in a body we quote, say) can make us disclose it.
+    pub(crate) fn scrub(mut self, secrets: &[&str]) -> Self {
+        for secret in secrets.iter().filter(|s| s.len() >= 4) {
+            if self.message.contains(secret) {
+                self.message = self.message.replace(secret, "[redacted]");
+            }
+        }
+        self
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,52 @@
+//! The per-thread last error, like `errno` or libgit2's `git_error_last`.
+
+use std::cell::RefCell;
+use std::ffi::{c_char, c_int, CString};
+
+use super::api::IcdStatus;
+use crate::error::Error;
+
+struct LastError {
+    code: IcdStatus,
+    message: CString,
+    http_status: c_int,
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<LastError> =
+        RefCell::new(LastError { code: IcdStatus::ICD_OK, message: CString::default(), http_status: 0 });
+}
+
+pub fn clear(http_status: u16) {
+    LAST_ERROR.with_borrow_mut(|last| {
+        last.code = IcdStatus::ICD_OK;
+        if !last.message.is_empty() {
+            last.message = CString::default();
+        }
+        last.http_status = c_int::from(http_status);
+    });
+}
+
+pub fn set(error: &Error) {
+    // A message is one line of text: no NUL (C strings end there) and no control characters.
+    let text: String = error.message().chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let message = CString::new(text).unwrap_or_default();
+    LAST_ERROR.with_borrow_mut(|last| {
+        last.code = IcdStatus::from(error.kind());
+        last.message = message;
+        last.http_status = c_int::from(error.http_status());
+    });
+}
+
+pub fn code() -> IcdStatus {
+    LAST_ERROR.with_borrow(|last| last.code)
+}
+
+/// Points into thread-local storage: valid until this thread's next call that sets or clears it.
+pub fn message() -> *const c_char {
+    LAST_ERROR.with_borrow(|last| last.message.as_ptr())
+}
+
+pub fn http_status() -> c_int {
+    LAST_ERROR.with_borrow(|last| last.http_status)
+}

@@ -1,0 +1,62 @@
+//! The C ABI: a thin skin over [`crate::Client`].
+//!
+//! Every exported function (in `api.rs`, the file cbindgen reads) goes through [`boundary`]:
+//! it catches panics, so none crosses into C, and records the outcome as the thread's last error.
+
+mod api;
+mod last_error;
+
+pub use api::*;
+
+use std::ffi::{c_char, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// Runs one exported call: on success records "no error" with the HTTP status, on failure the
+/// error, and on a panic `ICD_ERR_INTERNAL`; returns `fallback` for the last two.
+pub(crate) fn boundary<T>(fallback: T, call: impl FnOnce() -> Result<(T, u16)>) -> T {
+    match catch_unwind(AssertUnwindSafe(call)) {
+        Ok(Ok((value, http_status))) => {
+            last_error::clear(http_status);
+            value
+        }
+        Ok(Err(error)) => {
+            last_error::set(&error);
+            fallback
+        }
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            last_error::set(&Error::new(
+                ErrorKind::Internal,
+                format!("internal error (a bug in icdapi {}; please report it): {what}", env!("CARGO_PKG_VERSION")),
+            ));
+            fallback
+        }
+    }
+}
+
+/// Borrows a C string argument as UTF-8, or says which argument is NULL or not UTF-8.
+///
+/// # Safety
+/// `ptr` is NULL or points to a NUL-terminated string that outlives `'a`.
+pub(crate) unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> Result<&'a str> {
+    if ptr.is_null() {
+        return Err(Error::invalid_argument(format!("{name} is NULL")));
+    }
+    CStr::from_ptr(ptr).to_str().map_err(|e| {
+        Error::invalid_argument(format!("{name} is not valid UTF-8 (invalid byte at offset {})", e.valid_up_to()))
+    })
+}
+
+/// Borrows the client behind a handle, or says it is NULL.
+///
+/// # Safety
+/// `ptr` is NULL or a live handle from `icd_client_new*`.
+pub(crate) unsafe fn client_arg<'a>(ptr: *const api::IcdClient) -> Result<&'a crate::Client> {
+    ptr.as_ref().map(|handle| &handle.inner).ok_or_else(|| Error::invalid_argument("client is NULL"))
+}

@@ -1,0 +1,23 @@
+//! icdapi: a client for the WHO ICD-11/ICD-10 API, with a C ABI.
+//!
+//! The crate has two layers:
+//! - a safe Rust core that knows nothing of C: [`Client`] (configuration, token, cache and
+//!   transport), with [`Error`] for failures;
+//! - [`ffi`], a thin skin that exports the C functions of `include/icdapi.h`: it checks
+//!   arguments, calls the core, converts the result and records the thread's last error.
+
+mod cache;
+mod client;
+mod error;
+pub mod ffi;
+mod log;
+mod options;
+mod token;
+mod transport;
+mod url;
+
+pub use client::{Client, Reply};
+pub use error::{Error, ErrorKind, Result};
+pub use options::{Config, OPTION_NAMES};
+pub use transport::parse_retry_after;
+pub use url::{encode_component, normalize_raw};

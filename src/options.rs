@@ -1,0 +1,195 @@
+//! The client's settings and `set_option`'s parsing and validation of them.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::url::{shorten, BaseUrl};
+
+pub const DEFAULT_API_BASE: &str = "https://id.who.int";
+pub const DEFAULT_TOKEN_ENDPOINT: &str = "https://icdaccessmanagement.who.int/connect/token";
+
+/// Every option name `set_option` accepts, for error messages and documentation.
+pub const OPTION_NAMES: &[&str] = &[
+    "language",
+    "release",
+    "linearization",
+    "api_version",
+    "api_base",
+    "token_endpoint",
+    "timeout_ms",
+    "max_retries",
+    "cache_entries",
+    "max_response_bytes",
+    "user_agent",
+    "proxy",
+    "ca_file",
+    "log",
+];
+
+/// A client's settings. Requests take a snapshot (an `Arc<Config>`) at their start, so an option
+/// changed by another thread applies from the next call on, never half-way through one.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub language: String,
+    pub release: String,
+    pub linearization: String,
+    pub api_version: String,
+    pub api_base: BaseUrl,
+    /// None for a local-deployment client, which has no token.
+    pub token_endpoint: Option<BaseUrl>,
+    pub timeout: Duration,
+    pub max_retries: u32,
+    pub cache_entries: usize,
+    pub max_response_bytes: u64,
+    pub user_agent: String,
+    pub proxy: Option<String>,
+    pub ca_file: Option<PathBuf>,
+    pub log: bool,
+}
+
+/// What else must change when an option changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    None,
+    /// The HTTP agent must be rebuilt (proxy, CA bundle).
+    Transport,
+    /// The cached token was issued for another endpoint or API and must not be sent on.
+    Endpoint,
+    /// The response cache must be resized.
+    CacheSize,
+}
+
+impl Config {
+    pub fn new(api_base: BaseUrl, token_endpoint: Option<BaseUrl>) -> Config {
+        Config {
+            language: "en".into(),
+            release: "2026-01".into(),
+            linearization: "mms".into(),
+            api_version: "v2".into(),
+            api_base,
+            token_endpoint,
+            timeout: Duration::from_millis(30_000),
+            max_retries: 2,
+            cache_entries: 1024,
+            max_response_bytes: 32 * 1024 * 1024,
+            user_agent: concat!("icdapi/", env!("CARGO_PKG_VERSION")).into(),
+            proxy: None,
+            ca_file: None,
+            log: false,
+        }
+    }
+
+    pub fn is_cloud(&self) -> bool {
+        self.token_endpoint.is_some()
+    }
+
+    /// Applies one option; on error `self` is unchanged.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<Effect> {
+        let bad = |why: &str| {
+            Error::invalid_argument(format!("bad value \"{}\" for option {name}: {why}", shorten(value, 100)))
+        };
+        match name {
+            "language" => {
+                // BCP 47 shape: letters, digits and '-' ("en", "zh", "pt-BR"); it goes into a header.
+                if value.is_empty() || value.len() > 35 || !value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+                    return Err(bad("expected a language tag such as en, fr, zh or pt-BR"));
+                }
+                self.language = value.to_owned();
+            }
+            "release" => {
+                if value.is_empty() || value.len() > 32 || !value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+                    return Err(bad("expected an ICD-11 release id such as 2026-01 or 2024-01"));
+                }
+                self.release = value.to_owned();
+            }
+            "linearization" => {
+                if value != "mms" && value != "icf" {
+                    return Err(bad("expected mms or icf"));
+                }
+                self.linearization = value.to_owned();
+            }
+            "api_version" => {
+                if value.is_empty() || value.len() > 16 || !value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.') {
+                    return Err(bad("expected a version such as v2"));
+                }
+                self.api_version = value.to_owned();
+            }
+            "api_base" => {
+                let base = BaseUrl::parse(value, "api_base")?;
+                self.api_base = if self.is_cloud() { base.require_secure("api_base")? } else { base };
+                return Ok(Effect::Endpoint);
+            }
+            "token_endpoint" => {
+                if !self.is_cloud() {
+                    return Err(Error::invalid_argument(
+                        "option token_endpoint applies only to a cloud client (icd_client_new): \
+                         a local deployment needs no token",
+                    ));
+                }
+                self.token_endpoint = Some(BaseUrl::parse(value, "token_endpoint")?.require_secure("token_endpoint")?);
+                return Ok(Effect::Endpoint);
+            }
+            "timeout_ms" => {
+                let ms = parse_number(value, 1, 24 * 3600 * 1000).map_err(|why| bad(&why))?;
+                self.timeout = Duration::from_millis(ms);
+            }
+            "max_retries" => self.max_retries = parse_number(value, 0, 10).map_err(|why| bad(&why))? as u32,
+            "cache_entries" => {
+                self.cache_entries = parse_number(value, 0, 10_000_000).map_err(|why| bad(&why))? as usize;
+                return Ok(Effect::CacheSize);
+            }
+            "max_response_bytes" => {
+                self.max_response_bytes = parse_number(value, 1024, 1 << 40).map_err(|why| bad(&why))?;
+            }
+            "user_agent" => {
+                if value.is_empty() || value.len() > 256 || !value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+                    return Err(bad("expected 1 to 256 printable ASCII characters"));
+                }
+                self.user_agent = value.to_owned();
+            }
+            "proxy" => {
+                self.proxy = match value {
+                    "" | "none" => None,
+                    _ => {
+                        let url = BaseUrl::parse(value, "proxy")?;
+                        if url.is_https() {
+                            return Err(bad("expected http://host:port (the proxy tunnels TLS with CONNECT)"));
+                        }
+                        Some(url.as_url())
+                    }
+                };
+                return Ok(Effect::Transport);
+            }
+            "ca_file" => {
+                self.ca_file = match value {
+                    "" => None,
+                    path => Some(PathBuf::from(path)),
+                };
+                return Ok(Effect::Transport);
+            }
+            "log" => {
+                self.log = match value {
+                    "debug" | "1" | "on" | "true" => true,
+                    "off" | "0" | "false" | "" => false,
+                    _ => return Err(bad("expected debug or off")),
+                };
+            }
+            _ => {
+                return Err(Error::invalid_argument(format!(
+                    "unknown option \"{}\"; known options: {}",
+                    shorten(name, 60),
+                    OPTION_NAMES.join(", ")
+                )))
+            }
+        }
+        Ok(Effect::None)
+    }
+}
+
+fn parse_number(value: &str, min: u64, max: u64) -> std::result::Result<u64, String> {
+    match value.trim().parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(format!("expected a whole number from {min} to {max}")),
+    }
+}

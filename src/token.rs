@@ -1,0 +1,217 @@
+//! Credentials and the shared OAuth2 token.
+//!
+//! Reading the token is a read-lock and an `Arc` clone. Fetching it is single-flight: one thread
+//! fetches while the others that need a token wait on `fetch_lock` and then share what it got —
+//! its token, or its error, so that bad credentials cost one request, not one per waiting thread.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Mutex, RwLock};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// OAuth2 client credentials. The secret lives in memory that is wiped when it is dropped.
+pub struct Credentials {
+    pub client_id: String,
+    pub client_secret: Zeroizing<String>,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .finish()
+    }
+}
+
+/// A bearer token and when to stop using it.
+pub struct Token {
+    value: Zeroizing<String>,
+    refresh_at: Instant,
+}
+
+impl Token {
+    /// `lifetime` is the token endpoint's `expires_in`. The token is refreshed a margin before it
+    /// expires — 60 s or a tenth of its lifetime, whichever is smaller — so that no request
+    /// carries a token that is about to die in flight.
+    pub fn new(value: String, lifetime: Duration) -> Token {
+        let margin = Duration::from_secs(60).min(lifetime / 10);
+        Token { value: Zeroizing::new(value), refresh_at: Instant::now() + lifetime - margin }
+    }
+
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+
+    fn is_fresh(&self, now: Instant) -> bool {
+        now < self.refresh_at
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Token").field("value", &"[redacted]").field("refresh_at", &self.refresh_at).finish()
+    }
+}
+
+#[derive(Default)]
+pub struct TokenCache {
+    current: RwLock<Option<Arc<Token>>>,
+    fetch_lock: Mutex<LastFetch>,
+    /// Fetches completed so far; lets a waiter tell whether a fetch finished while it waited.
+    fetches_completed: AtomicU64,
+}
+
+#[derive(Default)]
+struct LastFetch {
+    error: Option<Error>,
+}
+
+impl TokenCache {
+    /// Returns a fresh token, fetching one with `fetch` if there is none. `fetch` returns the
+    /// token text and its lifetime. Waiting for another thread's fetch honours `deadline`.
+    pub fn get(&self, deadline: Instant, fetch: impl FnOnce() -> Result<(String, Duration)>) -> Result<Arc<Token>> {
+        if let Some(token) = self.fresh() {
+            return Ok(token);
+        }
+        let completed_before_waiting = self.fetches_completed.load(Ordering::Acquire);
+        let mut last = self.fetch_lock.try_lock_until(deadline).ok_or_else(|| {
+            Error::new(ErrorKind::Timeout, "the call's deadline passed while another thread was fetching a token")
+        })?;
+        if let Some(token) = self.fresh() {
+            return Ok(token);
+        }
+        if self.fetches_completed.load(Ordering::Acquire) != completed_before_waiting {
+            if let Some(error) = &last.error {
+                return Err(error.clone());
+            }
+        }
+        let outcome = fetch();
+        self.fetches_completed.fetch_add(1, Ordering::AcqRel);
+        match outcome {
+            Ok((value, lifetime)) => {
+                let token = Arc::new(Token::new(value, lifetime));
+                *self.current.write() = Some(token.clone());
+                last.error = None;
+                Ok(token)
+            }
+            Err(error) => {
+                last.error = Some(error.clone());
+                Err(error)
+            }
+        }
+    }
+
+    /// Drops `stale` after the API refused it, unless another thread already replaced it: many
+    /// threads seeing 401 for one token cause one new fetch, not many.
+    pub fn invalidate(&self, stale: &Arc<Token>) {
+        let mut current = self.current.write();
+        if current.as_ref().is_some_and(|token| Arc::ptr_eq(token, stale)) {
+            *current = None;
+        }
+    }
+
+    /// Forgets the token (the endpoint or API it was issued for changed).
+    pub fn clear(&self) {
+        *self.current.write() = None;
+    }
+
+    fn fresh(&self) -> Option<Arc<Token>> {
+        let current = self.current.read();
+        current.as_ref().filter(|token| token.is_fresh(Instant::now())).cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::*;
+    use std::sync::atomic::AtomicUsize;
+
+    fn far() -> Instant {
+        Instant::now() + Duration::from_secs(30)
+    }
+
+    #[test]
+    fn refresh_margin_is_the_smaller_of_60s_and_a_tenth() {
+        let hour = Token::new("t".into(), Duration::from_secs(3600));
+        let left = hour.refresh_at - Instant::now();
+        assert!(left <= Duration::from_secs(3540) && left > Duration::from_secs(3530), "{left:?}");
+        let short = Token::new("t".into(), Duration::from_secs(100));
+        let left = short.refresh_at - Instant::now();
+        assert!(left <= Duration::from_secs(90) && left > Duration::from_secs(85), "{left:?}");
+    }
+
+    #[test]
+    fn one_fetch_for_many_threads() {
+        let cache = Arc::new(TokenCache::default());
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = (0..16)
+            .map(|_| {
+                let (cache, fetches) = (cache.clone(), fetches.clone());
+                std::thread::spawn(move || {
+                    cache
+                        .get(far(), || {
+                            fetches.fetch_add(1, Ordering::SeqCst);
+                            std::thread::sleep(Duration::from_millis(50));
+                            Ok(("tok".into(), Duration::from_secs(3600)))
+                        })
+                        .unwrap()
+                        .value()
+                        .to_owned()
+                })
+            })
+            .collect();
+        for thread in threads {
+            assert_eq!(thread.join().unwrap(), "tok");
+        }
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn waiters_share_a_failed_fetch() {
+        let cache = Arc::new(TokenCache::default());
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (cache, fetches) = (cache.clone(), fetches.clone());
+                std::thread::spawn(move || {
+                    cache.get(far(), || {
+                        fetches.fetch_add(1, Ordering::SeqCst);
+                        std::thread::sleep(Duration::from_millis(100));
+                        Err(Error::new(ErrorKind::Auth, "refused"))
+                    })
+                })
+            })
+            .collect();
+        for thread in threads {
+            assert_eq!(thread.join().unwrap().unwrap_err().kind(), ErrorKind::Auth);
+        }
+        // The first fetch fails; every thread that was already waiting shares that failure.
+        assert!(fetches.load(Ordering::SeqCst) <= 2, "{} fetches", fetches.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn invalidate_only_drops_the_stale_token() {
+        let cache = TokenCache::default();
+        let first = cache.get(far(), || Ok(("one".into(), Duration::from_secs(3600)))).unwrap();
+        cache.invalidate(&first);
+        let second = cache.get(far(), || Ok(("two".into(), Duration::from_secs(3600)))).unwrap();
+        assert_eq!(second.value(), "two");
+        cache.invalidate(&first); // a late 401 for the old token must not drop the new one
+        let third = cache.get(far(), || Ok(("three".into(), Duration::from_secs(3600)))).unwrap();
+        assert_eq!(third.value(), "two");
+    }
+
+    #[test]
+    fn debug_output_redacts_secrets() {
+        let credentials = Credentials { client_id: "id".into(), client_secret: Zeroizing::new("s3cr3t-value".into()) };
+        let token = Token::new("tok3n-value".into(), Duration::from_secs(10));
+        let text = format!("{credentials:?} {token:?}");
+        assert!(!text.contains("s3cr3t-value") && !text.contains("tok3n-value"), "{text}");
+    }
+}

@@ -1,0 +1,296 @@
+//! One HTTP exchange with retries: the layer between the client's logic and ureq.
+//!
+//! Retries cover 429, 500, 502, 503, 504 and connections that were reset or cut short, with
+//! exponential backoff that honours `Retry-After`; every attempt and every wait fits inside the
+//! one deadline of the call.
+
+use std::io;
+use std::time::{Duration, Instant, SystemTime};
+
+use ureq::config::RedirectAuthHeaders;
+use ureq::tls::{RootCerts, TlsConfig};
+use ureq::{Agent, Proxy};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::options::Config;
+use crate::url::shorten;
+
+/// Connections kept alive per host: enough for many threads sharing one client.
+const IDLE_CONNECTIONS_PER_HOST: usize = 64;
+/// Longest single backoff when the server gives no `Retry-After`.
+const MAX_BACKOFF: Duration = Duration::from_secs(8);
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+
+/// Builds the HTTP agent for a configuration: TLS roots, proxy, pool. Redirects are never
+/// followed by ureq: the client decides itself, so that a token never follows one off the API.
+pub fn build_agent(config: &Config) -> Result<Agent> {
+    let root_certs = match &config.ca_file {
+        Some(path) => RootCerts::Specific(std::sync::Arc::new(load_pem_bundle(path)?)),
+        None => RootCerts::PlatformVerifier,
+    };
+    let builder = Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .redirect_auth_headers(RedirectAuthHeaders::Never)
+        .https_only(false)
+        .max_idle_connections(IDLE_CONNECTIONS_PER_HOST * 4)
+        .max_idle_connections_per_host(IDLE_CONNECTIONS_PER_HOST)
+        .tls_config(TlsConfig::builder().root_certs(root_certs).build())
+        .proxy(proxy_for(config)?);
+    Ok(builder.build().new_agent())
+}
+
+fn load_pem_bundle(path: &std::path::Path) -> Result<Vec<ureq::tls::Certificate<'static>>> {
+    use ureq::tls::PemItem;
+    let bad = |why: String| Error::invalid_argument(format!("ca_file {}: {why}", path.display()));
+    let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        match item.map_err(|e| bad(format!("not a PEM bundle ({e})")))? {
+            PemItem::Certificate(cert) => certs.push(cert.to_owned()),
+            _ => continue,
+        }
+    }
+    if certs.is_empty() {
+        return Err(bad("holds no PEM certificate".into()));
+    }
+    Ok(certs)
+}
+
+/// The proxy from the `proxy` option, else from `HTTPS_PROXY`/`ALL_PROXY`. Loopback hosts and
+/// the hosts in `NO_PROXY` always go direct.
+fn proxy_for(config: &Config) -> Result<Option<Proxy>> {
+    let from_env = || {
+        ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
+            .iter()
+            .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    };
+    let Some(url) = config.proxy.clone().or_else(from_env) else { return Ok(None) };
+    let parsed = Proxy::new(&url)
+        .map_err(|e| Error::invalid_argument(format!("proxy \"{}\" is not usable: {e}", shorten(&url, 100))))?;
+    let mut builder = Proxy::builder(parsed.protocol()).host(parsed.host()).port(parsed.port());
+    if let (Some(user), Some(password)) = (parsed.username(), parsed.password()) {
+        builder = builder.username(user).password(password);
+    }
+    let no_proxy = std::env::var("NO_PROXY").or_else(|_| std::env::var("no_proxy")).unwrap_or_default();
+    for host in ["localhost", "127.0.0.1", "::1"].into_iter().chain(no_proxy.split(',')) {
+        if !host.trim().is_empty() {
+            builder = builder.no_proxy(host.trim());
+        }
+    }
+    builder.build().map(Some).map_err(|e| Error::invalid_argument(format!("proxy: {e}")))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
+}
+
+pub enum Body<'a> {
+    None,
+    Json(&'a str),
+    Form(&'a [(&'a str, &'a str)]),
+}
+
+pub struct Request<'a> {
+    pub method: Method,
+    pub url: &'a str,
+    pub headers: &'a [(&'a str, &'a str)],
+    pub body: Body<'a>,
+}
+
+/// An answer with its body read (up to `max_response_bytes`).
+pub struct Answer {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub cache_control: Option<String>,
+    pub location: Option<String>,
+    pub content_type: Option<String>,
+    pub retry_after: Option<String>,
+}
+
+enum Failure {
+    /// Worth another attempt: a reset or cut connection.
+    Retryable(Error),
+    Final(Error),
+}
+
+/// Sends `request`, retrying as the configuration allows. A retryable status whose retries are
+/// used up (or that asks to wait past the deadline) comes back as the `Answer`, for the caller
+/// to report with its status.
+pub fn send(agent: &Agent, config: &Config, request: &Request, deadline: Instant) -> Result<Answer> {
+    let mut attempt = 0;
+    loop {
+        let started = Instant::now();
+        let outcome = send_once(agent, config, request, deadline);
+        if config.log {
+            let result = match &outcome {
+                Ok(answer) => answer.status.to_string(),
+                Err(Failure::Retryable(e) | Failure::Final(e)) => format!("error: {e}"),
+            };
+            crate::log::line(format_args!(
+                "{} {} -> {result} in {} ms (attempt {})",
+                request.method.as_str(),
+                request.url,
+                started.elapsed().as_millis(),
+                attempt + 1
+            ));
+        }
+        let retry_after = match &outcome {
+            Ok(answer) if is_retryable_status(answer.status) => answer_retry_after(answer),
+            Err(Failure::Retryable(_)) => None,
+            _ => return outcome.map_err(|(Failure::Retryable(e) | Failure::Final(e))| e),
+        };
+        let wait = retry_after.unwrap_or_else(|| backoff(attempt));
+        let may_retry = attempt < config.max_retries && Instant::now() + wait < deadline;
+        if !may_retry {
+            return outcome.map_err(|(Failure::Retryable(e) | Failure::Final(e))| e);
+        }
+        std::thread::sleep(wait);
+        attempt += 1;
+    }
+}
+
+fn is_retryable_status(status: u16) -> bool {
+    matches!(status, 429 | 500 | 502 | 503 | 504)
+}
+
+/// 200 ms, 400 ms, 800 ms ... capped, with up to 25% jitter so that threads that failed together
+/// do not retry in lockstep.
+fn backoff(attempt: u32) -> Duration {
+    let base = FIRST_BACKOFF.saturating_mul(1 << attempt.min(16)).min(MAX_BACKOFF);
+    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    base + base.mul_f64(f64::from(nanos % 1000) / 4000.0)
+}
+
+/// `Retry-After` as delay-seconds or as an HTTP date.
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+fn answer_retry_after(answer: &Answer) -> Option<Duration> {
+    answer.retry_after.as_deref().and_then(|v| parse_retry_after(v, SystemTime::now()))
+}
+
+fn send_once(agent: &Agent, config: &Config, request: &Request, deadline: Instant) -> std::result::Result<Answer, Failure> {
+    let describe = || format!("{} {}", request.method.as_str(), request.url);
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    if remaining.is_zero() {
+        return Err(Failure::Final(timeout_error(config, &describe())));
+    }
+    let sent = match request.method {
+        Method::Get => {
+            let mut builder = agent.get(request.url);
+            for (name, value) in request.headers {
+                builder = builder.header(*name, *value);
+            }
+            builder.config().timeout_global(Some(remaining)).build().call()
+        }
+        Method::Post => {
+            let mut builder = agent.post(request.url);
+            for (name, value) in request.headers {
+                builder = builder.header(*name, *value);
+            }
+            let builder = builder.config().timeout_global(Some(remaining)).build();
+            match request.body {
+                Body::None => builder.send_empty(),
+                Body::Json(json) => builder.content_type("application/json").send(json),
+                Body::Form(fields) => builder.send_form(fields.iter().copied()),
+            }
+        }
+    };
+    let mut response = sent.map_err(|e| classify(e, config, &describe()))?;
+    let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (cache_control, location, content_type) = (header("cache-control"), header("location"), header("content-type"));
+    let retry_after = header("retry-after");
+    let status = response.status().as_u16();
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(config.max_response_bytes)
+        .read_to_vec()
+        .map_err(|e| classify(e, config, &describe()).with_status(status))?;
+    Ok(Answer { status, body, cache_control, location, content_type, retry_after })
+}
+
+impl Failure {
+    fn with_status(self, status: u16) -> Failure {
+        match self {
+            Failure::Retryable(e) => Failure::Retryable(e.with_http_status(status)),
+            Failure::Final(e) => Failure::Final(e.with_http_status(status)),
+        }
+    }
+}
+
+fn timeout_error(config: &Config, what: &str) -> Error {
+    Error::new(
+        ErrorKind::Timeout,
+        format!("{what}: no complete answer within the call's deadline (timeout_ms = {})", config.timeout.as_millis()),
+    )
+}
+
+/// Sorts ureq's errors into the library's codes, with messages that say what happened.
+fn classify(error: ureq::Error, config: &Config, what: &str) -> Failure {
+    let network = |detail: String| Error::new(ErrorKind::Network, format!("{what}: {detail}"));
+    match error {
+        ureq::Error::Timeout(_) => Failure::Final(timeout_error(config, what)),
+        ureq::Error::Io(e) => match e.kind() {
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Failure::Final(timeout_error(config, what)),
+            io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::UnexpectedEof => Failure::Retryable(network(format!("the connection was cut: {e}"))),
+            io::ErrorKind::ConnectionRefused => Failure::Final(network(format!("connection refused: {e}"))),
+            _ => Failure::Final(network(e.to_string())),
+        },
+        ureq::Error::HostNotFound => Failure::Final(network("the host name could not be resolved".into())),
+        ureq::Error::BodyExceedsLimit(limit) => Failure::Final(network(format!(
+            "the response body is larger than max_response_bytes ({limit} bytes)"
+        ))),
+        ureq::Error::LargeResponseHeader(size, limit) => Failure::Final(network(format!(
+            "the response headers are too large ({size} bytes, limit {limit})"
+        ))),
+        ureq::Error::Rustls(e) => Failure::Final(network(format!("TLS failed: {e}"))),
+        ureq::Error::Tls(e) => Failure::Final(network(format!("TLS failed: {e}"))),
+        ureq::Error::Protocol(e) => Failure::Retryable(network(format!("the server broke the HTTP protocol: {e}"))),
+        other => Failure::Final(network(other.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_as_seconds_and_as_date() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(5));
+        assert_eq!(parse_retry_after(&later, now), Some(Duration::from_secs(5)));
+        let past = httpdate::fmt_http_date(now - Duration::from_secs(5));
+        assert_eq!(parse_retry_after(&past, now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!(backoff(0) >= FIRST_BACKOFF && backoff(0) < FIRST_BACKOFF * 2);
+        assert!(backoff(2) >= FIRST_BACKOFF * 4);
+        assert!(backoff(30) <= MAX_BACKOFF + MAX_BACKOFF / 4);
+    }
+}

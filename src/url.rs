@@ -1,0 +1,198 @@
+//! Base URLs, request targets and percent-encoding.
+//!
+//! Every request the client makes is built here, so this is where "the bearer token goes nowhere
+//! but the configured API" is enforced: a target is either a path under `api_base`, an
+//! `id.who.int` URI (rewritten to `api_base`), or an absolute URI already under `api_base`.
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS, NON_ALPHANUMERIC};
+
+use crate::error::{Error, Result};
+
+/// The host of the JSON-LD `@id` URIs in every response (`http://id.who.int/icd/...`).
+const WHO_ID_HOST: &str = "id.who.int";
+
+/// Characters that may not stand raw in a request path or query (RFC 3986), beyond which
+/// non-ASCII bytes are always encoded. `%` is handled apart: a valid `%XX` escape is kept as the
+/// caller wrote it, a lone `%` is encoded.
+const RAW_TARGET_UNSAFE: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// Everything but RFC 3986's unreserved characters: the set for one path segment or one query
+/// value built from a caller's argument, so that `&`, `/`, `#`, `%`, `+` and spaces arrive as data.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// Percent-encodes one path segment or query value completely.
+pub fn encode_component(value: &str) -> String {
+    utf8_percent_encode(value, COMPONENT).to_string()
+}
+
+/// A validated `http(s)://host[:port][/prefix]` URL with no query, fragment or user info.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUrl {
+    /// `scheme://host[:port]`, lower-cased scheme and host.
+    origin: String,
+    /// Path prefix without a trailing slash ("" or "/something").
+    prefix: String,
+    https: bool,
+    loopback: bool,
+}
+
+impl BaseUrl {
+    /// Parses `text`; `what` names the setting in error messages.
+    pub fn parse(text: &str, what: &str) -> Result<BaseUrl> {
+        let bad = |why: &str| Error::invalid_argument(format!("{what} \"{text}\" is not usable: {why}"));
+        let (scheme, rest) = split_scheme(text).ok_or_else(|| bad("it must start with https:// or http://"))?;
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        if authority.is_empty() {
+            return Err(bad("it has no host"));
+        }
+        if authority.contains('@') {
+            return Err(bad("user names and passwords do not belong in the URL"));
+        }
+        if path.contains(['?', '#']) {
+            return Err(bad("it must not carry a query or fragment"));
+        }
+        if !authority.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b)) {
+            return Err(bad("the host has characters a host name cannot have"));
+        }
+        let host = host_of(authority);
+        if host.is_empty() {
+            return Err(bad("it has no host"));
+        }
+        if let Some(port) = authority.strip_prefix(host).and_then(|p| p.strip_prefix(':')) {
+            if port.parse::<u16>().map_or(true, |p| p == 0) {
+                return Err(bad("the port is not a number from 1 to 65535"));
+            }
+        } else if authority.len() != host.len() {
+            return Err(bad("the host is malformed"));
+        }
+        let prefix = path.trim_end_matches('/');
+        let loopback = is_loopback_host(host);
+        Ok(BaseUrl {
+            origin: format!("{scheme}://{}", authority.to_ascii_lowercase()),
+            prefix: normalize_raw(prefix),
+            https: scheme == "https",
+            loopback,
+        })
+    }
+
+    /// Refuses clear-text URLs for anything that carries a secret or a token, loopback excepted.
+    pub fn require_secure(self, what: &str) -> Result<BaseUrl> {
+        if self.https || self.loopback {
+            Ok(self)
+        } else {
+            Err(Error::invalid_argument(format!(
+                "{what} must use https:// (plain http:// is allowed only for a loopback host): \
+                 credentials and tokens never travel in clear text"
+            )))
+        }
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.https
+    }
+
+    /// The URL as text, e.g. for the token endpoint.
+    pub fn as_url(&self) -> String {
+        format!("{}{}", self.origin, self.prefix)
+    }
+
+    /// Resolves what a caller passed as `path_or_uri` to the full URL to request.
+    pub fn resolve(&self, path_or_uri: &str) -> Result<String> {
+        if path_or_uri.starts_with('/') {
+            return Ok(format!("{}{}{}", self.origin, self.prefix, normalize_raw(path_or_uri)));
+        }
+        let refuse = || {
+            Error::invalid_argument(format!(
+                "\"{}\" is neither a path starting with '/' nor a URI on {WHO_ID_HOST} or under \
+                 the configured api_base ({}): requests go nowhere else",
+                shorten(path_or_uri, 200),
+                self.as_url()
+            ))
+        };
+        let (scheme, rest) = split_scheme(path_or_uri).ok_or_else(refuse)?;
+        let (authority, path) = match rest.find(['/', '?', '#']) {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        let path = if path.is_empty() || !path.starts_with('/') { format!("/{path}") } else { path.to_owned() };
+        if authority.eq_ignore_ascii_case(WHO_ID_HOST) {
+            return Ok(format!("{}{}{}", self.origin, self.prefix, normalize_raw(&path)));
+        }
+        let same_origin = format!("{scheme}://{}", authority.to_ascii_lowercase()) == self.origin;
+        let under_prefix = self.prefix.is_empty()
+            || path == self.prefix
+            || path.strip_prefix(self.prefix.as_str()).is_some_and(|p| p.starts_with(['/', '?']));
+        if same_origin && under_prefix {
+            return Ok(format!("{}{}", self.origin, normalize_raw(&path)));
+        }
+        Err(refuse())
+    }
+}
+
+/// Splits "https://rest" into ("https", "rest"), case-insensitively; None for other schemes.
+fn split_scheme(text: &str) -> Option<(&'static str, &str)> {
+    for scheme in ["https", "http"] {
+        if text.len() > scheme.len() + 3
+            && text[..scheme.len()].eq_ignore_ascii_case(scheme)
+            && &text[scheme.len()..scheme.len() + 3] == "://"
+        {
+            return Some((scheme, &text[scheme.len() + 3..]));
+        }
+    }
+    None
+}
+
+/// The host part of `host[:port]` or `[v6]:port`.
+fn host_of(authority: &str) -> &str {
+    if authority.starts_with('[') {
+        authority.find(']').map_or(authority, |end| &authority[..=end])
+    } else {
+        authority.rsplit_once(':').map_or(authority, |(host, _)| host)
+    }
+}
+
+/// Loopback as the contract defines it: 127.0.0.0/8, ::1 and localhost.
+fn is_loopback_host(host: &str) -> bool {
+    if host.eq_ignore_ascii_case("localhost") || host == "[::1]" {
+        return true;
+    }
+    host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Percent-encodes what may not stand raw in a path or query while keeping valid `%XX` escapes,
+/// so that callers may pass paths either already encoded or not.
+pub fn normalize_raw(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    let mut out = String::with_capacity(raw.len() + 8);
+    let mut unwritten = 0;
+    for (i, _) in raw.match_indices('%') {
+        out.extend(utf8_percent_encode(&raw[unwritten..i], RAW_TARGET_UNSAFE));
+        let escape_follows = bytes.get(i + 1..i + 3).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit));
+        out.push_str(if escape_follows { "%" } else { "%25" });
+        unwritten = i + 1;
+    }
+    out.extend(utf8_percent_encode(&raw[unwritten..], RAW_TARGET_UNSAFE));
+    out
+}
+
+/// Cuts a caller's string for quoting in an error message.
+pub fn shorten(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
