@@ -35,7 +35,10 @@ pub fn freshness_lifetime(cache_control: Option<&str>) -> Option<Duration> {
     let mut max_age = None;
     for directive in cache_control?.split(',').map(str::trim) {
         let (name, value) = directive.split_once('=').map_or((directive, ""), |(n, v)| (n.trim(), v.trim()));
-        if name.eq_ignore_ascii_case("no-store") || name.eq_ignore_ascii_case("no-cache") || name.eq_ignore_ascii_case("private") {
+        if name.eq_ignore_ascii_case("no-store")
+            || name.eq_ignore_ascii_case("no-cache")
+            || name.eq_ignore_ascii_case("private")
+        {
             return None;
         }
         if name.eq_ignore_ascii_case("max-age") {
@@ -85,7 +88,7 @@ impl ResponseCache {
 
 #[cfg(test)]
 mod tests {
-    use crate::*;
+    use super::*;
 
     #[test]
     fn lifetime_follows_cache_control() {

@@ -222,13 +222,9 @@ impl Client {
             if let Some(authorization) = &authorization {
                 headers.push(("Authorization", authorization.as_str()));
             }
-            let request = Request {
-                method,
-                url: &url,
-                headers: &headers,
-                body: body.map_or(Body::None, Body::Json),
-            };
+            let request = Request { method, url: &url, headers: &headers, body: body.map_or(Body::None, Body::Json) };
             let answer = transport::send(agent, config, &request, deadline)?;
+            let secrets = [self.secret(), token.as_deref().map_or("", Token::value)];
             match answer.status {
                 200..=299 => {
                     let lifetime = freshness_lifetime(answer.cache_control.as_deref());
@@ -245,7 +241,7 @@ impl Client {
                         format!(
                             "{} {url}: the API answered 401 even with a freshly issued token: {}",
                             method.as_str(),
-                            quote_body(&answer.body)
+                            quote_body(&answer.body, &secrets)
                         ),
                     )
                     .with_http_status(401))
@@ -254,7 +250,7 @@ impl Client {
                     url = self.redirect_target(config, &url, &answer)?;
                     redirects += 1;
                 }
-                status => return Err(http_error(method, &url, status, &answer)),
+                status => return Err(http_error(method, &url, status, &answer, &secrets)),
             }
         }
     }
@@ -276,20 +272,29 @@ impl Client {
     }
 
     /// The shared token, fetched if there is none or it is about to expire.
-    fn token(&self, agent: &ureq::Agent, config: &Config, credentials: &Credentials, deadline: Instant) -> Result<Arc<Token>> {
+    fn token(
+        &self,
+        agent: &ureq::Agent,
+        config: &Config,
+        credentials: &Credentials,
+        deadline: Instant,
+    ) -> Result<Arc<Token>> {
         self.tokens.get(deadline, || fetch_token(agent, config, credentials, deadline))
     }
 
+    fn secret(&self) -> &str {
+        self.credentials.as_ref().map_or("", |c| c.client_secret.as_str())
+    }
+
+    /// A last line of defence: no message leaves the client with the secret or the token in it.
     fn scrub(&self, error: Error, token: Option<&Token>) -> Error {
-        let secret = self.credentials.as_ref().map_or("", |c| c.client_secret.as_str());
-        error.scrub(&[secret, token.map_or("", Token::value)])
+        error.scrub(&[self.secret(), token.map_or("", Token::value)])
     }
 }
 
 fn env_var(name: &str) -> Result<String> {
-    std::env::var(name).map_err(|_| {
-        Error::invalid_argument(format!("{name} is not set (or is not valid UTF-8) in the environment"))
-    })
+    std::env::var(name)
+        .map_err(|_| Error::invalid_argument(format!("{name} is not set (or is not valid UTF-8) in the environment")))
 }
 
 fn base_from_env(variable: &str, default: &str) -> Result<BaseUrl> {
@@ -303,8 +308,11 @@ fn base_from_env(variable: &str, default: &str) -> Result<BaseUrl> {
 fn json_reply(method: Method, url: &str, answer: Answer) -> Result<Reply> {
     let status = answer.status;
     let not_json = |why: String| {
-        Error::new(ErrorKind::Parse, format!("{} {url}: the API answered {status} with a body that is not JSON ({why})", method.as_str()))
-            .with_http_status(status)
+        Error::new(
+            ErrorKind::Parse,
+            format!("{} {url}: the API answered {status} with a body that is not JSON ({why})", method.as_str()),
+        )
+        .with_http_status(status)
     };
     let text = String::from_utf8(answer.body).map_err(|_| not_json("not UTF-8".into()))?;
     serde_json::from_str::<serde::de::IgnoredAny>(&text).map_err(|e| {
@@ -314,18 +322,22 @@ fn json_reply(method: Method, url: &str, answer: Answer) -> Result<Reply> {
     Ok(Reply { body: Arc::from(text), http_status: status })
 }
 
-fn http_error(method: Method, url: &str, status: u16, answer: &Answer) -> Error {
+fn http_error(method: Method, url: &str, status: u16, answer: &Answer, secrets: &[&str]) -> Error {
     let reason = ureq::http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
     Error::new(
         ErrorKind::Http,
-        format!("{} {url}: the API answered {status} {reason}: {}", method.as_str(), quote_body(&answer.body)),
+        format!("{} {url}: the API answered {status} {reason}: {}", method.as_str(), quote_body(&answer.body, secrets)),
     )
     .with_http_status(status)
 }
 
-/// The start of a body as one line, for an error message.
-fn quote_body(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
+/// The start of a body as one line, for an error message. The secrets are blanked out before
+/// the body is cut short, so that not even the start of one can show.
+fn quote_body(body: &[u8], secrets: &[&str]) -> String {
+    let mut text = String::from_utf8_lossy(body).into_owned();
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        text = text.replace(secret, "[redacted]");
+    }
     let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if line.is_empty() {
         "(empty body)".into()
@@ -347,10 +359,16 @@ struct TokenError {
 }
 
 /// Asks the token endpoint for a token (client credentials as form fields, as WHO expects).
-fn fetch_token(agent: &ureq::Agent, config: &Config, credentials: &Credentials, deadline: Instant) -> Result<(String, Duration)> {
-    let endpoint = config.token_endpoint.as_ref().ok_or_else(|| {
-        Error::new(ErrorKind::Internal, "a cloud client without a token endpoint")
-    })?;
+fn fetch_token(
+    agent: &ureq::Agent,
+    config: &Config,
+    credentials: &Credentials,
+    deadline: Instant,
+) -> Result<(String, Duration)> {
+    let endpoint = config
+        .token_endpoint
+        .as_ref()
+        .ok_or_else(|| Error::new(ErrorKind::Internal, "a cloud client without a token endpoint"))?;
     let url = endpoint.as_url();
     let fields = [
         ("grant_type", "client_credentials"),
@@ -385,7 +403,8 @@ fn fetch_token(agent: &ureq::Agent, config: &Config, credentials: &Credentials, 
             Ok((access_token.to_string(), lifetime))
         }
         400 | 401 => {
-            let code = serde_json::from_slice::<TokenError>(&body).map_or_else(|_| "no OAuth2 error code".into(), |e| e.error);
+            let code =
+                serde_json::from_slice::<TokenError>(&body).map_or_else(|_| "no OAuth2 error code".into(), |e| e.error);
             let hint = if code == "invalid_client" { ": check the client id and secret" } else { "" };
             Err(Error::new(
                 ErrorKind::Auth,
@@ -395,7 +414,10 @@ fn fetch_token(agent: &ureq::Agent, config: &Config, credentials: &Credentials, 
         }
         _ => Err(Error::new(
             ErrorKind::Http,
-            format!("POST {url}: the token endpoint answered {status}: {}", quote_body(&body)),
+            format!(
+                "POST {url}: the token endpoint answered {status}: {}",
+                quote_body(&body, &[credentials.client_secret.as_str()])
+            ),
         )
         .with_http_status(status)),
     }

@@ -92,13 +92,19 @@ impl Config {
         match name {
             "language" => {
                 // BCP 47 shape: letters, digits and '-' ("en", "zh", "pt-BR"); it goes into a header.
-                if value.is_empty() || value.len() > 35 || !value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+                if value.is_empty()
+                    || value.len() > 35
+                    || !value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                {
                     return Err(bad("expected a language tag such as en, fr, zh or pt-BR"));
                 }
                 self.language = value.to_owned();
             }
             "release" => {
-                if value.is_empty() || value.len() > 32 || !value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+                if value.is_empty()
+                    || value.len() > 32
+                    || !value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                {
                     return Err(bad("expected an ICD-11 release id such as 2026-01 or 2024-01"));
                 }
                 self.release = value.to_owned();
@@ -110,7 +116,10 @@ impl Config {
                 self.linearization = value.to_owned();
             }
             "api_version" => {
-                if value.is_empty() || value.len() > 16 || !value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.') {
+                if value.is_empty()
+                    || value.len() > 16
+                    || !value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
+                {
                     return Err(bad("expected a version such as v2"));
                 }
                 self.api_version = value.to_owned();

@@ -22,10 +22,7 @@ pub struct Credentials {
 
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("client_id", &self.client_id)
-            .field("client_secret", &"[redacted]")
-            .finish()
+        f.debug_struct("Credentials").field("client_id", &self.client_id).field("client_secret", &"[redacted]").finish()
     }
 }
 
@@ -129,7 +126,7 @@ impl TokenCache {
 
 #[cfg(test)]
 mod tests {
-    use crate::*;
+    use super::*;
     use std::sync::atomic::AtomicUsize;
 
     fn far() -> Instant {

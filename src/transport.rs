@@ -187,7 +187,12 @@ fn answer_retry_after(answer: &Answer) -> Option<Duration> {
     answer.retry_after.as_deref().and_then(|v| parse_retry_after(v, SystemTime::now()))
 }
 
-fn send_once(agent: &Agent, config: &Config, request: &Request, deadline: Instant) -> std::result::Result<Answer, Failure> {
+fn send_once(
+    agent: &Agent,
+    config: &Config,
+    request: &Request,
+    deadline: Instant,
+) -> std::result::Result<Answer, Failure> {
     let describe = || format!("{} {}", request.method.as_str(), request.url);
     let remaining = deadline.saturating_duration_since(Instant::now());
     if remaining.is_zero() {
@@ -259,12 +264,12 @@ fn classify(error: ureq::Error, config: &Config, what: &str) -> Failure {
             _ => Failure::Final(network(e.to_string())),
         },
         ureq::Error::HostNotFound => Failure::Final(network("the host name could not be resolved".into())),
-        ureq::Error::BodyExceedsLimit(limit) => Failure::Final(network(format!(
-            "the response body is larger than max_response_bytes ({limit} bytes)"
-        ))),
-        ureq::Error::LargeResponseHeader(size, limit) => Failure::Final(network(format!(
-            "the response headers are too large ({size} bytes, limit {limit})"
-        ))),
+        ureq::Error::BodyExceedsLimit(limit) => {
+            Failure::Final(network(format!("the response body is larger than max_response_bytes ({limit} bytes)")))
+        }
+        ureq::Error::LargeResponseHeader(size, limit) => {
+            Failure::Final(network(format!("the response headers are too large ({size} bytes, limit {limit})")))
+        }
         ureq::Error::Rustls(e) => Failure::Final(network(format!("TLS failed: {e}"))),
         ureq::Error::Tls(e) => Failure::Final(network(format!("TLS failed: {e}"))),
         ureq::Error::Protocol(e) => Failure::Retryable(network(format!("the server broke the HTTP protocol: {e}"))),

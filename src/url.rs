@@ -196,3 +196,76 @@ pub fn shorten(text: &str, max_chars: usize) -> String {
         None => text.to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base(text: &str) -> BaseUrl {
+        BaseUrl::parse(text, "api_base").unwrap()
+    }
+
+    #[test]
+    fn paths_and_who_uris_resolve_to_the_base() {
+        let cloud = base("https://id.who.int");
+        assert_eq!(cloud.resolve("/icd/entity").unwrap(), "https://id.who.int/icd/entity");
+        assert_eq!(cloud.resolve("http://id.who.int/icd/entity/1").unwrap(), "https://id.who.int/icd/entity/1");
+        let local = base("http://localhost:8080/api/");
+        assert_eq!(
+            local.resolve("http://ID.WHO.INT/icd/entity?x=1").unwrap(),
+            "http://localhost:8080/api/icd/entity?x=1"
+        );
+        assert_eq!(
+            local.resolve("http://localhost:8080/api/icd/entity").unwrap(),
+            "http://localhost:8080/api/icd/entity"
+        );
+    }
+
+    #[test]
+    fn other_hosts_and_tricks_are_refused() {
+        let local = base("http://localhost:8080/api");
+        for target in [
+            "http://localhost:8080/other/icd",
+            "http://localhost:8081/api/icd",
+            "https://localhost:8080/api/icd",
+            "http://localhost:8080/apix",
+            "http://id.who.int@evil.example/icd",
+            "http://evil.example/http://id.who.int/",
+            "//evil.example/icd",
+            "javascript:alert(1)",
+        ] {
+            if target.starts_with("//") {
+                // A path: it stays on the base host, whatever it looks like.
+                assert!(local.resolve(target).unwrap().starts_with("http://localhost:8080/api//"));
+            } else {
+                assert!(local.resolve(target).is_err(), "{target}");
+            }
+        }
+    }
+
+    #[test]
+    fn raw_targets_are_normalized() {
+        assert_eq!(normalize_raw("/a b/é?q=x y#z"), "/a%20b/%C3%A9?q=x%20y%23z");
+        assert_eq!(normalize_raw("/50%25/100%/%zz/%4"), "/50%25/100%25/%25zz/%254");
+        assert_eq!(normalize_raw("/ok?a=1&b=2"), "/ok?a=1&b=2");
+    }
+
+    #[test]
+    fn components_are_fully_encoded() {
+        assert_eq!(encode_component("a&b/c#d%e+f g~h.i-j_k"), "a%26b%2Fc%23d%25e%2Bf%20g~h.i-j_k");
+        assert_eq!(encode_component("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn base_urls_are_validated() {
+        for bad in
+            ["id.who.int", "https://", "https://a b", "https://u@h", "https://h:0", "https://h:x", "https://h/?q"]
+        {
+            assert!(BaseUrl::parse(bad, "api_base").is_err(), "{bad}");
+        }
+        assert!(base("http://example.org").require_secure("api_base").is_err());
+        assert!(base("http://127.0.0.1:1").require_secure("api_base").is_ok());
+        assert!(base("http://[::1]:1").require_secure("api_base").is_ok());
+        assert!(base("http://localhost").require_secure("api_base").is_ok());
+    }
+}

@@ -1,5 +1,11 @@
 //! The exported C functions and types. cbindgen reads this file to write `include/icdapi.h`, so
 //! the doc comments here are the header's documentation.
+//!
+//! Safety, for every function here: each pointer argument is NULL or valid for the call (a
+//! NUL-terminated string, or a live client from `icd_client_new*`); strings returned as `char *`
+//! go back through `icd_free_string` exactly once. That is C's contract, written once in the
+//! header's preamble rather than as a `# Safety` section on each function.
+#![allow(clippy::missing_safety_doc)]
 
 use std::ffi::{c_char, c_int, CString};
 use std::ptr;
@@ -84,10 +90,7 @@ pub unsafe extern "C" fn icd_client_new(client_id: *const c_char, client_secret:
     boundary(ptr::null_mut(), || {
         let client = match (client_id.is_null(), client_secret.is_null()) {
             (true, true) => Client::cloud(None, None),
-            _ => Client::cloud(
-                Some(str_arg(client_id, "client_id")?),
-                Some(str_arg(client_secret, "client_secret")?),
-            ),
+            _ => Client::cloud(Some(str_arg(client_id, "client_id")?), Some(str_arg(client_secret, "client_secret")?)),
         };
         new_handle(client)
     })
@@ -131,7 +134,11 @@ pub unsafe extern "C" fn icd_client_new_local(base_url: *const c_char) -> *mut I
 /// Returns ICD_OK, or ICD_ERR_INVALID_ARGUMENT (NULL, unknown name, bad value: the last error
 /// message says which and what is expected); the option is then unchanged.
 #[no_mangle]
-pub unsafe extern "C" fn icd_client_set_option(client: *mut IcdClient, name: *const c_char, value: *const c_char) -> IcdStatus {
+pub unsafe extern "C" fn icd_client_set_option(
+    client: *mut IcdClient,
+    name: *const c_char,
+    value: *const c_char,
+) -> IcdStatus {
     let applied = boundary(false, || {
         let client = client_arg(client)?;
         client.set_option(str_arg(name, "name")?, str_arg(value, "value")?)?;
@@ -194,7 +201,11 @@ pub unsafe extern "C" fn icd_get(client: *mut IcdClient, path_or_uri: *const c_c
 /// icd_get. Answers of POST are never cached. Returns as icd_get does; ICD_ERR_INVALID_ARGUMENT
 /// also when json_body is NULL or not JSON.
 #[no_mangle]
-pub unsafe extern "C" fn icd_post(client: *mut IcdClient, path_or_uri: *const c_char, json_body: *const c_char) -> *mut c_char {
+pub unsafe extern "C" fn icd_post(
+    client: *mut IcdClient,
+    path_or_uri: *const c_char,
+    json_body: *const c_char,
+) -> *mut c_char {
     boundary(ptr::null_mut(), || {
         let client = client_arg(client)?;
         let path_or_uri = str_arg(path_or_uri, "path_or_uri")?;

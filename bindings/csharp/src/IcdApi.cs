@@ -1,0 +1,247 @@
+// The native layer of the C# binding of icdapi: status codes, the exception, the P/Invoke
+// declarations, the SafeHandle that owns a native client, and UTF-8 marshalling.
+// The public client is in IcdClient.cs.
+
+using System;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace IcdApi
+{
+    /// <summary>
+    /// Outcome of a native call; the values are those of the C enum <c>IcdStatus</c>.
+    /// </summary>
+    public enum IcdStatus
+    {
+        /// <summary>Success.</summary>
+        Ok = 0,
+
+        /// <summary>
+        /// An empty or malformed argument, an unknown option, a bad option value, or a URI outside
+        /// the configured API.
+        /// </summary>
+        InvalidArgument = 1,
+
+        /// <summary>
+        /// The token endpoint refused the credentials, or the API still answered 401 with a freshly
+        /// issued token.
+        /// </summary>
+        Auth = 2,
+
+        /// <summary>The API answered a non-2xx status (see <see cref="IcdException.HttpStatus"/>).</summary>
+        Http = 3,
+
+        /// <summary>DNS, connect, TLS, a reset or cut connection, or a body over max_response_bytes.</summary>
+        Network = 4,
+
+        /// <summary>The call's deadline (the client's timeout, retries included) passed.</summary>
+        Timeout = 5,
+
+        /// <summary>A 2xx body that is not JSON, or a malformed token response.</summary>
+        Parse = 6,
+
+        /// <summary>A bug in the native library (a caught panic or a broken invariant). Please report it.</summary>
+        Internal = 7,
+    }
+
+    /// <summary>
+    /// A call to the ICD API or to the native library failed. <see cref="Status"/> tells what kind of
+    /// failure it was, <see cref="HttpStatus"/> the HTTP status of the answer if there was one, and
+    /// the message, meant for people, what failed and why. The message never contains the client
+    /// secret or a token.
+    /// </summary>
+    public sealed class IcdException : Exception
+    {
+        /// <summary>Creates an exception; the binding creates them from the native last error.</summary>
+        /// <param name="status">What kind of failure it was.</param>
+        /// <param name="message">What failed and why.</param>
+        /// <param name="httpStatus">The HTTP status of the answer, or 0 if there was none.</param>
+        public IcdException(IcdStatus status, string message, int httpStatus)
+            : base(message)
+        {
+            Status = status;
+            HttpStatus = httpStatus;
+        }
+
+        /// <summary>What kind of failure it was; never <see cref="IcdStatus.Ok"/>.</summary>
+        public IcdStatus Status { get; }
+
+        /// <summary>
+        /// The HTTP status of the failed call's last answer (for example 404 with
+        /// <see cref="IcdStatus.Http"/>), or 0 if it got no HTTP answer.
+        /// </summary>
+        public int HttpStatus { get; }
+
+        /// <summary>
+        /// Builds the exception from this thread's native last error. Call it straight after the
+        /// failing native call, on the same thread, before any other icd_ call: the native last
+        /// error is per thread and overwritten by the next call, like errno.
+        /// </summary>
+        internal static IcdException FromLastError()
+        {
+            IcdStatus status = Native.icd_last_error_code();
+            string message = Utf8.Decode(Native.icd_last_error_message());
+            int httpStatus = Native.icd_last_http_status();
+            if (status == IcdStatus.Ok)
+            {
+                // The library broke its own contract (a failure without an error); say so rather
+                // than throw an exception that claims success.
+                return new IcdException(IcdStatus.Internal,
+                    "icdapi reported a failure but no error" + (message.Length > 0 ? ": " + message : ""),
+                    httpStatus);
+            }
+            return new IcdException(status, message, httpStatus);
+        }
+    }
+
+    /// <summary>
+    /// The C functions of include/icdapi.h. Strings go in as NUL-terminated UTF-8 byte arrays
+    /// (see <see cref="Utf8.Encode"/>) and come back as pointers (see <see cref="Utf8.Decode"/>);
+    /// Marshal.PtrToStringUTF8 is not in .NET Standard 2.0 nor in Mono's profile.
+    /// The client is passed as <see cref="IcdClientHandle"/>: the marshaller then holds a reference
+    /// on the handle for the duration of the call (DangerousAddRef/DangerousRelease), so a Dispose
+    /// on another thread cannot free the native client while a call is using it, and a call made
+    /// after Dispose fails with <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    internal static class Native
+    {
+        private const string Library = "icdapi";
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IcdClientHandle icd_client_new(byte[] clientId, byte[] clientSecret);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IcdClientHandle icd_client_new_local(byte[] baseUrl);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IcdStatus icd_client_set_option(IcdClientHandle client, byte[] name, byte[] value);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void icd_client_free(IntPtr client);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr icd_get(IcdClientHandle client, byte[] pathOrUri);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr icd_post(IcdClientHandle client, byte[] pathOrUri, byte[] jsonBody);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr icd_search(IcdClientHandle client, byte[] query);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr icd_codeinfo(IcdClientHandle client, byte[] code);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr icd_autocode(IcdClientHandle client, byte[] text);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr icd_lookup(IcdClientHandle client, byte[] foundationUri);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void icd_free_string(IntPtr s);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IcdStatus icd_last_error_code();
+
+        /// <summary>Returns a library-owned string: never freed.</summary>
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr icd_last_error_message();
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int icd_last_http_status();
+
+        /// <summary>Returns a static string: never freed.</summary>
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr icd_version();
+    }
+
+    /// <summary>
+    /// Owns one native <c>IcdClient*</c>. The runtime guarantees that <see cref="ReleaseHandle"/>
+    /// runs exactly once, after the last call that holds a reference has returned, also when the
+    /// owner forgot to dispose (critical finalizer).
+    /// </summary>
+    internal sealed class IcdClientHandle : SafeHandle
+    {
+        // Used by the marshaller, which creates the handle for icd_client_new's return value
+        // (public, as LibraryImport on modern .NET requires).
+        public IcdClientHandle()
+            : base(IntPtr.Zero, ownsHandle: true)
+        {
+        }
+
+        public override bool IsInvalid => handle == IntPtr.Zero;
+
+        protected override bool ReleaseHandle()
+        {
+            Native.icd_client_free(handle);
+            return true;
+        }
+    }
+
+    /// <summary>UTF-8 marshalling by hand, for .NET Standard 2.0 and Mono alike.</summary>
+    internal static class Utf8
+    {
+        // Strict: a lone surrogate is an error, not silently sent as U+FFFD.
+        private static readonly UTF8Encoding Strict = new UTF8Encoding(false, true);
+
+        /// <summary>
+        /// Encodes a required argument as NUL-terminated UTF-8. Throws ArgumentNullException for
+        /// null, and ArgumentException for a string the C side could not receive intact: one with
+        /// a NUL character (C would cut it there) or a lone surrogate (not encodable as UTF-8).
+        /// </summary>
+        internal static byte[] Encode(string value, string paramName)
+        {
+            if (value == null)
+            {
+                throw new ArgumentNullException(paramName);
+            }
+            return EncodeOrNull(value, paramName);
+        }
+
+        /// <summary>As <see cref="Encode"/>, but null becomes a NULL pointer.</summary>
+        internal static byte[] EncodeOrNull(string value, string paramName)
+        {
+            if (value == null)
+            {
+                return null;
+            }
+            if (value.IndexOf('\0') >= 0)
+            {
+                throw new ArgumentException("The string contains a NUL character, which C strings cannot hold.", paramName);
+            }
+            int length;
+            try
+            {
+                length = Strict.GetByteCount(value);
+            }
+            catch (EncoderFallbackException e)
+            {
+                throw new ArgumentException("The string is not valid UTF-16 (it has a lone surrogate).", paramName, e);
+            }
+            var bytes = new byte[length + 1]; // the last byte stays 0: the terminator
+            Strict.GetBytes(value, 0, value.Length, bytes, 0);
+            return bytes;
+        }
+
+        /// <summary>Decodes a NUL-terminated UTF-8 string; IntPtr.Zero gives "". Does not free it.</summary>
+        internal static string Decode(IntPtr text)
+        {
+            if (text == IntPtr.Zero)
+            {
+                return "";
+            }
+            int length = 0;
+            while (Marshal.ReadByte(text, length) != 0)
+            {
+                length++;
+            }
+            if (length == 0)
+            {
+                return "";
+            }
+            var bytes = new byte[length];
+            Marshal.Copy(text, bytes, 0, length);
+            return Encoding.UTF8.GetString(bytes);
+        }
+    }
+}

@@ -1,0 +1,323 @@
+// The public client of the C# binding of icdapi. The native layer is in IcdApi.cs.
+
+using System;
+using System.Globalization;
+
+namespace IcdApi
+{
+    /// <summary>
+    /// A client of the WHO ICD API (ICD-11 and ICD-10), over the native icdapi library.
+    /// </summary>
+    /// <remarks>
+    /// <para>Create it with <see cref="Cloud"/> (the WHO cloud API, OAuth2 client credentials) or
+    /// <see cref="Local"/> (WHO's local-deployment container), and dispose of it when done.
+    /// Requests return the API's JSON text unchanged; parse it with the JSON library of your choice.</para>
+    /// <para>Thread-safety: one client may be shared by any number of threads, for requests and
+    /// setters alike; they share one token, one connection pool and one response cache. Create one
+    /// client per application, not one per request. <see cref="Dispose"/> is safe to call while
+    /// other threads are still in a call: the native client is freed when the last of those calls
+    /// returns, and every later call throws <see cref="ObjectDisposedException"/>.</para>
+    /// <para>Errors: a failed call throws <see cref="IcdException"/>; a null argument throws
+    /// <see cref="ArgumentNullException"/> and a string that C cannot receive intact (one with a
+    /// NUL character or a lone surrogate) throws <see cref="ArgumentException"/>, before any
+    /// native call. Empty or malformed values are checked by the native library and throw
+    /// <see cref="IcdException"/> with <see cref="IcdStatus.InvalidArgument"/>.</para>
+    /// </remarks>
+    public sealed class IcdClient : IDisposable
+    {
+        private readonly IcdClientHandle handle;
+
+        private IcdClient(IcdClientHandle handle)
+        {
+            this.handle = handle;
+        }
+
+        /// <summary>The version of the native library loaded, for example "0.1.0".</summary>
+        public static string Version => Utf8.Decode(Native.icd_version());
+
+        /// <summary>
+        /// Creates a client for the WHO cloud API, with the client id and secret from
+        /// https://icd.who.int/icdapi. Does no network I/O: the token is fetched on the first request.
+        /// </summary>
+        /// <param name="clientId">The client id; null (together with <paramref name="clientSecret"/>)
+        /// to read the environment variable ICD_CLIENT_ID.</param>
+        /// <param name="clientSecret">The client secret; null (together with <paramref name="clientId"/>)
+        /// to read ICD_CLIENT_SECRET. The native library keeps its own copy in memory that it wipes
+        /// when the client is freed, and never logs it or puts it in a message.</param>
+        /// <returns>A client to dispose of.</returns>
+        /// <remarks>The environment variables ICD_API_BASE and ICD_TOKEN_ENDPOINT, when set, replace
+        /// the default API and token URLs; plain http:// is refused for both unless the host is
+        /// loopback.</remarks>
+        /// <exception cref="ArgumentNullException">Only one of the two is null.</exception>
+        /// <exception cref="IcdException"><see cref="IcdStatus.InvalidArgument"/>: an empty value,
+        /// an environment variable not set, or a bad URL in the environment.</exception>
+        public static IcdClient Cloud(string clientId, string clientSecret)
+        {
+            if ((clientId == null) != (clientSecret == null))
+            {
+                throw new ArgumentNullException(clientId == null ? nameof(clientId) : nameof(clientSecret),
+                    "Give both the client id and the client secret, or neither to read ICD_CLIENT_ID and ICD_CLIENT_SECRET.");
+            }
+            byte[] id = Utf8.EncodeOrNull(clientId, nameof(clientId));
+            byte[] secret = Utf8.EncodeOrNull(clientSecret, nameof(clientSecret));
+            try
+            {
+                return Created(Native.icd_client_new(id, secret));
+            }
+            finally
+            {
+                // The native side has its own copy; leave no extra one of the secret around.
+                if (secret != null)
+                {
+                    Array.Clear(secret, 0, secret.Length);
+                }
+            }
+        }
+
+        /// <summary>
+        /// Creates a client for WHO's ICD-API local deployment (the whoicd/icd-api container), which
+        /// needs no token and no credentials. Does no network I/O.
+        /// </summary>
+        /// <param name="baseUrl">Where the container answers, such as "http://localhost:8080" (plain
+        /// http is allowed: there is no secret to protect); null to read ICD_API_BASE.</param>
+        /// <returns>A client to dispose of.</returns>
+        /// <exception cref="IcdException"><see cref="IcdStatus.InvalidArgument"/>: a URL that is not
+        /// http(s)://host[:port][/prefix].</exception>
+        public static IcdClient Local(string baseUrl)
+        {
+            return Created(Native.icd_client_new_local(Utf8.EncodeOrNull(baseUrl, nameof(baseUrl))));
+        }
+
+        private static IcdClient Created(IcdClientHandle handle)
+        {
+            if (handle.IsInvalid)
+            {
+                IcdException error = IcdException.FromLastError();
+                handle.Dispose();
+                throw error;
+            }
+            return new IcdClient(handle);
+        }
+
+        /// <summary>
+        /// Frees the native client and wipes its secret and token from memory. Idempotent; safe
+        /// while other threads are in a call (the native client is freed after the last one returns).
+        /// </summary>
+        public void Dispose()
+        {
+            handle.Dispose();
+        }
+
+        // ---- Requests -------------------------------------------------------------------------
+
+        /// <summary>GETs a path or URI and returns the response body, a JSON document.</summary>
+        /// <param name="pathOrUri">A path starting with '/' (with or without a query string),
+        /// resolved against the API base, e.g. "/icd/release/11/2026-01/mms/257068234"; an absolute
+        /// "http://id.who.int/..." URI (the "@id" values of the answers), rewritten to the API base;
+        /// or an absolute URI under the API base. Any other host is refused
+        /// (<see cref="IcdStatus.InvalidArgument"/>): the token goes nowhere else.</param>
+        /// <returns>The JSON text of the answer.</returns>
+        /// <remarks>Successful answers are cached as long as their Cache-Control allows.</remarks>
+        /// <exception cref="IcdException">The call failed; see <see cref="IcdException.Status"/>.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed of.</exception>
+        public string Get(string pathOrUri)
+        {
+            byte[] path = Utf8.Encode(pathOrUri, nameof(pathOrUri));
+            return Taken(Native.icd_get(Live(), path));
+        }
+
+        /// <summary>POSTs a JSON body to a path or URI (resolved as for <see cref="Get"/>) and
+        /// returns the response body. Answers of POST are never cached.</summary>
+        /// <param name="pathOrUri">As for <see cref="Get"/>.</param>
+        /// <param name="jsonBody">The request body, which must be valid JSON
+        /// (otherwise <see cref="IcdStatus.InvalidArgument"/>).</param>
+        /// <returns>The JSON text of the answer.</returns>
+        /// <exception cref="IcdException">The call failed; see <see cref="IcdException.Status"/>.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed of.</exception>
+        public string Post(string pathOrUri, string jsonBody)
+        {
+            byte[] path = Utf8.Encode(pathOrUri, nameof(pathOrUri));
+            byte[] body = Utf8.Encode(jsonBody, nameof(jsonBody));
+            return Taken(Native.icd_post(Live(), path, body));
+        }
+
+        /// <summary>Searches the configured release and linearization
+        /// (/icd/release/11/{release}/{linearization}/search?q=...).</summary>
+        /// <param name="query">The search text, not empty; a trailing '%' asks for a wildcard match.</param>
+        /// <returns>The JSON search result. The API answers 200 even for a search it could not run:
+        /// check "error" and "errorMessage" in it.</returns>
+        /// <exception cref="IcdException">The call failed; see <see cref="IcdException.Status"/>.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed of.</exception>
+        public string Search(string query)
+        {
+            byte[] q = Utf8.Encode(query, nameof(query));
+            return Taken(Native.icd_search(Live(), q));
+        }
+
+        /// <summary>Code information (/icd/release/11/{release}/{linearization}/codeinfo/{code}).</summary>
+        /// <param name="code">An ICD-11 code such as "1A00"; postcoordinated codes with '&amp;' and
+        /// '/' are percent-encoded and arrive intact.</param>
+        /// <returns>The JSON code information, with "code" and "stemId".</returns>
+        /// <exception cref="IcdException">The call failed; an unknown code gives
+        /// <see cref="IcdStatus.Http"/> with <see cref="IcdException.HttpStatus"/> 404.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed of.</exception>
+        public string CodeInfo(string code)
+        {
+            byte[] c = Utf8.Encode(code, nameof(code));
+            return Taken(Native.icd_codeinfo(Live(), c));
+        }
+
+        /// <summary>Automatic coding of a diagnostic text
+        /// (/icd/release/11/{release}/{linearization}/autocode?searchText=...).</summary>
+        /// <param name="text">The diagnostic text.</param>
+        /// <returns>The JSON autocoding result.</returns>
+        /// <exception cref="IcdException">The call failed; see <see cref="IcdException.Status"/>.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed of.</exception>
+        public string Autocode(string text)
+        {
+            byte[] t = Utf8.Encode(text, nameof(text));
+            return Taken(Native.icd_autocode(Live(), t));
+        }
+
+        /// <summary>The linearization entity of a Foundation entity
+        /// (/icd/release/11/{release}/{linearization}/lookup?foundationUri=...).</summary>
+        /// <param name="foundationUri">A Foundation URI such as "http://id.who.int/icd/entity/257068234".</param>
+        /// <returns>The JSON linearization entity.</returns>
+        /// <exception cref="IcdException">The call failed; see <see cref="IcdException.Status"/>.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed of.</exception>
+        public string Lookup(string foundationUri)
+        {
+            byte[] uri = Utf8.Encode(foundationUri, nameof(foundationUri));
+            return Taken(Native.icd_lookup(Live(), uri));
+        }
+
+        // ---- Options --------------------------------------------------------------------------
+        // Setters only: the native library has no getters, and a value remembered here could
+        // disagree with what the library took from the environment. Each setter is thread-safe;
+        // calls already under way finish with the settings they started with. A rejected value
+        // throws IcdException (InvalidArgument) and leaves the option unchanged.
+
+        /// <summary>Sets one option by its native name (see include/icdapi.h, icd_client_set_option).
+        /// The typed setters below call this.</summary>
+        /// <param name="name">The option name, such as "language" or "timeout_ms".</param>
+        /// <param name="value">Its value, as text.</param>
+        /// <exception cref="IcdException"><see cref="IcdStatus.InvalidArgument"/>: an unknown name or
+        /// a bad value; the message says what is expected.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed of.</exception>
+        public void SetOption(string name, string value)
+        {
+            byte[] n = Utf8.Encode(name, nameof(name));
+            byte[] v = Utf8.Encode(value, nameof(value));
+            if (Native.icd_client_set_option(Live(), n, v) != IcdStatus.Ok)
+            {
+                throw IcdException.FromLastError();
+            }
+        }
+
+        /// <summary>The language of the answers (Accept-Language), such as "en" (the default),
+        /// "fr", "es", "ar", "zh", "ru".</summary>
+        /// <param name="language">A language tag.</param>
+        public void SetLanguage(string language) => SetOption("language", language);
+
+        /// <summary>The ICD-11 release used by Search, CodeInfo, Autocode and Lookup, such as
+        /// "2026-01" (the default) or "2024-01".</summary>
+        /// <param name="release">A release id.</param>
+        public void SetRelease(string release) => SetOption("release", release);
+
+        /// <summary>The linearization used by Search, CodeInfo, Autocode and Lookup: "mms" (the
+        /// default) or "icf".</summary>
+        /// <param name="linearization">"mms" or "icf".</param>
+        public void SetLinearization(string linearization) => SetOption("linearization", linearization);
+
+        /// <summary>The API-Version header, "v2" by default.</summary>
+        /// <param name="apiVersion">A version such as "v2".</param>
+        public void SetApiVersion(string apiVersion) => SetOption("api_version", apiVersion);
+
+        /// <summary>Where requests go, "https://id.who.int" by default (https only on a cloud client
+        /// unless the host is loopback). Drops the cached token.</summary>
+        /// <param name="apiBase">A URL http(s)://host[:port][/prefix].</param>
+        public void SetApiBase(string apiBase) => SetOption("api_base", apiBase);
+
+        /// <summary>The OAuth2 token URL of a cloud client (not of a local one), by default
+        /// "https://icdaccessmanagement.who.int/connect/token". Drops the cached token.</summary>
+        /// <param name="tokenEndpoint">An https URL (or http on a loopback host).</param>
+        public void SetTokenEndpoint(string tokenEndpoint) => SetOption("token_endpoint", tokenEndpoint);
+
+        /// <summary>The deadline of one whole call, retries and token fetch included; 30 s by
+        /// default. Sent in whole milliseconds, rounded up; it must be from 1 ms to 24 hours.</summary>
+        /// <param name="timeout">The deadline.</param>
+        public void SetTimeout(TimeSpan timeout)
+        {
+            long ms = (long)Math.Ceiling(timeout.TotalMilliseconds);
+            SetOption("timeout_ms", ms.ToString(CultureInfo.InvariantCulture));
+        }
+
+        /// <summary>How many times a call retries 429, 500, 502, 503, 504 answers and cut
+        /// connections: 0 to 10, 2 by default.</summary>
+        /// <param name="maxRetries">The number of retries.</param>
+        public void SetMaxRetries(int maxRetries) =>
+            SetOption("max_retries", maxRetries.ToString(CultureInfo.InvariantCulture));
+
+        /// <summary>The number of answers the in-memory response cache keeps, 1024 by default;
+        /// 0 disables the cache.</summary>
+        /// <param name="cacheEntries">The number of entries.</param>
+        public void SetCacheEntries(int cacheEntries) =>
+            SetOption("cache_entries", cacheEntries.ToString(CultureInfo.InvariantCulture));
+
+        /// <summary>The largest answer body accepted, 32 MiB by default (at least 1024); a larger
+        /// one fails with <see cref="IcdStatus.Network"/>.</summary>
+        /// <param name="maxResponseBytes">The limit in bytes.</param>
+        public void SetMaxResponseBytes(long maxResponseBytes) =>
+            SetOption("max_response_bytes", maxResponseBytes.ToString(CultureInfo.InvariantCulture));
+
+        /// <summary>The User-Agent header, "icdapi/&lt;version&gt;" by default.</summary>
+        /// <param name="userAgent">1 to 256 printable ASCII characters.</param>
+        public void SetUserAgent(string userAgent) => SetOption("user_agent", userAgent);
+
+        /// <summary>An HTTP proxy "http://host:port", or "none" for a direct connection. By default
+        /// the environment's HTTPS_PROXY or ALL_PROXY.</summary>
+        /// <param name="proxy">The proxy URL, or "none".</param>
+        public void SetProxy(string proxy) => SetOption("proxy", proxy);
+
+        /// <summary>A PEM file of certificates to trust instead of the system's store; "" to go
+        /// back to the system's store. The file is read now: a missing or bad file is refused.</summary>
+        /// <param name="caFile">The path of the PEM bundle.</param>
+        public void SetCaFile(string caFile) => SetOption("ca_file", caFile);
+
+        /// <summary>Turns the debug log on or off: one line per request, retry and token fetch on
+        /// the process's standard error, without secrets or tokens. ICDAPI_LOG=debug in the
+        /// environment turns it on when the client is created.</summary>
+        /// <param name="enabled">True for "debug", false for "off".</param>
+        public void SetLog(bool enabled) => SetOption("log", enabled ? "debug" : "off");
+
+        // ---- Helpers --------------------------------------------------------------------------
+
+        /// <summary>The handle for a call; throws if the client was disposed of. A Dispose that races
+        /// past this check is caught by the marshaller, which refuses a closed handle.</summary>
+        private IcdClientHandle Live()
+        {
+            if (handle.IsClosed)
+            {
+                throw new ObjectDisposedException(nameof(IcdClient));
+            }
+            return handle;
+        }
+
+        /// <summary>Turns a returned char* into a string and frees it, or throws the last error.</summary>
+        private static string Taken(IntPtr text)
+        {
+            if (text == IntPtr.Zero)
+            {
+                throw IcdException.FromLastError();
+            }
+            try
+            {
+                return Utf8.Decode(text);
+            }
+            finally
+            {
+                Native.icd_free_string(text);
+            }
+        }
+    }
+}

@@ -1,0 +1,289 @@
+//! Every error code with its HTTP status and message; retries; deadlines; secrets never shown.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use icdapi::{Client, Error, ErrorKind};
+use serde_json::json;
+use support::{StandIn, CLIENT_SECRET};
+
+/// No message may quote the secret or a token the stand-in issued.
+fn assert_no_secrets(standin: &StandIn, error: &Error) {
+    assert!(!error.message().contains(CLIENT_SECRET), "secret in: {}", error.message());
+    for request in standin.requests() {
+        if let Some(auth) = request["headers"]["authorization"].as_str() {
+            let token = auth.trim_start_matches("Bearer ");
+            assert!(!error.message().contains(token), "token in: {}", error.message());
+        }
+    }
+}
+
+#[test]
+fn unknown_code_is_http_404_with_the_servers_words() {
+    let standin = StandIn::start();
+    let error = standin.client().codeinfo("ZZ99.9").unwrap_err();
+    assert_eq!((error.kind(), error.http_status()), (ErrorKind::Http, 404));
+    assert!(error.message().contains("404") && error.message().contains("codeinfo/ZZ99.9"), "{}", error.message());
+    assert_no_secrets(&standin, &error);
+}
+
+#[test]
+fn a_missing_api_version_is_refused_by_the_api() {
+    let standin = StandIn::start();
+    let client = standin.client();
+    client.set_option("api_version", "v1").unwrap();
+    let error = client.codeinfo("1A00").unwrap_err();
+    assert_eq!((error.kind(), error.http_status()), (ErrorKind::Http, 400));
+}
+
+#[test]
+fn non_json_success_is_a_parse_error() {
+    let standin = StandIn::start();
+    standin.fault(json!({"match": "/codeinfo/", "kind": "non_json"}));
+    let error = standin.client().codeinfo("1A00").unwrap_err();
+    assert_eq!((error.kind(), error.http_status()), (ErrorKind::Parse, 200));
+    assert!(error.message().contains("not JSON"), "{}", error.message());
+}
+
+#[test]
+fn retryable_statuses_are_retried_honouring_retry_after() {
+    let standin = StandIn::start();
+    let client = standin.client();
+    standin.fault(json!({"match": "/codeinfo/", "kind": "status", "status": 503, "retry_after": "1", "count": 1}));
+    let started = Instant::now();
+    assert_eq!(client.codeinfo("1A00").unwrap().http_status, 200);
+    assert!(started.elapsed() >= Duration::from_millis(950), "waited {:?}", started.elapsed());
+    assert_eq!(standin.api_requests().len(), 2);
+    for status in [429, 500, 502, 504] {
+        standin.fault(
+            json!({"match": "/codeinfo/1F4Z", "kind": "status", "status": status, "retry_after": "0", "count": 2}),
+        );
+        client.set_option("cache_entries", "0").unwrap();
+        assert_eq!(client.codeinfo("1F4Z").unwrap().http_status, 200, "{status} retried twice");
+    }
+}
+
+#[test]
+fn retry_after_as_an_http_date_is_honoured() {
+    let standin = StandIn::start();
+    let when = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(2));
+    standin.fault(json!({"match": "/codeinfo/", "kind": "status", "status": 429, "retry_after": when}));
+    let started = Instant::now();
+    standin.client().codeinfo("1A00").unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(900), "waited {:?}", started.elapsed());
+}
+
+#[test]
+fn retries_are_bounded_by_max_retries() {
+    let standin = StandIn::start();
+    let client = standin.client();
+    client.set_option("max_retries", "1").unwrap();
+    standin.fault(json!({"match": "/codeinfo/", "kind": "status", "status": 503, "retry_after": "0", "count": 5}));
+    let error = client.codeinfo("1A00").unwrap_err();
+    assert_eq!((error.kind(), error.http_status()), (ErrorKind::Http, 503));
+    assert_eq!(standin.api_requests().len(), 2);
+    // Statuses that retrying cannot fix are not retried.
+    standin.admin_post("reset", json!({}));
+    client.set_option("max_retries", "3").unwrap();
+    let _ = client.codeinfo("ZZ99").unwrap_err();
+    assert_eq!(standin.api_requests().len(), 1);
+}
+
+#[test]
+fn a_retry_after_beyond_the_deadline_fails_at_once() {
+    let standin = StandIn::start();
+    let client = standin.client();
+    client.set_option("timeout_ms", "2000").unwrap();
+    standin.fault(json!({"match": "/codeinfo/", "kind": "status", "status": 503, "retry_after": "60"}));
+    let started = Instant::now();
+    let error = client.codeinfo("1A00").unwrap_err();
+    assert_eq!((error.kind(), error.http_status()), (ErrorKind::Http, 503));
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+#[test]
+fn a_hanging_api_times_out_at_the_deadline_and_the_client_recovers() {
+    let standin = StandIn::start();
+    let client = standin.client();
+    client.codeinfo("1F4Z").unwrap(); // the token is in hand
+    client.set_option("timeout_ms", "500").unwrap();
+    standin.fault(json!({"match": "/codeinfo/1A00", "kind": "hang", "seconds": 5}));
+    let started = Instant::now();
+    let error = client.codeinfo("1A00").unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(error.kind(), ErrorKind::Timeout, "{}", error.message());
+    assert!(took >= Duration::from_millis(450) && took < Duration::from_millis(1500), "took {took:?}");
+    assert!(error.message().contains("500"), "{}", error.message());
+    assert_eq!(client.codeinfo("1A00").unwrap().http_status, 200);
+}
+
+#[test]
+fn the_deadline_covers_retries() {
+    let standin = StandIn::start();
+    let client = standin.client();
+    client.codeinfo("1F4Z").unwrap();
+    client.set_option("timeout_ms", "2500").unwrap();
+    client.set_option("max_retries", "10").unwrap();
+    standin.fault(json!({"match": "/codeinfo/1A00", "kind": "status", "status": 503, "retry_after": "1", "count": 20}));
+    let started = Instant::now();
+    let error = client.codeinfo("1A00").unwrap_err();
+    // Attempts at 0 s, 1 s and 2 s; a fourth would start past the deadline, so the call ends
+    // with the last answer long before ten retries.
+    assert_eq!((error.kind(), error.http_status()), (ErrorKind::Http, 503));
+    assert!(started.elapsed() < Duration::from_millis(2500), "took {:?}", started.elapsed());
+    assert_eq!(standin.api_requests().iter().filter(|r| r["path"].as_str().unwrap().ends_with("1A00")).count(), 3);
+}
+
+#[test]
+fn a_slow_token_endpoint_counts_against_the_deadline() {
+    let standin = StandIn::start();
+    standin.configure(json!({"token_delay_ms": 3000}));
+    let client = standin.client();
+    client.set_option("timeout_ms", "400").unwrap();
+    let error = client.codeinfo("1A00").unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Timeout);
+}
+
+#[test]
+fn dropped_and_reset_connections_are_network_errors_or_retried() {
+    let standin = StandIn::start();
+    let client = standin.client();
+    client.set_option("cache_entries", "0").unwrap();
+    client.codeinfo("1A00").unwrap();
+    for kind in ["drop", "reset", "truncate"] {
+        client.set_option("max_retries", "0").unwrap();
+        standin.fault(json!({"match": "/codeinfo/", "kind": kind}));
+        let error = client.codeinfo("1A00").unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Network, "{kind}: {}", error.message());
+        assert_no_secrets(&standin, &error);
+        // With retries the same one-off fault is invisible.
+        client.set_option("max_retries", "2").unwrap();
+        standin.fault(json!({"match": "/codeinfo/", "kind": kind}));
+        assert_eq!(client.codeinfo("1A00").unwrap().http_status, 200, "{kind} retried");
+    }
+}
+
+#[test]
+fn bodies_over_the_limit_are_network_errors() {
+    let standin = StandIn::start();
+    let client = standin.client();
+    client.set_option("max_response_bytes", "100000").unwrap();
+    standin.fault(json!({"match": "/codeinfo/", "kind": "large", "bytes": 200000}));
+    let error = client.codeinfo("1A00").unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Network);
+    assert!(error.message().contains("max_response_bytes"), "{}", error.message());
+    standin.fault(json!({"match": "/codeinfo/", "kind": "large", "bytes": 50000}));
+    assert_eq!(client.codeinfo("1A00").unwrap().body.len(), 50000);
+}
+
+#[test]
+fn a_gigantic_header_is_a_network_error() {
+    let standin = StandIn::start();
+    let client = standin.client();
+    standin.fault(json!({"match": "/codeinfo/", "kind": "huge_header", "bytes": 200000}));
+    assert_eq!(client.codeinfo("1A00").unwrap_err().kind(), ErrorKind::Network);
+    assert_eq!(client.codeinfo("1A00").unwrap().http_status, 200);
+}
+
+#[test]
+fn nothing_listening_is_a_network_error() {
+    let standin = StandIn::start();
+    let client = standin.client();
+    client.set_option("api_base", "http://127.0.0.1:9").unwrap();
+    client.set_option("token_endpoint", "http://127.0.0.1:9/connect/token").unwrap();
+    let error = client.codeinfo("1A00").unwrap_err();
+    assert_eq!((error.kind(), error.http_status()), (ErrorKind::Network, 0));
+}
+
+#[test]
+fn clear_text_endpoints_are_refused_for_cloud_clients() {
+    let client = Client::cloud(Some("id"), Some("secret")).unwrap();
+    for (name, value) in [
+        ("api_base", "http://id.who.int"),
+        ("token_endpoint", "http://icdaccessmanagement.who.int/connect/token"),
+        ("api_base", "http://10.0.0.5:8080"),
+    ] {
+        let error = client.set_option(name, value).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidArgument);
+        assert!(error.message().contains("https"), "{}", error.message());
+    }
+    for loopback in ["http://127.0.0.1:8080", "http://localhost:1234", "http://[::1]:80", "http://127.1.2.3"] {
+        client.set_option("api_base", loopback).unwrap();
+    }
+    assert_eq!(client.config().api_base.as_url(), "http://127.1.2.3");
+}
+
+#[test]
+fn bad_option_values_are_refused_and_leave_the_option_unchanged() {
+    let client = Client::cloud(Some("id"), Some("secret")).unwrap();
+    for (name, value) in [
+        ("language", ""),
+        ("language", "en\r\nX-Evil: 1"),
+        ("release", "2026/01"),
+        ("linearization", "foundation"),
+        ("api_version", "v2 x"),
+        ("api_base", "id.who.int"),
+        ("api_base", "https://user:pw@id.who.int"),
+        ("api_base", "https://id.who.int/?q=1"),
+        ("timeout_ms", "0"),
+        ("timeout_ms", "-5"),
+        ("timeout_ms", "soon"),
+        ("max_retries", "11"),
+        ("cache_entries", "x"),
+        ("max_response_bytes", "10"),
+        ("user_agent", "bad\nagent"),
+        ("proxy", "https://proxy:3128"),
+        ("proxy", "not a url"),
+        ("ca_file", "/nonexistent/ca.pem"),
+        ("log", "loud"),
+        ("no_such_option", "1"),
+    ] {
+        let error = client.set_option(name, value).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidArgument, "{name}={value}");
+        assert!(error.message().contains(name), "{name}: {}", error.message());
+    }
+    let config = client.config();
+    assert_eq!((config.language.as_str(), config.release.as_str()), ("en", "2026-01"));
+    assert_eq!(config.timeout, Duration::from_secs(30));
+    assert_eq!(config.api_base.as_url(), "https://id.who.int");
+}
+
+#[test]
+fn every_option_in_the_contract_is_accepted() {
+    let client = Client::cloud(Some("id"), Some("secret")).unwrap();
+    for (name, value) in [
+        ("language", "zh"),
+        ("release", "2024-01"),
+        ("linearization", "icf"),
+        ("api_version", "v2"),
+        ("api_base", "https://id.who.int"),
+        ("token_endpoint", "https://icdaccessmanagement.who.int/connect/token"),
+        ("timeout_ms", "5000"),
+        ("max_retries", "0"),
+        ("cache_entries", "10"),
+        ("max_response_bytes", "1048576"),
+        ("user_agent", "my-ehr/2.1"),
+        ("proxy", "http://proxy.hospital.example:3128"),
+        ("proxy", "none"),
+        ("log", "off"),
+    ] {
+        client.set_option(name, value).unwrap_or_else(|e| panic!("{name}={value}: {e}"));
+    }
+}
+
+#[test]
+fn errors_quoting_a_body_never_quote_the_token_or_secret() {
+    let standin = StandIn::start();
+    let client = standin.client();
+    client.codeinfo("1A00").unwrap();
+    let token = standin.last_api_request()["headers"]["authorization"].as_str().unwrap().replace("Bearer ", "");
+    // A hostile or buggy server echoing the token and the secret back in an error body.
+    standin.fault(json!({"match": "/codeinfo/", "kind": "status", "status": 418,
+        "body": format!("you sent {token} and {CLIENT_SECRET}")}));
+    let error = client.codeinfo("1F4Z").unwrap_err();
+    assert_eq!(error.http_status(), 418);
+    assert!(error.message().contains("[redacted]"), "{}", error.message());
+    assert_no_secrets(&standin, &error);
+    assert!(!format!("{client:?}").contains(CLIENT_SECRET));
+}

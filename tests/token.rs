@@ -1,0 +1,205 @@
+//! The token: fetched lazily, once for many calls and many threads, refreshed before expiry,
+//! dropped and refetched once on 401; credentials sent as the token endpoint expects.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use icdapi::{Client, ErrorKind};
+use support::{StandIn, CLIENT_ID, CLIENT_SECRET};
+
+#[test]
+fn creating_a_client_does_no_network_io() {
+    let standin = StandIn::start();
+    let _client = standin.client();
+    assert_eq!(standin.requests().len(), 0);
+}
+
+#[test]
+fn one_token_serves_many_calls() {
+    let standin = StandIn::start();
+    let client = standin.client();
+    client.set_option("cache_entries", "0").unwrap();
+    for _ in 0..20 {
+        client.codeinfo("1A00").unwrap();
+    }
+    assert_eq!(standin.tokens_issued(), 1);
+    assert_eq!(standin.api_requests().len(), 20);
+}
+
+#[test]
+fn token_request_is_a_form_with_client_credentials() {
+    let standin = StandIn::start();
+    standin.client().search("cholera").unwrap();
+    let token_request = standin.requests().into_iter().find(|r| r["path"] == "/connect/token").unwrap();
+    assert_eq!(token_request["method"], "POST");
+    assert!(token_request["headers"]["content-type"]
+        .as_str()
+        .unwrap()
+        .starts_with("application/x-www-form-urlencoded"));
+    let body = token_request["body"].as_str().unwrap();
+    for field in ["grant_type=client_credentials", "scope=icdapi_access", &format!("client_id={CLIENT_ID}")] {
+        assert!(body.contains(field), "{field} missing from {body}");
+    }
+    assert!(body.contains(&format!("client_secret={CLIENT_SECRET}")));
+}
+
+#[test]
+fn sixteen_threads_share_one_token_fetch() {
+    let standin = StandIn::start();
+    // A slow token endpoint makes every thread arrive while the first fetch is under way.
+    standin.configure(serde_json::json!({"token_delay_ms": 300}));
+    let client = Arc::new(standin.client());
+    client.set_option("cache_entries", "0").unwrap();
+    let threads: Vec<_> = (0..16)
+        .map(|i| {
+            let client = client.clone();
+            std::thread::spawn(move || {
+                for _ in 0..5 {
+                    let code = ["1A00", "1F4Z", "FB32.5"][i % 3];
+                    client.codeinfo(code).unwrap();
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    assert_eq!(standin.tokens_issued(), 1);
+    assert_eq!(standin.stat("token_requests"), 1);
+    assert_eq!(standin.api_requests().len(), 80);
+}
+
+#[test]
+fn token_is_refreshed_before_it_expires_without_a_401() {
+    let standin = StandIn::start_with(&["--expires-in", "2"]);
+    let client = standin.client();
+    client.set_option("cache_entries", "0").unwrap();
+    // A 2 s token is refreshed 0.2 s before it expires: calls over 3 s need exactly two tokens,
+    // and the API never sees an expired one.
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_millis(3000) {
+        client.codeinfo("1A00").unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(standin.stat("api_401"), 0);
+    assert_eq!(standin.tokens_issued(), 2);
+}
+
+#[test]
+fn a_401_drops_the_token_and_retries_once() {
+    let standin = StandIn::start();
+    let client = standin.client();
+    client.set_option("cache_entries", "0").unwrap();
+    client.codeinfo("1A00").unwrap();
+    standin.revoke_tokens();
+    let reply = client.codeinfo("1A00").unwrap();
+    assert_eq!(reply.http_status, 200);
+    assert_eq!(standin.tokens_issued(), 2);
+    assert_eq!(standin.stat("api_401"), 1);
+    let tokens: Vec<_> = standin.api_requests().iter().map(|r| r["headers"]["authorization"].clone()).collect();
+    assert_eq!(tokens.len(), 3);
+    assert_eq!(tokens[0], tokens[1], "the revoked token was tried first");
+    assert_ne!(tokens[1], tokens[2], "the retry carried a new token");
+}
+
+#[test]
+fn a_401_with_a_fresh_token_is_an_auth_error() {
+    let standin = StandIn::start();
+    let client = standin.client();
+    standin.fault(serde_json::json!({"match": "/codeinfo/", "kind": "status", "status": 401, "count": 2,
+        "body": "Authentication failed."}));
+    let error = client.codeinfo("1A00").unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Auth);
+    assert_eq!(error.http_status(), 401);
+    assert!(error.message().contains("401"), "{}", error.message());
+    assert_eq!(standin.tokens_issued(), 2, "one refetch, then give up");
+}
+
+#[test]
+fn wrong_credentials_are_an_auth_error_without_the_secret() {
+    let standin = StandIn::start();
+    let secret = "wrong-secret-value-42";
+    let client = standin.client_with_secret(secret);
+    let error = client.search("cholera").unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Auth);
+    assert_eq!(error.http_status(), 400);
+    assert!(error.message().contains("invalid_client"), "{}", error.message());
+    assert!(!error.message().contains(secret));
+    assert_eq!(standin.api_requests().len(), 0, "no API request without a token");
+}
+
+#[test]
+fn threads_waiting_for_a_refused_token_share_the_refusal() {
+    let standin = StandIn::start();
+    standin.configure(serde_json::json!({"token_delay_ms": 300}));
+    let client = Arc::new(standin.client_with_secret("wrong"));
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let client = client.clone();
+            std::thread::spawn(move || client.codeinfo("1A00").unwrap_err().kind())
+        })
+        .collect();
+    for thread in threads {
+        assert_eq!(thread.join().unwrap(), ErrorKind::Auth);
+    }
+    assert_eq!(standin.stat("token_requests"), 1);
+}
+
+#[test]
+fn a_token_response_without_expires_in_is_accepted() {
+    let standin = StandIn::start();
+    standin.fault(serde_json::json!({"match": "/connect/token", "kind": "token_no_expiry"}));
+    let client = standin.client();
+    client.codeinfo("1A00").unwrap();
+    client.codeinfo("1F4Z").unwrap();
+    assert_eq!(standin.tokens_issued(), 1);
+}
+
+#[test]
+fn token_endpoint_faults_have_their_codes() {
+    let standin = StandIn::start();
+    let client = standin.client();
+    client.set_option("max_retries", "0").unwrap();
+    standin.fault(serde_json::json!({"match": "/connect/token", "kind": "non_json"}));
+    assert_eq!(client.codeinfo("1A00").unwrap_err().kind(), ErrorKind::Parse);
+    standin.fault(serde_json::json!({"match": "/connect/token", "kind": "status", "status": 500}));
+    let error = client.codeinfo("1A00").unwrap_err();
+    assert_eq!((error.kind(), error.http_status()), (ErrorKind::Http, 500));
+    // And the client works again once the endpoint does.
+    assert_eq!(client.codeinfo("1A00").unwrap().http_status, 200);
+}
+
+#[test]
+fn changing_the_token_endpoint_drops_the_token() {
+    let standin = StandIn::start();
+    let other = StandIn::start();
+    let client = standin.client();
+    client.codeinfo("1A00").unwrap();
+    client.set_option("token_endpoint", &other.token_endpoint()).unwrap();
+    client.set_option("api_base", &other.url).unwrap();
+    client.codeinfo("1F4Z").unwrap();
+    assert_eq!(other.tokens_issued(), 1);
+    let sent = other.last_api_request()["headers"]["authorization"].as_str().unwrap().to_owned();
+    let first = standin.last_api_request()["headers"]["authorization"].as_str().unwrap().to_owned();
+    assert_ne!(sent, first, "the first endpoint's token never goes to the second API");
+}
+
+#[test]
+fn credentials_come_from_the_environment_when_both_are_null() {
+    // The only test in this binary that touches these variables.
+    std::env::set_var("ICD_CLIENT_ID", CLIENT_ID);
+    std::env::set_var("ICD_CLIENT_SECRET", CLIENT_SECRET);
+    let standin = StandIn::start();
+    let client = Client::cloud(None, None).unwrap();
+    client.set_option("api_base", &standin.url).unwrap();
+    client.set_option("token_endpoint", &standin.token_endpoint()).unwrap();
+    client.codeinfo("1A00").unwrap();
+    std::env::remove_var("ICD_CLIENT_SECRET");
+    let error = Client::cloud(None, None).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidArgument);
+    assert!(error.message().contains("ICD_CLIENT_SECRET"), "{}", error.message());
+    assert_eq!(Client::cloud(Some("id"), None).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    assert_eq!(Client::cloud(Some(""), Some("x")).unwrap_err().kind(), ErrorKind::InvalidArgument);
+}
