@@ -95,6 +95,7 @@ def languages_11(release):
 
 
 def release_date(release):
+    # Two dates are known; the others are placeholders (the first of the release's month).
     return {"2018": "2018-06-18", "2025-01": "2025-01-24"}.get(release, release + "-01")
 
 

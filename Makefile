@@ -1,0 +1,42 @@
+# Conveniences around cargo. The two commands that matter are `scripts/demo.sh` (make demo) and
+# `scripts/test.sh` (make test); `make install PREFIX=...` installs the C library.
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+MAJOR := $(word 1,$(subst ., ,$(VERSION)))
+
+.PHONY: all demo test install uninstall header bench clean
+
+all:
+	cargo build --release
+
+demo:
+	bash scripts/demo.sh
+
+test:
+	bash scripts/test.sh
+
+# Shared library with a versioned soname (libicdapi.so.MAJOR), static library, header, pkg-config.
+install: all
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
+	install -m 0755 target/release/libicdapi.so $(DESTDIR)$(LIBDIR)/libicdapi.so.$(VERSION)
+	ln -sf libicdapi.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libicdapi.so.$(MAJOR)
+	ln -sf libicdapi.so.$(MAJOR) $(DESTDIR)$(LIBDIR)/libicdapi.so
+	install -m 0644 target/release/libicdapi.a $(DESTDIR)$(LIBDIR)/libicdapi.a
+	install -m 0644 include/icdapi.h $(DESTDIR)$(INCLUDEDIR)/icdapi.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' icdapi.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/icdapi.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libicdapi.so $(DESTDIR)$(LIBDIR)/libicdapi.so.$(MAJOR) \
+	    $(DESTDIR)$(LIBDIR)/libicdapi.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libicdapi.a \
+	    $(DESTDIR)$(INCLUDEDIR)/icdapi.h $(DESTDIR)$(LIBDIR)/pkgconfig/icdapi.pc
+
+# Rewrites include/icdapi.h from the Rust source (src/ffi/api.rs) with the pinned cbindgen.
+header:
+	ICDAPI_UPDATE_HEADER=1 cargo test --quiet --test header
+
+clean:
+	cargo clean

@@ -1,0 +1,53 @@
+<?php
+
+declare(strict_types=1);
+
+namespace IcdApi\Tests;
+
+/** A child PHP, for what a test cannot see in its own process: stderr, ini settings, a fresh FFI. */
+final class PhpProcess
+{
+    /**
+     * Runs $code (PHP without the opening tag) after the test bootstrap.
+     *
+     * @param array<string, string> $env added to this process's environment
+     * @param list<string> $phpArgs e.g. ['-d', 'ffi.preload=...']
+     * @param list<string> $prefix a command to run PHP with, e.g. setpriv
+     * @return array{int, string, string} exit status, stdout, stderr
+     */
+    public static function run(string $code, array $env = [], array $phpArgs = [], array $prefix = []): array
+    {
+        $bootstrap = var_export(__DIR__ . '/bootstrap.php', true);
+        $command = [...$prefix, PHP_BINARY, ...$phpArgs, '-r', "require $bootstrap;\n$code"];
+        $process = proc_open(
+            $command,
+            [0 => ['file', '/dev/null', 'r'], 1 => ['pipe', 'w'], 2 => ['pipe', 'w']],
+            $pipes,
+            null,
+            array_merge(getenv(), $env)
+        );
+        if ($process === false) {
+            throw new \RuntimeException('cannot start ' . PHP_BINARY);
+        }
+        // Both pipes at once, so that neither fills up while the other is read.
+        $out = ['', ''];
+        $open = [1 => $pipes[1], 2 => $pipes[2]];
+        while ($open !== []) {
+            $read = array_values($open);
+            $write = $except = null;
+            stream_select($read, $write, $except, 30);
+            foreach ($open as $i => $pipe) {
+                if (in_array($pipe, $read, true)) {
+                    $chunk = fread($pipe, 65536);
+                    if ($chunk === '' || $chunk === false) {
+                        fclose($pipe);
+                        unset($open[$i]);
+                    } else {
+                        $out[$i - 1] .= $chunk;
+                    }
+                }
+            }
+        }
+        return [proc_close($process), $out[0], $out[1]];
+    }
+}

@@ -1,0 +1,63 @@
+# Shared by demo.sh and test.sh: the repository root, package installation, the stand-in.
+# shellcheck shell=bash
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export ROOT
+
+# Installs the Debian packages that provide any missing command (command:package pairs).
+ensure_commands() {
+    local missing=() pair
+    for pair in "$@"; do
+        command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+    done
+    ((${#missing[@]})) || return 0
+    echo "== installing Debian packages: ${missing[*]}"
+    local sudo=()
+    ((EUID == 0)) || sudo=(sudo)
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# What the demo and the tests need beyond a Rust toolchain.
+ensure_prerequisites() {
+    if ! command -v cargo >/dev/null 2>&1; then
+        echo "cargo is missing: install Rust (https://rustup.rs), then run this again" >&2
+        exit 1
+    fi
+    ensure_commands cc:gcc c++:g++ make:make pkg-config:pkg-config python3:python3 \
+        php:php-cli phpunit:phpunit mcs:mono-mcs mono:mono-runtime "$@"
+    # Assemblies the C# code references, which mono-runtime alone lacks.
+    if [[ ! -e /usr/lib/mono/4.5/System.Core.dll ]]; then
+        ensure_commands __missing__:libmono-system-core4.0-cil
+    fi
+}
+
+build_release_library() {
+    echo "== building libicdapi (release)"
+    cargo build --release --manifest-path "$ROOT/Cargo.toml" --quiet
+    export ICDAPI_LIB_DIR="$ROOT/target/release"
+    export ICDAPI_LIB="$ROOT/target/release/libicdapi.so"
+}
+
+# Starts the local stand-in of the WHO API on a free loopback port: sets STANDIN_URL and
+# STANDIN_PID, and stops it when the script exits.
+start_standin() {
+    local out
+    out=$(mktemp)
+    python3 "$ROOT/tools/standin/icd_standin.py" --port 0 --quiet "$@" >"$out" &
+    STANDIN_PID=$!
+    trap 'kill "$STANDIN_PID" 2>/dev/null || true' EXIT
+    local line=""
+    for _ in $(seq 200); do
+        line=$(head -n 1 "$out")
+        [[ $line == LISTENING* ]] && break
+        sleep 0.05
+    done
+    rm -f "$out"
+    if [[ $line != LISTENING* ]]; then
+        echo "the stand-in did not start" >&2
+        exit 1
+    fi
+    STANDIN_URL=${line#LISTENING }
+    export STANDIN_URL STANDIN_PID
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Every test, offline: the Rust suites (core, C ABI, the C/C++ program), the stand-in's own
+# self-test, the C# and PHP suites, and the installed-library check. Each suite runs even if an
+# earlier one failed; the last line counts the suites that passed and failed.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+ensure_prerequisites
+build_release_library
+
+passed=0
+failed=0
+failures=()
+run_suite() {
+    local name=$1
+    shift
+    echo
+    echo "== $name"
+    if "$@"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        failures+=("$name")
+    fi
+}
+
+cd "$ROOT"
+run_suite "Rust: unit, integration, C ABI and C/C++ program tests" cargo test --quiet
+run_suite "stand-in self-test" python3 -m unittest tools/standin/test_standin.py
+run_suite "C#: bindings under Mono" bash bindings/csharp/run-tests.sh
+run_suite "PHP: bindings under PHPUnit" bash bindings/php/run-tests.sh
+run_suite "C: make install and pkg-config" bash tests/install/run.sh
+
+echo
+((failed == 0)) || echo "failed suites: ${failures[*]}"
+echo "suites: $passed passed, $failed failed"
+((failed == 0))
