@@ -254,6 +254,9 @@ fn classify(error: ureq::Error, config: &Config, what: &str) -> Failure {
     let network = |detail: String| Error::new(ErrorKind::Network, format!("{what}: {detail}"));
     match error {
         ureq::Error::Timeout(_) => Failure::Final(timeout_error(config, what)),
+        ureq::Error::Io(e) if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) => {
+            Failure::Final(network(tls_failure(&e.to_string())))
+        }
         ureq::Error::Io(e) => match e.kind() {
             io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Failure::Final(timeout_error(config, what)),
             io::ErrorKind::ConnectionReset
@@ -270,10 +273,22 @@ fn classify(error: ureq::Error, config: &Config, what: &str) -> Failure {
         ureq::Error::LargeResponseHeader(size, limit) => {
             Failure::Final(network(format!("the response headers are too large ({size} bytes, limit {limit})")))
         }
-        ureq::Error::Rustls(e) => Failure::Final(network(format!("TLS failed: {e}"))),
-        ureq::Error::Tls(e) => Failure::Final(network(format!("TLS failed: {e}"))),
+        ureq::Error::Rustls(e) => Failure::Final(network(tls_failure(&e.to_string()))),
+        ureq::Error::Tls(e) => Failure::Final(network(tls_failure(e))),
         ureq::Error::Protocol(e) => Failure::Retryable(network(format!("the server broke the HTTP protocol: {e}"))),
         other => Failure::Final(network(other.to_string())),
+    }
+}
+
+/// A TLS failure, with what to do when it is the certificate that is not trusted.
+fn tls_failure(detail: &str) -> String {
+    if detail.contains("certificate") {
+        format!(
+            "TLS handshake failed: {detail} (the server's certificate is not trusted: add its CA to \
+             the system's certificate store, or set the option ca_file to a PEM bundle holding it)"
+        )
+    } else {
+        format!("TLS handshake failed: {detail}")
     }
 }
 

@@ -141,7 +141,12 @@ pub unsafe extern "C" fn icd_client_set_option(
 ) -> IcdStatus {
     let applied = boundary(false, || {
         let client = client_arg(client)?;
-        client.set_option(str_arg(name, "name")?, str_arg(value, "value")?)?;
+        let name = str_arg(name, "name")?;
+        #[cfg(test)]
+        if name == "__panic_for_tests" {
+            panic!("forced by a test");
+        }
+        client.set_option(name, str_arg(value, "value")?)?;
         Ok((true, 0))
     });
     if applied {

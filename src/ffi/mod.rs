@@ -60,3 +60,25 @@ pub(crate) unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> Result<&'a s
 pub(crate) unsafe fn client_arg<'a>(ptr: *const api::IcdClient) -> Result<&'a crate::Client> {
     ptr.as_ref().map(|handle| &handle.inner).ok_or_else(|| Error::invalid_argument("client is NULL"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CString;
+
+    #[test]
+    fn a_panic_inside_an_exported_function_is_an_internal_error() {
+        let client = unsafe { icd_client_new_local(c"http://127.0.0.1:9".as_ptr()) };
+        assert!(!client.is_null());
+        let name = CString::new("__panic_for_tests").unwrap();
+        let status = unsafe { icd_client_set_option(client, name.as_ptr(), c"1".as_ptr()) };
+        assert_eq!(status, IcdStatus::ICD_ERR_INTERNAL);
+        assert_eq!(icd_last_error_code(), IcdStatus::ICD_ERR_INTERNAL);
+        let message = unsafe { CStr::from_ptr(icd_last_error_message()) }.to_str().unwrap();
+        assert!(message.contains("forced by a test") && message.contains("bug"), "{message}");
+        // The process and the client live on.
+        let status = unsafe { icd_client_set_option(client, c"language".as_ptr(), c"fr".as_ptr()) };
+        assert_eq!(status, IcdStatus::ICD_OK);
+        unsafe { icd_client_free(client) };
+    }
+}

@@ -30,6 +30,11 @@ impl StandIn {
 
     /// Starts the stand-in with extra command-line arguments (e.g. `--local`, `--expires-in 5`).
     pub fn start_with(args: &[&str]) -> StandIn {
+        StandIn::start_trusting(args, None)
+    }
+
+    /// Starts it with TLS arguments; the admin calls trust the CA in `ca_pem` (a file).
+    pub fn start_trusting(args: &[&str], ca_pem: Option<&str>) -> StandIn {
         let python = std::env::var("ICDAPI_PYTHON").unwrap_or_else(|_| "python3".into());
         let mut child = Command::new(python)
             .arg(repo_path("tools/standin/icd_standin.py"))
@@ -42,11 +47,19 @@ impl StandIn {
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("stand-in prints its address");
         let url = line.trim().strip_prefix("LISTENING ").unwrap_or_else(|| panic!("unexpected: {line}")).to_owned();
-        let admin = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(10)))
-            .build()
-            .new_agent();
+        let mut admin = ureq::Agent::config_builder();
+        if let Some(ca_pem) = ca_pem {
+            let pem = std::fs::read(ca_pem).unwrap();
+            let certs: Vec<_> = ureq::tls::parse_pem(&pem)
+                .filter_map(|item| match item.unwrap() {
+                    ureq::tls::PemItem::Certificate(cert) => Some(cert.to_owned()),
+                    _ => None,
+                })
+                .collect();
+            let roots = ureq::tls::RootCerts::Specific(std::sync::Arc::new(certs));
+            admin = admin.tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build());
+        }
+        let admin = admin.http_status_as_error(false).timeout_global(Some(Duration::from_secs(10))).build().new_agent();
         StandIn { child, url, admin }
     }
 

@@ -2,6 +2,7 @@
 
 using System;
 using System.Globalization;
+using System.Threading;
 
 namespace IcdApi
 {
@@ -26,6 +27,10 @@ namespace IcdApi
     public sealed class IcdClient : IDisposable
     {
         private readonly IcdClientHandle handle;
+
+        // Set by Dispose. The handle alone cannot tell: while a call on another thread still holds a
+        // reference, a disposed SafeHandle is not yet closed and would accept new calls.
+        private int disposed;
 
         private IcdClient(IcdClientHandle handle)
         {
@@ -105,6 +110,7 @@ namespace IcdApi
         /// </summary>
         public void Dispose()
         {
+            Interlocked.Exchange(ref disposed, 1);
             handle.Dispose();
         }
 
@@ -293,10 +299,11 @@ namespace IcdApi
         // ---- Helpers --------------------------------------------------------------------------
 
         /// <summary>The handle for a call; throws if the client was disposed of. A Dispose that races
-        /// past this check is caught by the marshaller, which refuses a closed handle.</summary>
+        /// past this check is harmless: the marshaller either refuses the closed handle
+        /// (ObjectDisposedException) or holds a reference on it until the call returns.</summary>
         private IcdClientHandle Live()
         {
-            if (handle.IsClosed)
+            if (Volatile.Read(ref disposed) != 0)
             {
                 throw new ObjectDisposedException(nameof(IcdClient));
             }

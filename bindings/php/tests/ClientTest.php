@@ -539,11 +539,13 @@ final class ClientTest extends TestCase
     public function testDropAndResetAreNetwork(): void
     {
         $this->client->setMaxRetries(0);
-        foreach (['drop', 'reset', 'truncate'] as $kind) {
+        foreach (['drop', 'reset'] as $kind) {
             self::$standIn->fault(['match' => 'codeinfo', 'kind' => $kind]);
             $e = $this->expectFailure(IcdException::NETWORK, fn () => $this->client->codeInfo('1A00'));
-            $this->assertSame(0, $e->getHttpStatus(), $kind);
+            $this->assertSame(0, $e->getHttpStatus(), "$kind: no HTTP answer");
         }
+        self::$standIn->fault(['match' => 'codeinfo', 'kind' => 'truncate']); // the status came, half the body did not
+        $this->expectFailure(IcdException::NETWORK, fn () => $this->client->codeInfo('1A00'));
         $this->assertSame('1A00', $this->client->codeInfoArray('1A00')['code']);
     }
 
@@ -599,7 +601,13 @@ final class ClientTest extends TestCase
             $this->client->get($path);
             $this->client->codeInfoArray('1A00');
         }
-        for ($i = 0; $i < 500; $i++) {
+        for ($i = 0; $i < 5000; $i++) { // failures: the message is the library's, never freed by PHP
+            try {
+                $this->client->get('https://example.org/icd/entity/' . str_repeat('x', 200));
+            } catch (IcdException) {
+            }
+        }
+        for ($i = 0; $i < 50; $i++) { // failures with an HTTP answer (cannot be cached: slower)
             try {
                 $this->client->codeInfo('ZZ99.9');
             } catch (IcdException) {
@@ -608,7 +616,7 @@ final class ClientTest extends TestCase
         gc_collect_cycles();
         $grownKiB = self::rssKiB() - $rss;
         // A leaked body would be 20000 * $size bytes (tens of MiB); allow 4 MiB of noise.
-        $this->assertLessThan(4096, $grownKiB, "RSS grew by $grownKiB KiB over 40500 calls ($size-byte bodies)");
+        $this->assertLessThan(4096, $grownKiB, "RSS grew by $grownKiB KiB over 45050 calls ($size-byte bodies)");
         $this->assertLessThan(64 * 1024, memory_get_usage() - $php, 'PHP memory grew');
     }
 }

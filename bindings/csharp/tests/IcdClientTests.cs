@@ -1,0 +1,910 @@
+// Tests of the C# binding against the local stand-in of the ICD API. A self-contained program:
+//   mono IcdClientTests.exe [name-filter]
+// with ICDAPI_STANDIN=path/to/tools/standin/icd_standin.py (run-tests.sh sets it). The last line
+// of output is "N passed, M failed"; the exit code is 1 on any failure.
+
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Reflection;
+using System.Text;
+using System.Text.RegularExpressions;
+using System.Threading;
+using IcdApi.Samples;
+
+namespace IcdApi.Tests
+{
+    internal static class Program
+    {
+        private static int Main(string[] args)
+        {
+            Console.OutputEncoding = new UTF8Encoding(false);
+            if (args.Length == 2 && args[0] == "--env-child")
+            {
+                return IcdClientTests.EnvChild(args[1]);
+            }
+            StandIn standIn;
+            try
+            {
+                standIn = StandIn.Start(Environment.GetEnvironmentVariable("ICDAPI_STANDIN"));
+            }
+            catch (Exception e)
+            {
+                Console.WriteLine("cannot start the stand-in: " + e.Message);
+                Console.WriteLine("0 passed, 1 failed");
+                return 1;
+            }
+            using (standIn)
+            {
+                return Runner.Run(() => new IcdClientTests(standIn), standIn.Reset, args.Length > 0 ? args[0] : null);
+            }
+        }
+    }
+
+    public sealed class IcdClientTests
+    {
+        private const string ClientId = "standin-client";
+        private const string ClientSecret = "standin-secret";
+        private const string CholeraId = "257068234";
+        private const string CholeraPath = "/icd/release/11/2026-01/mms/" + CholeraId;
+        private const string CholeraUri = "http://id.who.int" + CholeraPath;
+        private const string SearchPath = "/icd/release/11/2026-01/mms/search";
+
+        private readonly StandIn standIn;
+
+        internal IcdClientTests(StandIn standIn)
+        {
+            this.standIn = standIn;
+        }
+
+        /// <summary>A cloud client pointed at the stand-in.</summary>
+        private IcdClient NewClient(string secret = ClientSecret)
+        {
+            IcdClient client = IcdClient.Cloud(ClientId, secret);
+            client.SetApiBase(standIn.Url);
+            client.SetTokenEndpoint(standIn.Url + "/connect/token");
+            return client;
+        }
+
+        private static string FirstCode(string searchJson)
+        {
+            return MiniJson.PathString(MiniJson.Parse(searchJson), "destinationEntities", 0, "theCode");
+        }
+
+        private static string Title(string entityJson)
+        {
+            return MiniJson.PathString(MiniJson.Parse(entityJson), "title", "@value");
+        }
+
+        // ---- Version ----------------------------------------------------------------------------
+
+        [Test]
+        public void VersionIsTheLibraryVersion()
+        {
+            string version = IcdClient.Version;
+            Assert.True(Regex.IsMatch(version, @"^\d+\.\d+\.\d+"), "version <" + version + "> is not x.y.z");
+            string header = Environment.GetEnvironmentVariable("ICDAPI_HEADER");
+            if (header != null)
+            {
+                Match m = Regex.Match(File.ReadAllText(header), "#define ICDAPI_VERSION \"([^\"]+)\"");
+                Assert.True(m.Success, "no ICDAPI_VERSION in " + header);
+                Assert.Equal(m.Groups[1].Value, version, "icd_version() against the header");
+            }
+        }
+
+        // ---- Requests ---------------------------------------------------------------------------
+
+        [Test]
+        public void SearchFindsCholeraWithTheRequiredHeaders()
+        {
+            using (IcdClient client = NewClient())
+            {
+                Assert.Equal("1A00", FirstCode(client.Search("cholera")), "first search result");
+            }
+            Dictionary<string, object> request = standIn.LastApiRequest();
+            Assert.Equal("GET", (string)request["method"], "method");
+            Assert.Equal(SearchPath, (string)request["path"], "path");
+            Assert.Equal("cholera", StandIn.Query(request, "q"), "q");
+            Assert.True(StandIn.Header(request, "authorization").StartsWith("Bearer ", StringComparison.Ordinal), "a bearer token");
+            Assert.Contains("application/json", StandIn.Header(request, "accept"), "Accept");
+            Assert.Equal("en", StandIn.Header(request, "accept-language"), "Accept-Language");
+            Assert.Equal("v2", StandIn.Header(request, "api-version"), "API-Version");
+            Assert.Contains("icdapi/", StandIn.Header(request, "user-agent"), "User-Agent");
+        }
+
+        [Test]
+        public void SearchEncodesNonAsciiAndSpaces()
+        {
+            using (IcdClient client = NewClient())
+            {
+                client.SetLanguage("fr");
+                Assert.Equal("1A00", FirstCode(client.Search("choléra")), "first result of choléra");
+                client.Search("cholera intestinal & more");
+            }
+            List<Dictionary<string, object>> log = standIn.ApiLog();
+            Assert.Contains("q=chol%C3%A9ra", (string)log[0]["target"], "UTF-8 percent-encoded");
+            Assert.Equal("cholera intestinal & more", StandIn.Query(log[1], "q"), "q with spaces and &");
+        }
+
+        [Test]
+        public void GetByPath()
+        {
+            using (IcdClient client = NewClient())
+            {
+                string json = client.Get(CholeraPath);
+                Assert.Equal("Cholera", Title(json), "title");
+                Assert.Equal(CholeraUri, MiniJson.PathString(MiniJson.Parse(json), "@id"), "@id");
+            }
+            Assert.Equal(CholeraPath, (string)standIn.LastApiRequest()["path"], "path");
+        }
+
+        [Test]
+        public void GetByWhoUriIsRewrittenToTheApiBase()
+        {
+            using (IcdClient client = NewClient())
+            {
+                Assert.Equal("1A00", MiniJson.PathString(MiniJson.Parse(client.Get(CholeraUri)), "code"), "code");
+            }
+            Assert.Equal(CholeraPath, (string)standIn.LastApiRequest()["path"], "path");
+        }
+
+        [Test]
+        public void GetByUriUnderTheApiBaseAndWithAQuery()
+        {
+            using (IcdClient client = NewClient())
+            {
+                string json = client.Get(standIn.Url + CholeraPath + "?include=ancestor");
+                Assert.True(MiniJson.Path(MiniJson.Parse(json), "ancestor") is List<object>, "ancestors included");
+            }
+            Assert.Equal("ancestor", StandIn.Query(standIn.LastApiRequest(), "include"), "include");
+        }
+
+        [Test]
+        public void PostSendsTheJsonBody()
+        {
+            using (IcdClient client = NewClient())
+            {
+                Assert.Equal("1A00", FirstCode(client.Post(SearchPath, "{\"q\":\"cholera\"}")), "first result");
+            }
+            Dictionary<string, object> request = standIn.LastApiRequest();
+            Assert.Equal("POST", (string)request["method"], "method");
+            Assert.Equal("{\"q\":\"cholera\"}", (string)request["body"], "body");
+            Assert.Contains("application/json", StandIn.Header(request, "content-type"), "Content-Type");
+        }
+
+        [Test]
+        public void PostRefusesABodyThatIsNotJson()
+        {
+            using (IcdClient client = NewClient())
+            {
+                Assert.Fails(IcdStatus.InvalidArgument, () => client.Post(SearchPath, "{q: cholera"), "invalid JSON body");
+            }
+            Assert.Equal(0, standIn.ApiLog().Count, "requests sent");
+        }
+
+        [Test]
+        public void CodeInfo()
+        {
+            using (IcdClient client = NewClient())
+            {
+                object info = MiniJson.Parse(client.CodeInfo("1A00"));
+                Assert.Equal("1A00", MiniJson.PathString(info, "code"), "code");
+                Assert.Equal(CholeraUri, MiniJson.PathString(info, "stemId"), "stemId");
+                Assert.Equal("FB32.5", MiniJson.PathString(MiniJson.Parse(client.CodeInfo("FB32.5")), "code"), "code with a dot");
+            }
+        }
+
+        [Test]
+        public void CodeInfoKeepsAmpersandAndSlashInsideTheCode()
+        {
+            const string code = "1A00&XS25/XT5R";
+            using (IcdClient client = NewClient())
+            {
+                object info = MiniJson.Parse(client.CodeInfo(code));
+                Assert.Equal(code, MiniJson.PathString(info, "code"), "code as the API got it");
+                Assert.Equal("1A00", MiniJson.PathString(info, "stemCode"), "stem code");
+            }
+            Assert.Contains("/codeinfo/1A00%26XS25%2FXT5R", (string)standIn.LastApiRequest()["target"], "target");
+        }
+
+        [Test]
+        public void CodeInfoOfAnUnknownCodeIsHttp404()
+        {
+            using (IcdClient client = NewClient())
+            {
+                IcdException e = Assert.Fails(IcdStatus.Http, () => client.CodeInfo("ZZ99.9"), "unknown code");
+                Assert.Equal(404, e.HttpStatus, "HTTP status");
+            }
+        }
+
+        [Test]
+        public void Autocode()
+        {
+            using (IcdClient client = NewClient())
+            {
+                object result = MiniJson.Parse(client.Autocode("cholera"));
+                Assert.Equal("1A00", MiniJson.PathString(result, "theCode"), "theCode");
+            }
+            Dictionary<string, object> request = standIn.LastApiRequest();
+            Assert.Equal("/icd/release/11/2026-01/mms/autocode", (string)request["path"], "path");
+            Assert.Equal("cholera", StandIn.Query(request, "searchText"), "searchText");
+        }
+
+        [Test]
+        public void Lookup()
+        {
+            const string foundationUri = "http://id.who.int/icd/entity/" + CholeraId;
+            using (IcdClient client = NewClient())
+            {
+                object entity = MiniJson.Parse(client.Lookup(foundationUri));
+                Assert.Equal("1A00", MiniJson.PathString(entity, "code"), "code");
+                Assert.Equal(CholeraUri, MiniJson.PathString(entity, "@id"), "@id");
+            }
+            Dictionary<string, object> request = standIn.LastApiRequest();
+            Assert.Equal("/icd/release/11/2026-01/mms/lookup", (string)request["path"], "path");
+            Assert.Equal(foundationUri, StandIn.Query(request, "foundationUri"), "foundationUri");
+        }
+
+        [Test]
+        public void SearchFailureReportedInTheBodyIsReturnedAsIs()
+        {
+            // The API answers 200 with "error": true; the binding returns the JSON unchanged.
+            standIn.Fault("{\"match\":\"/search\",\"kind\":\"json_error_200\",\"message\":\"boom\"}");
+            using (IcdClient client = NewClient())
+            {
+                object result = MiniJson.Parse(client.Search("cholera"));
+                Assert.Equal(true, MiniJson.Path(result, "error"), "error");
+                Assert.Equal("boom", MiniJson.PathString(result, "errorMessage"), "errorMessage");
+            }
+        }
+
+        // ---- Language and Unicode ---------------------------------------------------------------
+
+        [Test]
+        public void LanguageChangesTitles()
+        {
+            using (IcdClient client = NewClient())
+            {
+                client.SetLanguage("en");
+                Assert.Equal("Cholera", Title(client.Get(CholeraPath)), "English title");
+                client.SetLanguage("fr");
+                Assert.Equal("Choléra", Title(client.Get(CholeraPath)), "French title");
+                client.SetLanguage("en");
+                Assert.Equal("Cholera", Title(client.Get(CholeraPath)), "English title again (cached)");
+            }
+            List<Dictionary<string, object>> log = standIn.ApiLog();
+            Assert.Equal(2, log.Count, "requests (the cache is keyed by language)");
+            Assert.Equal("fr", StandIn.Header(log[1], "accept-language"), "Accept-Language");
+        }
+
+        [Test]
+        public void NonLatinTitlesDecodeFromUtf8()
+        {
+            using (IcdClient client = NewClient())
+            {
+                client.SetLanguage("zh");
+                Assert.Equal("霍乱", Title(client.Get(CholeraPath)), "Chinese title");
+                client.SetLanguage("ar");
+                Assert.Equal("الكُوليرا", Title(client.Get(CholeraPath)), "Arabic title");
+                client.SetLanguage("ru");
+                Assert.Equal("Холера", Title(client.Get(CholeraPath)), "Russian title");
+            }
+        }
+
+        // ---- Options ----------------------------------------------------------------------------
+
+        [Test]
+        public void ValidOptionValuesAreAccepted()
+        {
+            using (IcdClient client = NewClient())
+            {
+                client.SetLanguage("pt-BR");
+                client.SetLanguage("en");
+                client.SetRelease("2024-01");
+                client.SetRelease("2026-01");
+                client.SetLinearization("icf");
+                client.SetLinearization("mms");
+                client.SetApiVersion("v2");
+                client.SetTimeout(TimeSpan.FromSeconds(10));
+                client.SetTimeout(TimeSpan.FromTicks(2000)); // 0.2 ms, rounded up to 1 ms
+                client.SetTimeout(TimeSpan.FromSeconds(30));
+                client.SetMaxRetries(0);
+                client.SetMaxRetries(10);
+                client.SetMaxRetries(2);
+                client.SetCacheEntries(0);
+                client.SetCacheEntries(100);
+                client.SetMaxResponseBytes(1024);
+                client.SetMaxResponseBytes(1L << 40);
+                client.SetUserAgent("csharp-tests/1.0 (+icdapi)");
+                client.SetProxy("http://127.0.0.1:3128");
+                client.SetProxy("none");
+                client.SetCaFile("");
+                if (File.Exists("/etc/ssl/certs/ca-certificates.crt"))
+                {
+                    client.SetCaFile("/etc/ssl/certs/ca-certificates.crt");
+                    client.SetCaFile("");
+                }
+                client.SetLog(true);
+                client.SetLog(false);
+                client.SetOption("language", "en");
+                Assert.Equal("1A00", FirstCode(client.Search("cholera")), "a search after all setters");
+            }
+            Assert.Equal("csharp-tests/1.0 (+icdapi)", StandIn.Header(standIn.LastApiRequest(), "user-agent"), "User-Agent");
+        }
+
+        [Test]
+        public void ReleaseLinearizationAndApiVersionShapeTheRequest()
+        {
+            using (IcdClient client = NewClient())
+            {
+                client.SetRelease("2024-01");
+                Assert.Equal("1A00", MiniJson.PathString(MiniJson.Parse(client.CodeInfo("1A00")), "code"), "codeinfo in 2024-01");
+                Assert.Equal("/icd/release/11/2024-01/mms/codeinfo/1A00", (string)standIn.LastApiRequest()["path"], "release in the path");
+
+                client.SetLinearization("icf");
+                client.Search("cholera");
+                Assert.Equal("/icd/release/11/2024-01/icf/search", (string)standIn.LastApiRequest()["path"], "linearization in the path");
+
+                client.SetApiVersion("v3");
+                IcdException e = Assert.Fails(IcdStatus.Http, () => client.Search("typhoid"), "API-Version v3");
+                Assert.Equal(400, e.HttpStatus, "the stand-in refuses API-Version v3");
+                Assert.Equal("v3", StandIn.Header(standIn.LastApiRequest(), "api-version"), "API-Version header");
+            }
+        }
+
+        [Test]
+        public void InvalidOptionValuesThrowInvalidArgumentAndChangeNothing()
+        {
+            using (IcdClient client = NewClient())
+            {
+                var cases = new Dictionary<string, Action>
+                {
+                    { "language with a space", () => client.SetLanguage("en us") },
+                    { "empty language", () => client.SetLanguage("") },
+                    { "release with a slash", () => client.SetRelease("2026/01") },
+                    { "linearization foundation", () => client.SetLinearization("foundation") },
+                    { "api_version with a space", () => client.SetApiVersion("v 2") },
+                    { "api_base ftp", () => client.SetApiBase("ftp://example.com") },
+                    { "api_base plain http off loopback", () => client.SetApiBase("http://example.com") },
+                    { "token_endpoint plain http off loopback", () => client.SetTokenEndpoint("http://example.com/connect/token") },
+                    { "token_endpoint not a URL", () => client.SetTokenEndpoint("not a url") },
+                    { "timeout zero", () => client.SetTimeout(TimeSpan.Zero) },
+                    { "timeout negative", () => client.SetTimeout(TimeSpan.FromMilliseconds(-5)) },
+                    { "timeout over a day", () => client.SetTimeout(TimeSpan.FromDays(2)) },
+                    { "max_retries -1", () => client.SetMaxRetries(-1) },
+                    { "max_retries 11", () => client.SetMaxRetries(11) },
+                    { "cache_entries -1", () => client.SetCacheEntries(-1) },
+                    { "max_response_bytes 100", () => client.SetMaxResponseBytes(100) },
+                    { "user_agent with a newline", () => client.SetUserAgent("bad\nagent") },
+                    { "empty user_agent", () => client.SetUserAgent("") },
+                    { "https proxy", () => client.SetProxy("https://proxy.example:3128") },
+                    { "proxy not a URL", () => client.SetProxy("not a url") },
+                    { "missing ca_file", () => client.SetCaFile("/nonexistent/ca.pem") },
+                    { "unknown option", () => client.SetOption("no_such_option", "1") },
+                    { "log maybe", () => client.SetOption("log", "maybe") },
+                };
+                foreach (KeyValuePair<string, Action> c in cases)
+                {
+                    Assert.Fails(IcdStatus.InvalidArgument, c.Value, c.Key);
+                }
+                IcdException unknown = Assert.Fails(IcdStatus.InvalidArgument, () => client.SetOption("colour", "red"), "unknown option");
+                Assert.Contains("language", unknown.Message, "the message lists the known options");
+                Assert.Equal(0, unknown.HttpStatus, "no HTTP status");
+
+                Assert.Equal("1A00", FirstCode(client.Search("cholera")), "the client still works");
+            }
+            Dictionary<string, object> request = standIn.LastApiRequest();
+            Assert.Equal(SearchPath, (string)request["path"], "release and linearization unchanged");
+            Assert.Equal("en", StandIn.Header(request, "accept-language"), "language unchanged");
+            Assert.Equal("v2", StandIn.Header(request, "api-version"), "API-Version unchanged");
+            Assert.Contains("icdapi/", StandIn.Header(request, "user-agent"), "User-Agent unchanged");
+        }
+
+        [Test]
+        public void CacheEntriesZeroDisablesTheCache()
+        {
+            using (IcdClient client = NewClient())
+            {
+                client.Get(CholeraPath);
+                client.Get(CholeraPath);
+                Assert.Equal(1, standIn.ApiLog().Count, "requests with the cache");
+                client.SetCacheEntries(0);
+                client.Get(CholeraPath);
+                client.Get(CholeraPath);
+                Assert.Equal(3, standIn.ApiLog().Count, "requests without the cache");
+            }
+        }
+
+        // ---- Clients ----------------------------------------------------------------------------
+
+        [Test]
+        public void LocalClientSendsNoToken()
+        {
+            standIn.Configure("{\"local\":true}");
+            using (IcdClient client = IcdClient.Local(standIn.Url))
+            {
+                Assert.Equal("1A00", FirstCode(client.Search("cholera")), "first result");
+                Assert.Fails(IcdStatus.InvalidArgument, () => client.SetTokenEndpoint(standIn.Url + "/connect/token"), "token_endpoint on a local client");
+            }
+            Assert.Equal(null, StandIn.Header(standIn.LastApiRequest(), "authorization"), "Authorization");
+            Assert.Equal(0.0, standIn.Stat("token_requests"), "token requests");
+        }
+
+        [Test]
+        public void BadConstructorArguments()
+        {
+            Assert.Fails(IcdStatus.InvalidArgument, () => IcdClient.Local("ftp://example.com"), "Local with ftp://");
+            Assert.Fails(IcdStatus.InvalidArgument, () => IcdClient.Local("not a url"), "Local with no URL");
+            Assert.Fails(IcdStatus.InvalidArgument, () => IcdClient.Cloud("", ClientSecret), "empty client id");
+            Assert.Fails(IcdStatus.InvalidArgument, () => IcdClient.Cloud(ClientId, ""), "empty secret");
+            ArgumentNullException e = Assert.Throws<ArgumentNullException>(() => IcdClient.Cloud(ClientId, null), "only the secret null");
+            Assert.Equal("clientSecret", e.ParamName, "ParamName");
+            e = Assert.Throws<ArgumentNullException>(() => IcdClient.Cloud(null, ClientSecret), "only the id null");
+            Assert.Equal("clientId", e.ParamName, "ParamName");
+        }
+
+        [Test]
+        public void CloudAndLocalReadTheEnvironment()
+        {
+            // Environment.SetEnvironmentVariable does not reach the native environment on modern
+            // .NET, so a child process gets the variables. It also runs with ICDAPI_LOG=debug, to
+            // see the log and that it holds neither the secret nor a token.
+            const string secret = "Env-Secret-7f3a9c";
+            standIn.Configure("{\"client_secret\":\"" + secret + "\"}");
+            var env = new Dictionary<string, string>
+            {
+                { "ICD_CLIENT_ID", ClientId },
+                { "ICD_CLIENT_SECRET", secret },
+                { "ICD_API_BASE", standIn.Url },
+                { "ICD_TOKEN_ENDPOINT", standIn.Url + "/connect/token" },
+                { "ICDAPI_LOG", "debug" },
+            };
+            string stderr;
+            Assert.Equal("1A00", RunChild("cloud", env, out stderr), "cloud child's answer");
+            Assert.True(stderr.Trim().Length > 0, "ICDAPI_LOG=debug wrote a log");
+            Assert.DoesNotContain(secret, stderr, "the log");
+            Assert.DoesNotContain("eyJ", stderr, "the log (a JWT)");
+            Assert.Equal(1.0, standIn.Stat("tokens_issued"), "tokens issued to the child");
+
+            standIn.Configure("{\"local\":true}");
+            Assert.Equal("1A00", RunChild("local", env, out stderr), "local child's answer");
+
+            env.Remove("ICD_CLIENT_ID");
+            env.Remove("ICD_CLIENT_SECRET");
+            env.Remove("ICD_API_BASE");
+            Assert.Equal("InvalidArgument", RunChild("cloud", env, out stderr), "cloud child without the variables");
+            Assert.Equal("InvalidArgument", RunChild("local", env, out stderr), "local child without ICD_API_BASE");
+        }
+
+        /// <summary>The child side of CloudAndLocalReadTheEnvironment: prints the first code found,
+        /// or the status of the IcdException.</summary>
+        internal static int EnvChild(string mode)
+        {
+            try
+            {
+                using (IcdClient client = mode == "local" ? IcdClient.Local(null) : IcdClient.Cloud(null, null))
+                {
+                    Console.WriteLine(FirstCode(client.Search("cholera")));
+                }
+            }
+            catch (IcdException e)
+            {
+                Console.WriteLine(e.Status);
+            }
+            return 0;
+        }
+
+        private static string RunChild(string mode, Dictionary<string, string> env, out string stderr)
+        {
+            string runtime = Process.GetCurrentProcess().MainModule.FileName;
+            string program = Assembly.GetEntryAssembly().Location;
+            bool apphost = Path.GetFileNameWithoutExtension(runtime) == Path.GetFileNameWithoutExtension(program);
+            var info = new ProcessStartInfo(runtime, (apphost ? "" : "\"" + program + "\" ") + "--env-child " + mode)
+            {
+                UseShellExecute = false,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            foreach (string name in new[] { "ICD_CLIENT_ID", "ICD_CLIENT_SECRET", "ICD_API_BASE", "ICD_TOKEN_ENDPOINT", "ICDAPI_LOG" })
+            {
+                info.EnvironmentVariables.Remove(name);
+            }
+            foreach (KeyValuePair<string, string> v in env)
+            {
+                info.EnvironmentVariables[v.Key] = v.Value;
+            }
+            using (Process child = Process.Start(info))
+            {
+                string err = null;
+                var errReader = new Thread(() => err = child.StandardError.ReadToEnd());
+                errReader.Start();
+                string output = child.StandardOutput.ReadToEnd();
+                Assert.True(child.WaitForExit(30000), "the child finished");
+                errReader.Join();
+                stderr = err ?? "";
+                Assert.Equal(0, child.ExitCode, "child exit code; stderr: " + stderr);
+                return output.Trim();
+            }
+        }
+
+        // ---- Errors -----------------------------------------------------------------------------
+
+        [Test]
+        public void WrongSecretIsAuthAndTheMessageHidesIt()
+        {
+            const string secret = "Wrong-S3cret-Do-Not-Leak-91b2";
+            using (IcdClient client = NewClient(secret))
+            {
+                IcdException e = Assert.Fails(IcdStatus.Auth, () => client.Search("cholera"), "wrong secret");
+                Assert.DoesNotContain(secret, e.Message, "the message");
+                Assert.DoesNotContain(secret, e.ToString(), "ToString()");
+            }
+            Assert.Equal(0.0, standIn.Stat("api_requests"), "API requests without a token");
+        }
+
+        [Test]
+        public void NoMessageContainsTheSecret()
+        {
+            const string secret = "S3cret-In-No-Message-4e1d";
+            standIn.Configure("{\"client_secret\":\"" + secret + "\"}");
+            var messages = new List<string>();
+            using (IcdClient client = NewClient(secret))
+            {
+                messages.Add(Assert.Fails(IcdStatus.Http, () => client.CodeInfo("ZZ99.9"), "unknown code").Message);
+                messages.Add(Assert.Fails(IcdStatus.InvalidArgument, () => client.Get("https://example.com/x"), "foreign host").Message);
+                messages.Add(Assert.Fails(IcdStatus.InvalidArgument, () => client.SetOption("client_secret", secret), "unknown option").Message);
+                standIn.Revoke();
+                standIn.Fault("{\"match\":\"/icd/\",\"kind\":\"status\",\"status\":401,\"count\":0}");
+                messages.Add(Assert.Fails(IcdStatus.Auth, () => client.CodeInfo("1F4Z"), "401 with a fresh token").Message);
+                standIn.Reset();
+                standIn.Configure("{\"client_secret\":\"another\"}");
+                standIn.Revoke();
+                messages.Add(Assert.Fails(IcdStatus.Auth, () => client.CodeInfo("FB32.5"), "secret no longer accepted").Message);
+            }
+            foreach (string message in messages)
+            {
+                Assert.DoesNotContain(secret, message, "a message");
+            }
+        }
+
+        [Test]
+        public void ForeignHostIsRefusedWithoutARequest()
+        {
+            using (IcdClient client = NewClient())
+            {
+                Assert.Fails(IcdStatus.InvalidArgument, () => client.Get("https://example.com/icd/entity"), "foreign host");
+                Assert.Fails(IcdStatus.InvalidArgument, () => client.Get("http://id.who.int.example.com/icd/entity"), "look-alike host");
+                Assert.Fails(IcdStatus.InvalidArgument, () => client.Post("https://example.com/icd/entity/search", "{}"), "foreign host (POST)");
+            }
+            Assert.Equal(0.0, standIn.Stat("token_requests"), "token requests");
+            Assert.Equal(0, standIn.ApiLog().Count, "API requests");
+        }
+
+        [Test]
+        public void EmptyArgumentsAreInvalid()
+        {
+            using (IcdClient client = NewClient())
+            {
+                Assert.Fails(IcdStatus.InvalidArgument, () => client.Search(""), "empty query");
+                Assert.Fails(IcdStatus.InvalidArgument, () => client.Get(""), "empty path");
+            }
+        }
+
+        [Test]
+        public void NonJsonAnswerIsParse()
+        {
+            standIn.Fault("{\"match\":\"/search\",\"kind\":\"non_json\"}");
+            using (IcdClient client = NewClient())
+            {
+                IcdException e = Assert.Fails(IcdStatus.Parse, () => client.Search("cholera"), "HTML answer");
+                Assert.Equal(200, e.HttpStatus, "HTTP status");
+            }
+        }
+
+        [Test]
+        public void HangingServerIsTimeout()
+        {
+            standIn.Fault("{\"match\":\"/search\",\"kind\":\"hang\",\"seconds\":5}");
+            using (IcdClient client = NewClient())
+            {
+                client.SetTimeout(TimeSpan.FromMilliseconds(500));
+                var clock = Stopwatch.StartNew();
+                Assert.Fails(IcdStatus.Timeout, () => client.Search("cholera"), "hang");
+                Assert.True(clock.ElapsedMilliseconds < 3000, "gave up after " + clock.ElapsedMilliseconds + " ms");
+            }
+        }
+
+        [Test]
+        public void CutConnectionsAreNetwork()
+        {
+            using (IcdClient client = NewClient())
+            {
+                client.SetMaxRetries(0);
+                client.SetCacheEntries(0);
+                foreach (string kind in new[] { "drop", "reset", "truncate" })
+                {
+                    standIn.Fault("{\"match\":\"/search\",\"kind\":\"" + kind + "\"}");
+                    IcdException e = Assert.Fails(IcdStatus.Network, () => client.Search("cholera"), kind);
+                    Assert.True(e.HttpStatus == 0 || kind == "truncate", kind + ": HTTP status " + e.HttpStatus);
+                }
+                Assert.Equal("1A00", FirstCode(client.Search("cholera")), "the client recovers");
+            }
+        }
+
+        [Test]
+        public void CutConnectionIsRetried()
+        {
+            standIn.Fault("{\"match\":\"/search\",\"kind\":\"drop\"}");
+            using (IcdClient client = NewClient())
+            {
+                Assert.Equal("1A00", FirstCode(client.Search("cholera")), "answer after a retry");
+            }
+            Assert.Equal(2, standIn.ApiLog().Count, "attempts");
+        }
+
+        [Test]
+        public void BodyOverMaxResponseBytesIsNetwork()
+        {
+            standIn.Fault("{\"match\":\"/search\",\"kind\":\"large\",\"bytes\":200000,\"count\":2}");
+            using (IcdClient client = NewClient())
+            {
+                client.SetCacheEntries(0);
+                client.SetMaxResponseBytes(100000);
+                Assert.Fails(IcdStatus.Network, () => client.Search("cholera"), "200000 bytes over a 100000 limit");
+                client.SetMaxResponseBytes(300000);
+                string body = client.Search("cholera");
+                Assert.Equal(200000, Encoding.UTF8.GetByteCount(body), "body length under the limit");
+            }
+        }
+
+        [Test]
+        public void ServiceUnavailableIsRetriedThenReported()
+        {
+            using (IcdClient client = NewClient())
+            {
+                client.SetCacheEntries(0);
+                standIn.Fault("{\"match\":\"/search\",\"kind\":\"status\",\"status\":503,\"retry_after\":\"0\",\"count\":2}");
+                Assert.Equal("1A00", FirstCode(client.Search("cholera")), "answer after two retries");
+                Assert.Equal(3, standIn.ApiLog().Count, "attempts");
+
+                client.SetMaxRetries(0);
+                standIn.Fault("{\"match\":\"/search\",\"kind\":\"status\",\"status\":503,\"retry_after\":\"0\"}");
+                IcdException e = Assert.Fails(IcdStatus.Http, () => client.Search("cholera"), "503 without retries");
+                Assert.Equal(503, e.HttpStatus, "HTTP status");
+            }
+        }
+
+        [Test]
+        public void RevokedTokenIsReplacedOnce()
+        {
+            using (IcdClient client = NewClient())
+            {
+                client.Search("cholera");
+                standIn.Revoke();
+                Assert.Equal("1A00", MiniJson.PathString(MiniJson.Parse(client.CodeInfo("1A00")), "code"), "answer after a 401");
+            }
+            Assert.Equal(2.0, standIn.Stat("tokens_issued"), "tokens issued");
+            Assert.Equal(1.0, standIn.Stat("api_401"), "401 answers");
+        }
+
+        [Test]
+        public void ErrorIsClearedBySuccess()
+        {
+            using (IcdClient client = NewClient())
+            {
+                Assert.Fails(IcdStatus.Http, () => client.CodeInfo("ZZ99.9"), "unknown code");
+                Assert.Equal("1A00", FirstCode(client.Search("cholera")), "a success after a failure");
+                IcdException e = Assert.Fails(IcdStatus.InvalidArgument, () => client.SetLanguage("x y"), "bad language");
+                Assert.Equal(0, e.HttpStatus, "no HTTP status for an option error");
+            }
+        }
+
+        // ---- Managed argument checks -------------------------------------------------------------
+
+        [Test]
+        public void NullArgumentsThrowArgumentNullException()
+        {
+            using (IcdClient client = NewClient())
+            {
+                var cases = new Dictionary<string, Action>
+                {
+                    { "pathOrUri", () => client.Get(null) },
+                    { "pathOrUri ", () => client.Post(null, "{}") },
+                    { "jsonBody", () => client.Post(SearchPath, null) },
+                    { "query", () => client.Search(null) },
+                    { "code", () => client.CodeInfo(null) },
+                    { "text", () => client.Autocode(null) },
+                    { "foundationUri", () => client.Lookup(null) },
+                    { "name", () => client.SetOption(null, "en") },
+                    { "value", () => client.SetOption("language", null) },
+                    { "value ", () => client.SetLanguage(null) },
+                    { "value  ", () => client.SetProxy(null) },
+                };
+                foreach (KeyValuePair<string, Action> c in cases)
+                {
+                    ArgumentNullException e = Assert.Throws<ArgumentNullException>(c.Value, c.Key.Trim());
+                    Assert.Equal(c.Key.Trim(), e.ParamName, "ParamName");
+                }
+            }
+            Assert.Equal(0, standIn.ApiLog().Count, "requests sent");
+        }
+
+        [Test]
+        public void StringsCIsUnableToCarryThrowArgumentException()
+        {
+            using (IcdClient client = NewClient())
+            {
+                Assert.Throws<ArgumentException>(() => client.Search("chol\0era"), "embedded NUL");
+                Assert.Throws<ArgumentException>(() => client.CodeInfo("1A00\0"), "trailing NUL");
+                Assert.Throws<ArgumentException>(() => client.Search("chol\ud800era"), "lone surrogate");
+                Assert.Throws<ArgumentException>(() => IcdClient.Cloud("id\0", "secret"), "NUL in the client id");
+            }
+            Assert.Equal(0, standIn.ApiLog().Count, "requests sent");
+        }
+
+        // ---- Dispose ----------------------------------------------------------------------------
+
+        [Test]
+        public void CallsAfterDisposeThrowObjectDisposedException()
+        {
+            IcdClient client = NewClient();
+            client.Dispose();
+            client.Dispose(); // idempotent
+            var calls = new Dictionary<string, Action>
+            {
+                { "Get", () => client.Get(CholeraPath) },
+                { "Post", () => client.Post(SearchPath, "{}") },
+                { "Search", () => client.Search("cholera") },
+                { "CodeInfo", () => client.CodeInfo("1A00") },
+                { "Autocode", () => client.Autocode("cholera") },
+                { "Lookup", () => client.Lookup("http://id.who.int/icd/entity/" + CholeraId) },
+                { "SetOption", () => client.SetOption("language", "fr") },
+                { "SetLanguage", () => client.SetLanguage("fr") },
+                { "SetTimeout", () => client.SetTimeout(TimeSpan.FromSeconds(1)) },
+                { "SetLog", () => client.SetLog(true) },
+            };
+            foreach (KeyValuePair<string, Action> c in calls)
+            {
+                ObjectDisposedException e = Assert.Throws<ObjectDisposedException>(c.Value, c.Key);
+                Assert.Equal("IcdClient", e.ObjectName, c.Key + ": ObjectName");
+            }
+            using (IcdClient other = NewClient())
+            {
+                Assert.Equal("1A00", FirstCode(other.Search("cholera")), "another client still works");
+            }
+        }
+
+        [Test]
+        public void DisposeDuringACallWaitsForIt()
+        {
+            standIn.Fault("{\"match\":\"/search\",\"kind\":\"hang\",\"seconds\":1}");
+            IcdClient client = NewClient();
+            string result = null;
+            Exception failure = null;
+            var caller = new Thread(() =>
+            {
+                try
+                {
+                    result = client.Search("cholera");
+                }
+                catch (Exception e)
+                {
+                    failure = e;
+                }
+            });
+            caller.Start();
+            var clock = Stopwatch.StartNew();
+            while (!standIn.ApiLog().Any(r => ((string)r["path"]).EndsWith("/search", StringComparison.Ordinal)))
+            {
+                Assert.True(clock.ElapsedMilliseconds < 10000, "the call reached the stand-in");
+                Thread.Sleep(20);
+            }
+            client.Dispose(); // while the call hangs in the native library
+            Assert.Throws<ObjectDisposedException>(() => client.CodeInfo("1A00"), "a call after Dispose");
+            Assert.True(caller.Join(15000), "the call under way finished");
+            Assert.Equal(null, failure, "the call under way failed");
+            Assert.Equal("1A00", FirstCode(result), "the call under way answered");
+            client.Dispose();
+        }
+
+        // ---- Threads ----------------------------------------------------------------------------
+
+        [Test]
+        public void EightThreadsShareOneClientAndOneToken()
+        {
+            const int threads = 8, callsPerThread = 25;
+            var failures = new List<string>();
+            using (IcdClient client = NewClient())
+            using (var start = new ManualResetEventSlim(false))
+            {
+                client.SetCacheEntries(0); // every call reaches the stand-in
+                var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
+                {
+                    start.Wait();
+                    for (int i = 0; i < callsPerThread; i++)
+                    {
+                        try
+                        {
+                            string got, want;
+                            switch ((t + i) % 4)
+                            {
+                                case 0: got = FirstCode(client.Search("cholera")); want = "1A00"; break;
+                                case 1: got = MiniJson.PathString(MiniJson.Parse(client.CodeInfo("1F4Z")), "code"); want = "1F4Z"; break;
+                                case 2: got = Title(client.Get(CholeraUri)); want = "Cholera"; break;
+                                default:
+                                    // A failure on this thread must not leak into the others' errors.
+                                    try
+                                    {
+                                        client.CodeInfo("ZZ99.9");
+                                        got = "success";
+                                    }
+                                    catch (IcdException e)
+                                    {
+                                        got = e.Status + "/" + e.HttpStatus;
+                                    }
+                                    want = "Http/404";
+                                    break;
+                            }
+                            if (got != want)
+                            {
+                                lock (failures) failures.Add(string.Format("thread {0} call {1}: {2} instead of {3}", t, i, got, want));
+                            }
+                        }
+                        catch (Exception e)
+                        {
+                            lock (failures) failures.Add(string.Format("thread {0} call {1}: {2}", t, i, e));
+                        }
+                    }
+                })).ToList();
+                workers.ForEach(w => w.Start());
+                start.Set();
+                foreach (Thread w in workers)
+                {
+                    Assert.True(w.Join(60000), "a worker finished");
+                }
+            }
+            Assert.True(failures.Count == 0, string.Join("\n", failures.Take(5)));
+            Assert.Equal(1.0, standIn.Stat("tokens_issued"), "tokens issued");
+            Assert.Equal(1.0, standIn.Stat("token_requests"), "token requests");
+            Assert.Equal((double)(threads * callsPerThread), standIn.Stat("api_requests"), "API requests");
+        }
+
+        [Test]
+        public void SettersRaceWithCalls()
+        {
+            var failures = new List<string>();
+            using (IcdClient client = NewClient())
+            {
+                client.SetCacheEntries(0);
+                var stop = new ManualResetEventSlim(false);
+                var setter = new Thread(() =>
+                {
+                    for (int i = 0; !stop.IsSet; i++)
+                    {
+                        client.SetLanguage(i % 2 == 0 ? "fr" : "en");
+                    }
+                });
+                setter.Start();
+                var workers = Enumerable.Range(0, 4).Select(t => new Thread(() =>
+                {
+                    for (int i = 0; i < 10; i++)
+                    {
+                        string title = Title(client.Get(CholeraPath));
+                        if (title != "Cholera" && title != "Choléra")
+                        {
+                            lock (failures) failures.Add("title " + title);
+                        }
+                    }
+                })).ToList();
+                workers.ForEach(w => w.Start());
+                workers.ForEach(w => w.Join());
+                stop.Set();
+                setter.Join();
+                stop.Dispose();
+            }
+            Assert.True(failures.Count == 0, string.Join("\n", failures));
+        }
+    }
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds the native library (if needed) and runs the PHP binding's PHPUnit tests, which start
+# their own local stand-in of the ICD API. Usage: run-tests.sh [more phpunit arguments]
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+
+# cargo decides whether anything changed; this is a no-op when the library is up to date.
+(cd "$root" && cargo build --release --quiet)
+
+# The tests start their own stand-in and set every URL themselves: nothing from the caller's
+# environment may redirect them.
+unset ICD_CLIENT_ID ICD_CLIENT_SECRET ICD_API_BASE ICD_TOKEN_ENDPOINT ICDAPI_LOG \
+      HTTPS_PROXY https_proxy ALL_PROXY all_proxy HTTP_PROXY http_proxy
+export ICDAPI_LIB="$root/target/release/libicdapi.so"
+
+cd "$root"
+exec phpunit -d ffi.enable=1 --bootstrap bindings/php/tests/bootstrap.php "$@" bindings/php/tests

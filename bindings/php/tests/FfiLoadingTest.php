@@ -1,0 +1,138 @@
+<?php
+
+declare(strict_types=1);
+
+namespace IcdApi\Tests;
+
+use IcdApi\FFI;
+use PHPUnit\Framework\TestCase;
+
+/**
+ * How the binding finds its header and library: the generated PHP header, ICDAPI_LIB, the source
+ * tree, and the preloaded scope "ICDAPI" (opcache.preload with preload.php, or ffi.preload).
+ * Each case runs in a child PHP, since a process loads the library once.
+ */
+final class FfiLoadingTest extends TestCase
+{
+    private const PROBE = <<<'PHP'
+        echo IcdApi\Client::version(), "\n";
+        try {
+            IcdApi\Client::local('http://127.0.0.1:9')->codeInfo('1A00');
+        } catch (IcdApi\IcdException $e) {
+            echo $e->getStatusName(), "\n";
+        }
+        PHP;
+
+    public function testTheCommittedPhpHeaderIsCurrent(): void
+    {
+        [$status, , $stderr] = self::runTool(['tools/make-php-header.php', '--check']);
+        $this->assertSame(0, $status, "bindings/php/icdapi.php.h is stale: run php bindings/php/tools/make-php-header.php\n$stderr");
+    }
+
+    public function testThePhpHeaderHasEveryFunctionAndNoPreprocessorLine(): void
+    {
+        $c = (string) file_get_contents(StandIn::repoRoot() . '/include/icdapi.h');
+        $php = (string) file_get_contents(FFI::headerPath());
+        preg_match_all('/\b(icd_\w+)\s*\(/', $c, $m);
+        foreach (array_unique($m[1]) as $function) {
+            $this->assertMatchesRegularExpression('/\b' . $function . '\s*\(/', $php, "$function is missing");
+        }
+        $this->assertDoesNotMatchRegularExpression('/^\s*#/m', $php);
+        $this->assertStringNotContainsString('extern', $php);
+        // Strings the caller frees must stay `char *`: PHP FFI copies a `const char *` return
+        // into a PHP string and the pointer, needed by icd_free_string, is lost.
+        foreach (['icd_get', 'icd_post', 'icd_search', 'icd_codeinfo', 'icd_autocode', 'icd_lookup'] as $function) {
+            $this->assertMatchesRegularExpression('/(?<!const )char \*' . $function . '\(/', $php);
+        }
+    }
+
+    public function testTheLibraryOfTheSourceTreeIsFoundWithoutIcdapiLib(): void
+    {
+        [$status, $stdout, $stderr] = PhpProcess::run('echo IcdApi\FFI::libraryPath();', ['ICDAPI_LIB' => '']);
+        $this->assertSame(0, $status, $stderr);
+        $this->assertSame(realpath(StandIn::repoRoot() . '/target/release/libicdapi.so'), $stdout);
+    }
+
+    public function testIcdapiLibChoosesTheLibrary(): void
+    {
+        $dir = sys_get_temp_dir() . '/icdapi-php-test-' . getmypid();
+        @mkdir($dir);
+        $copy = "$dir/libicdapi-copy.so";
+        copy(FFI::libraryPath(), $copy);
+        try {
+            [$status, $stdout, $stderr] = PhpProcess::run(
+                self::PROBE . 'echo str_contains(file_get_contents("/proc/self/maps"), "libicdapi-copy.so") ? "copy" : "other", "\n";',
+                ['ICDAPI_LIB' => $copy]
+            );
+            $this->assertSame(0, $status, $stderr);
+            $this->assertStringEndsWith("NETWORK\ncopy\n", $stdout);
+        } finally {
+            @unlink($copy);
+            @rmdir($dir);
+        }
+    }
+
+    public function testAMissingLibraryIsExplained(): void
+    {
+        [$status, $stdout, $stderr] = PhpProcess::run(
+            'try { IcdApi\Client::version(); } catch (RuntimeException $e) { echo $e->getMessage(); }',
+            ['ICDAPI_LIB' => '/nonexistent/libicdapi.so']
+        );
+        $this->assertSame(0, $status, $stderr);
+        $this->assertStringContainsString('/nonexistent/libicdapi.so', $stdout);
+        $this->assertStringContainsString('ICDAPI_LIB', $stdout);
+    }
+
+    public function testFfiPreloadWithAScopeHeader(): void
+    {
+        $header = tempnam(sys_get_temp_dir(), 'icdapi-scope-');
+        try {
+            [$status, $stdout, $stderr] = self::runTool(['tools/make-scope-header.php', FFI::libraryPath()]);
+            $this->assertSame(0, $status, $stderr);
+            $this->assertStringStartsWith("#define FFI_SCOPE \"ICDAPI\"\n#define FFI_LIB \"" . FFI::libraryPath() . "\"\n", $stdout);
+            file_put_contents($header, $stdout);
+            // A bad ICDAPI_LIB proves that the scope is used: FFI::cdef() is never reached.
+            [$status, $stdout, $stderr] = PhpProcess::run(
+                self::PROBE . 'echo get_class(FFI::scope("ICDAPI")), "\n";',
+                ['ICDAPI_LIB' => '/nonexistent/libicdapi.so'],
+                ['-d', 'ffi.preload=' . $header]
+            );
+            $this->assertSame(0, $status, $stderr);
+            $this->assertSame("0.1.0\nNETWORK\nFFI\n", str_replace(\IcdApi\Client::version(), '0.1.0', $stdout));
+        } finally {
+            @unlink($header);
+        }
+    }
+
+    public function testOpcachePreloadWithPreloadPhp(): void
+    {
+        // opcache.preload refuses to run as root without opcache.preload_user, and FFI::load()
+        // refuses to work with opcache.preload_user: as root, run the child as nobody.
+        $prefix = [];
+        if (function_exists('posix_geteuid') && posix_geteuid() === 0) {
+            $setpriv = trim((string) shell_exec('command -v setpriv'));
+            if ($setpriv === '') {
+                $this->markTestSkipped('running as root and setpriv is missing');
+            }
+            $prefix = [$setpriv, '--reuid=65534', '--regid=65534', '--clear-groups'];
+        }
+        [$status, $stdout, $stderr] = PhpProcess::run(
+            'echo class_exists("IcdApi\\\\Client", false) ? "preloaded" : "not preloaded", "\n";' . self::PROBE,
+            ['ICDAPI_LIB' => FFI::libraryPath(), 'TMPDIR' => '/tmp'],
+            ['-d', 'opcache.enable_cli=1', '-d', 'opcache.preload=' . dirname(__DIR__) . '/preload.php'],
+            $prefix
+        );
+        $this->assertSame(0, $status, $stdout . $stderr);
+        $this->assertSame("preloaded\n" . \IcdApi\Client::version() . "\nNETWORK\n", $stdout);
+    }
+
+    /** @param list<string> $args a script under bindings/php and its arguments */
+    private static function runTool(array $args): array
+    {
+        $command = [PHP_BINARY, dirname(__DIR__) . '/' . array_shift($args), ...$args];
+        $process = proc_open($command, [1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes);
+        $stdout = stream_get_contents($pipes[1]);
+        $stderr = stream_get_contents($pipes[2]);
+        return [proc_close($process), (string) $stdout, (string) $stderr];
+    }
+}
