@@ -20,4 +20,4 @@ pub use client::{Client, Reply};
 pub use error::{Error, ErrorKind, Result};
 pub use options::{Config, OPTION_NAMES};
 pub use transport::parse_retry_after;
-pub use url::{encode_component, normalize_raw};
+pub use url::{encode_component, normalize_raw, BaseUrl};

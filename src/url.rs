@@ -145,15 +145,15 @@ impl BaseUrl {
 
 /// Splits "https://rest" into ("https", "rest"), case-insensitively; None for other schemes.
 fn split_scheme(text: &str) -> Option<(&'static str, &str)> {
-    for scheme in ["https", "http"] {
-        if text.len() > scheme.len() + 3
-            && text[..scheme.len()].eq_ignore_ascii_case(scheme)
-            && &text[scheme.len()..scheme.len() + 3] == "://"
-        {
-            return Some((scheme, &text[scheme.len() + 3..]));
-        }
-    }
-    None
+    ["https", "http"].into_iter().find_map(|scheme| {
+        // `get` rather than indexing: the text may hold multi-byte characters anywhere.
+        let head = text.get(..scheme.len() + 3)?;
+        let rest = &text[head.len()..];
+        (head.as_bytes()[..scheme.len()].eq_ignore_ascii_case(scheme.as_bytes())
+            && head.ends_with("://")
+            && !rest.is_empty())
+        .then_some((scheme, rest))
+    })
 }
 
 /// The host part of `host[:port]` or `[v6]:port`.

@@ -16,4 +16,5 @@ unset ICD_CLIENT_ID ICD_CLIENT_SECRET ICD_API_BASE ICD_TOKEN_ENDPOINT ICDAPI_LOG
 export ICDAPI_LIB="$root/target/release/libicdapi.so"
 
 cd "$root"
-exec phpunit -d ffi.enable=1 --bootstrap bindings/php/tests/bootstrap.php "$@" bindings/php/tests
+# ffi.enable=1 for PHP builds whose CLI does not allow FFI already (Debian's "preload" does).
+exec php -d ffi.enable=1 "$(command -v phpunit)" --do-not-cache-result --bootstrap bindings/php/tests/bootstrap.php "$@" bindings/php/tests

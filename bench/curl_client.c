@@ -1,0 +1,109 @@
+/*
+ * The benchmark job hand-written on libcurl, the practical limit for a blocking client: one easy
+ * handle reused for everything (so one kept-alive connection), the token fetched with a form POST,
+ * then N GETs of distinct entities with the ICD headers, each body read fully into one reused
+ * buffer. No JSON parsing beyond finding the token.
+ *
+ *   curl_client N BASE_URL
+ *
+ * Prints one line of key=value pairs, like icdapi_client.
+ */
+#include <curl/curl.h>
+
+#include "bench_common.h"
+
+struct buffer {
+    char *data;
+    size_t len, cap;
+};
+
+static size_t on_body(char *chunk, size_t size, size_t count, void *user) {
+    struct buffer *b = user;
+    size_t n = size * count;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 16384;
+        while (b->len + n + 1 > cap) cap *= 2;
+        char *data = realloc(b->data, cap);
+        if (!data) return 0;
+        b->data = data;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, chunk, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return n;
+}
+
+static void check(CURL *curl, CURLcode rc, const char *what) {
+    long status = 0;
+    if (rc != CURLE_OK) {
+        fprintf(stderr, "curl_client: %s: %s\n", what, curl_easy_strerror(rc));
+        exit(1);
+    }
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status != 200) {
+        fprintf(stderr, "curl_client: %s: HTTP %ld\n", what, status);
+        exit(1);
+    }
+}
+
+int main(int argc, char **argv) {
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s N BASE_URL\n", argv[0]);
+        return 2;
+    }
+    long n = parse_count(argv[1], "N");
+    const char *base = argv[2];
+    char url[512], auth[4096];
+    struct buffer body = {0};
+
+    double cpu0 = cpu_us(), t0 = now_us();
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    CURL *curl = curl_easy_init();
+    if (!curl) return 1;
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "bench-curl");
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+
+    /* The token: client credentials as a form POST. */
+    snprintf(url, sizeof url, "%s/connect/token", base);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS,
+                     "grant_type=client_credentials&scope=icdapi_access&client_id=bench&client_secret=bench");
+    check(curl, curl_easy_perform(curl), "token");
+    const char *key = "\"access_token\":\"";
+    char *start = body.data ? strstr(body.data, key) : NULL;
+    char *end = start ? strchr(start + strlen(key), '"') : NULL;
+    if (!end) {
+        fprintf(stderr, "curl_client: no access_token in the token response\n");
+        return 1;
+    }
+    start += strlen(key);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %.*s", (int)(end - start), start);
+
+    struct curl_slist *headers = NULL;
+    headers = curl_slist_append(headers, auth);
+    headers = curl_slist_append(headers, "Accept: application/json");
+    headers = curl_slist_append(headers, "Accept-Language: en");
+    headers = curl_slist_append(headers, "API-Version: v2");
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+
+    size_t bytes = 0;
+    for (long i = 0; i < n; i++) {
+        snprintf(url, sizeof url, "%s" ENTITY_PATH_FMT, base, FIRST_ENTITY_ID + i);
+        curl_easy_setopt(curl, CURLOPT_URL, url);
+        body.len = 0;
+        check(curl, curl_easy_perform(curl), "GET");
+        bytes += body.len;
+    }
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    curl_global_cleanup();
+    double wall = now_us() - t0, cpu = cpu_us() - cpu0;
+    printf("client=curl requests=%ld wall_us=%.0f cpu_us=%.0f bytes=%zu hwm_kib=%ld\n", n, wall, cpu, bytes,
+           vm_hwm_kib());
+    free(body.data);
+    return 0;
+}
