@@ -677,6 +677,21 @@ namespace IcdApi.Tests
         }
 
         [Test]
+        public void RedirectsAreFollowedOnlyWithinTheApi()
+        {
+            using (IcdClient client = NewClient())
+            {
+                standIn.Fault("{\"match\":\"/search\",\"kind\":\"redirect\",\"location\":\"/icd/release/11/2026-01/mms/codeinfo/1A00\"}");
+                Assert.Equal("1A00", MiniJson.PathString(MiniJson.Parse(client.Search("cholera")), "code"), "redirect within the API");
+
+                // Another port is another origin: the token must not go there.
+                standIn.Fault("{\"match\":\"/search\",\"kind\":\"redirect\",\"location\":\"http://127.0.0.1:1/icd/release/11/2026-01/mms/search?q=x\"}");
+                IcdException e = Assert.Fails(IcdStatus.Http, () => client.Search("typhoid"), "redirect outside the API");
+                Assert.Equal(302, e.HttpStatus, "HTTP status");
+            }
+        }
+
+        [Test]
         public void RevokedTokenIsReplacedOnce()
         {
             using (IcdClient client = NewClient())

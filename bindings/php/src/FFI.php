@@ -7,8 +7,8 @@ namespace IcdApi;
 /**
  * The one FFI instance of the process, created on first use and kept.
  *
- * When opcache.preload ran preload.php, the declarations live in the preloaded scope "ICDAPI" and
- * FFI::scope() hands them out without parsing anything; otherwise the PHP-ready header is parsed
+ * When preloading (opcache.preload with preload.php, or ffi.preload) created the scope "ICDAPI",
+ * FFI::scope() hands the declarations out without parsing anything; otherwise the PHP-ready header is parsed
  * with FFI::cdef() and the library loaded from the first of:
  *   1. the environment variable ICDAPI_LIB (a path to the shared library);
  *   2. lib/ inside this package (where an installed package keeps a copy of the library);
@@ -43,7 +43,11 @@ final class FFI
         }
         $name = self::libraryFileName();
         $package = dirname(__DIR__);
-        foreach ([$package . '/lib/' . $name, $package . '/../../target/release/' . $name] as $candidate) {
+        $candidates = [$package . '/lib/' . $name];
+        if (is_file($package . '/../../include/icdapi.h')) { // bindings/php of the source tree
+            $candidates[] = $package . '/../../target/release/' . $name;
+        }
+        foreach ($candidates as $candidate) {
             if (is_file($candidate)) {
                 return realpath($candidate) ?: $candidate;
             }
@@ -91,7 +95,7 @@ final class FFI
         if ($ffi === null) {
             throw new \RuntimeException('icdapi: FFI::load() failed to preload ' . self::libraryPath());
         }
-        return self::$instance = $ffi;
+        return $ffi; // not kept: what preloading creates does not outlive it, only the scope does
     }
 
     private static function scope(): ?\FFI

@@ -107,21 +107,41 @@ final class FfiLoadingTest extends TestCase
     public function testOpcachePreloadWithPreloadPhp(): void
     {
         // opcache.preload refuses to run as root without opcache.preload_user, and FFI::load()
-        // refuses to work with opcache.preload_user: as root, run the child as nobody.
+        // refuses to work with opcache.preload_user: as root, the child runs as nobody, on a copy
+        // of the package and the library that nobody can read wherever the checkout lives.
         $prefix = [];
+        $package = dirname(__DIR__);
+        $library = FFI::libraryPath();
+        $copy = null;
         if (function_exists('posix_geteuid') && posix_geteuid() === 0) {
             $setpriv = trim((string) shell_exec('command -v setpriv'));
             if ($setpriv === '') {
                 $this->markTestSkipped('running as root and setpriv is missing');
             }
             $prefix = [$setpriv, '--reuid=65534', '--regid=65534', '--clear-groups'];
+            $copy = sys_get_temp_dir() . '/icdapi-php-preload-' . getmypid();
+            foreach (['src/Client.php', 'src/FFI.php', 'src/IcdException.php', 'tests/bootstrap.php', 'preload.php', 'icdapi.php.h'] as $file) {
+                @mkdir(dirname("$copy/$file"), 0755, true);
+                copy("$package/$file", "$copy/$file");
+            }
+            copy($library, "$copy/libicdapi.so");
+            chmod($copy, 0755);
+            $package = $copy;
+            $library = "$copy/libicdapi.so";
         }
-        [$status, $stdout, $stderr] = PhpProcess::run(
-            'echo class_exists("IcdApi\\\\Client", false) ? "preloaded" : "not preloaded", "\n";' . self::PROBE,
-            ['ICDAPI_LIB' => FFI::libraryPath(), 'TMPDIR' => '/tmp'],
-            ['-d', 'opcache.enable_cli=1', '-d', 'opcache.preload=' . dirname(__DIR__) . '/preload.php'],
-            $prefix
-        );
+        try {
+            [$status, $stdout, $stderr] = PhpProcess::run(
+                'echo class_exists("IcdApi\\\\Client", false) ? "preloaded" : "not preloaded", "\n";' . self::PROBE,
+                ['ICDAPI_LIB' => $library, 'TMPDIR' => sys_get_temp_dir()],
+                ['-d', 'opcache.enable_cli=1', '-d', "opcache.preload=$package/preload.php"],
+                $prefix,
+                "$package/tests/bootstrap.php"
+            );
+        } finally {
+            if ($copy !== null) {
+                exec('rm -rf ' . escapeshellarg($copy));
+            }
+        }
         $this->assertSame(0, $status, $stdout . $stderr);
         $this->assertSame("preloaded\n" . \IcdApi\Client::version() . "\nNETWORK\n", $stdout);
     }

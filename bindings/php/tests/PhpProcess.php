@@ -13,11 +13,12 @@ final class PhpProcess
      * @param array<string, string> $env added to this process's environment
      * @param list<string> $phpArgs e.g. ['-d', 'ffi.preload=...']
      * @param list<string> $prefix a command to run PHP with, e.g. setpriv
+     * @param string|null $bootstrap the autoloader to require first; null: this directory's
      * @return array{int, string, string} exit status, stdout, stderr
      */
-    public static function run(string $code, array $env = [], array $phpArgs = [], array $prefix = []): array
+    public static function run(string $code, array $env = [], array $phpArgs = [], array $prefix = [], ?string $bootstrap = null): array
     {
-        $bootstrap = var_export(__DIR__ . '/bootstrap.php', true);
+        $bootstrap = var_export($bootstrap ?? __DIR__ . '/bootstrap.php', true);
         $command = [...$prefix, PHP_BINARY, ...$phpArgs, '-r', "require $bootstrap;\n$code"];
         $process = proc_open(
             $command,
