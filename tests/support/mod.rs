@@ -146,3 +146,24 @@ impl Drop for StandIn {
 pub fn json_of(body: &str) -> Value {
     serde_json::from_str(body).expect("the body is JSON")
 }
+
+/// A plain admin channel, for threads that cannot borrow the `StandIn`.
+pub struct Admin {
+    url: String,
+    agent: ureq::Agent,
+}
+
+impl Admin {
+    pub fn new(url: &str) -> Admin {
+        let agent = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(10))).build().new_agent();
+        Admin { url: url.to_owned(), agent }
+    }
+
+    pub fn post(&self, path: &str, body: &Value) {
+        self.agent
+            .post(format!("{}/_admin/{path}", self.url))
+            .content_type("application/json")
+            .send(body.to_string())
+            .expect("admin POST");
+    }
+}

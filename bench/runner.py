@@ -1,0 +1,280 @@
+"""Runs the benchmark's client processes against the nginx that run.sh started, measures them and
+prints the report (also written to --out). Started by run.sh; see README.md for what it measures.
+
+Each client process prints one line of key=value pairs (its own wall and CPU time for the job).
+This runner measures each process's CPU time itself with os.wait4 (user + system, start-up
+included) and takes medians over alternating rounds.
+"""
+
+import argparse
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+
+def env_int(name, default, quick):
+    if name in os.environ:
+        return int(os.environ[name])
+    return quick if os.environ.get("BENCH_QUICK") == "1" else default
+
+
+N = env_int("BENCH_N", 2000, 200)
+ROUNDS = env_int("BENCH_ROUNDS", 7, 2)
+BASELINE_ROUNDS = env_int("BENCH_BASELINE_ROUNDS", 5, 2)
+THREAD_TOTAL = env_int("BENCH_THREAD_TOTAL", 20000, 2000)
+THREAD_ROUNDS = env_int("BENCH_THREAD_ROUNDS", 3, 1)
+THREAD_COUNTS = [1, 2, 4, 8]
+HITS = env_int("BENCH_HITS", 100000, 10000)
+HIT_ROUNDS = env_int("BENCH_HIT_ROUNDS", 3, 1)
+RSS_N = env_int("BENCH_RSS_N", 100000, 5000)
+
+
+def run(cmd):
+    """Runs one client; returns its key=value line as a dict, plus the runner's measurements:
+    proc_cpu_us (user+system from wait4), maxrss_kib (ru_maxrss) and proc_wall_us."""
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    out = p.stdout.read()
+    p.stdout.close()
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    wall = (time.monotonic() - t0) * 1e6
+    if p.returncode != 0:
+        sys.exit("benchmark client failed (exit %d): %s" % (p.returncode, " ".join(cmd)))
+    lines = [line for line in out.splitlines() if "=" in line]
+    if not lines:
+        sys.exit("no result line from: %s\n%s" % (" ".join(cmd), out))
+    fields = dict(kv.split("=", 1) for kv in lines[-1].split())
+    result = {k: (float(v) if re.fullmatch(r"-?[0-9.]+", v) else v) for k, v in fields.items()}
+    result["proc_cpu_us"] = (ru.ru_utime + ru.ru_stime) * 1e6
+    result["maxrss_kib"] = ru.ru_maxrss
+    result["proc_wall_us"] = wall
+    return result
+
+
+def median(values):
+    return statistics.median(values)
+
+
+def version_of(cmd, pattern=None):
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=20)
+        text = (out.stdout + out.stderr).strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    if pattern:
+        m = re.search(pattern, text)
+        return m.group(1) if m else text.splitlines()[0] if text else "unknown"
+    return text.splitlines()[0] if text else "unknown"
+
+
+def machine(args):
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        import requests  # noqa: F401  (the same interpreter runs requests_client.py)
+        requests_version = requests.__version__
+    except ImportError:
+        requests_version = "missing"
+    git = version_of(["git", "-C", args.root, "rev-parse", "--short", "HEAD"])
+    dirty = subprocess.run(["git", "-C", args.root, "status", "--porcelain", "--", "src", "Cargo.toml", "Cargo.lock"],
+                           capture_output=True, text=True).stdout.strip()
+    icdapi_version = "unknown"
+    try:
+        with open(os.path.join(args.root, "Cargo.toml")) as f:
+            m = re.search(r'^version\s*=\s*"([^"]+)"', f.read(), re.M)
+            icdapi_version = m.group(1) if m else icdapi_version
+    except OSError:
+        pass
+    return [
+        ("date", time.strftime("%Y-%m-%d %H:%M:%S %Z")),
+        ("nproc", version_of(["nproc"])),
+        ("CPU", cpu),
+        ("kernel", platform.release() + " (" + platform.machine() + ")"),
+        ("icdapi", "%s, git %s%s, cargo build --release" % (icdapi_version, git,
+                                                            " + uncommitted changes in src/" if dirty else "")),
+        ("rustc", version_of(["rustc", "--version"], r"rustc (\S+)")),
+        ("gcc", version_of(["gcc", "-dumpfullversion"])),
+        ("libcurl", version_of(["curl-config", "--version"], r"libcurl (\S+)")),
+        ("python", platform.python_version() + " (/usr/bin/python3)"),
+        ("requests", requests_version),
+        ("nginx", version_of([os.environ.get("NGINX_BIN", "nginx"), "-v"], r"nginx/(\S+)")
+         + ", %s worker processes, same machine" % os.environ.get("NGINX_WORKERS", "?")),
+    ]
+
+
+def mark(ok):
+    return "PASS" if ok else "MISS"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--bench-dir", required=True)
+    ap.add_argument("--root", required=True)
+    ap.add_argument("--base", required=True)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    b = args.bin
+    base = args.base
+
+    def log(msg):
+        print("== " + msg, file=sys.stderr, flush=True)
+
+    clients = [
+        ("icdapi", lambda n: [b + "/icdapi_client", str(n), base, "nocache"]),
+        ("libcurl", lambda n: [b + "/curl_client", str(n), base]),
+        ("requests", lambda n: [sys.executable, args.bench_dir + "/requests_client.py", str(n), base]),
+        ("icdapi, cache on", lambda n: [b + "/icdapi_client", str(n), base, "cache"]),
+    ]
+    t_start = time.monotonic()
+
+    log("smoke test: every client, 3 requests")
+    for name, cmd in clients:
+        r = run(cmd(3))
+        if int(r["requests"]) != 3 or ("bytes" in r and r["bytes"] <= 0):
+            sys.exit("smoke test failed for %s: %r" % (name, r))
+
+    log("start-up cost: %d rounds x %d clients with N=0" % (BASELINE_ROUNDS, len(clients)))
+    startup = {name: [] for name, _ in clients}
+    for rnd in range(BASELINE_ROUNDS):
+        order = clients[rnd % len(clients):] + clients[:rnd % len(clients)]
+        for name, cmd in order:
+            startup[name].append(run(cmd(0))["proc_cpu_us"])
+
+    log("main comparison: %d rounds x %d clients x N=%d" % (ROUNDS, len(clients), N))
+    runs = {name: [] for name, _ in clients}
+    for rnd in range(ROUNDS):
+        order = clients[rnd % len(clients):] + clients[:rnd % len(clients)]
+        for name, cmd in order:
+            runs[name].append(run(cmd(N)))
+        log("  round %d/%d done" % (rnd + 1, ROUNDS))
+
+    main_rows = {}
+    for name, _ in clients:
+        rs = runs[name]
+        start = median(startup[name])
+        walls = [r["wall_us"] / N for r in rs]
+        main_rows[name] = {
+            "wall": median(walls),
+            "wall_min": min(walls),
+            "wall_max": max(walls),
+            "cpu": median([(r["proc_cpu_us"] - start) / N for r in rs]),
+            "cpu_job": median([r["cpu_us"] / N for r in rs]),
+            "startup_ms": start / 1000,
+        }
+
+    log("threads: %d rounds x %s threads x %d requests" % (THREAD_ROUNDS, THREAD_COUNTS, THREAD_TOTAL))
+    thread_runs = {t: [] for t in THREAD_COUNTS}
+    for rnd in range(THREAD_ROUNDS):
+        order = THREAD_COUNTS if rnd % 2 == 0 else list(reversed(THREAD_COUNTS))
+        for t in order:
+            thread_runs[t].append(run([b + "/icdapi_threads", str(THREAD_TOTAL), str(t), base]))
+
+    log("cache hits: %d runs x %d hits" % (HIT_ROUNDS, HITS))
+    hit_runs = [run([b + "/icdapi_client", str(HITS), base, "hit"]) for _ in range(HIT_ROUNDS)]
+
+    rss_sizes = sorted({1000, 10000, RSS_N})
+    log("peak RSS: icdapi with the cache at its default, N = %s" % rss_sizes)
+    rss_runs = {n: run([b + "/icdapi_client", str(n), base, "cache"]) for n in rss_sizes}
+    rss_curl = run([b + "/curl_client", str(10000), base])
+    elapsed = time.monotonic() - t_start
+
+    # ---- the report ----
+    out = []
+    p = out.append
+    p("icdapi benchmark — loopback HTTP against nginx (bench/run.sh)")
+    p("=" * 78)
+    p("")
+    p("Machine")
+    for k, v in machine(args):
+        p("  %-9s %s" % (k + ":", v))
+    p("")
+    p("1. The same job in each client: one token (form POST), then N GETs of distinct MMS")
+    p("   entities (3161-byte JSON body) with Authorization, Accept, Accept-Language, API-Version.")
+    p("   N = %d, %d alternating rounds, medians. Wall = the client's own clock around the job;" % (N, ROUNDS))
+    p("   CPU = user+system of the process from wait4, minus its median start-up cost (N=0 run).")
+    p("   icdapi runs with cache_entries=0 unless marked 'cache on' (default 1024 entries; distinct")
+    p("   URLs never hit, so that row shows what the cache bookkeeping costs).")
+    p("")
+    p("  %-18s %9s %15s %9s %10s %8s %8s %10s" % ("client", "wall", "wall min..max", "CPU", "CPU(job)",
+                                                 "wall", "CPU", "start-up"))
+    p("  %-18s %9s %15s %9s %10s %8s %8s %10s" % ("", "µs/req", "µs/req", "µs/req", "µs/req",
+                                                 "/curl", "/curl", "CPU ms"))
+    ref = main_rows["libcurl"]
+    for name, _ in clients:
+        r = main_rows[name]
+        p("  %-18s %9.1f %15s %9.1f %10.1f %8.2f %8.2f %10.1f" % (
+            name, r["wall"], "%.1f..%.1f" % (r["wall_min"], r["wall_max"]), r["cpu"], r["cpu_job"],
+            r["wall"] / ref["wall"], r["cpu"] / ref["cpu"], r["startup_ms"]))
+    p("  (CPU(job) = the client's own getrusage around the job, a cross-check of the CPU column.)")
+    p("")
+    p("2. icdapi, one client shared by T threads (pthreads), %d GETs in all, cache off;" % THREAD_TOTAL)
+    p("   %d rounds, median. The 2 cores are shared with nginx." % THREAD_ROUNDS)
+    p("")
+    p("  %8s %12s %9s %14s" % ("threads", "requests/s", "speedup", "CPU µs/req"))
+    rps = {t: median([r["rps"] for r in thread_runs[t]]) for t in THREAD_COUNTS}
+    for t in THREAD_COUNTS:
+        cpu_req = median([r["cpu_us"] / r["requests"] for r in thread_runs[t]])
+        p("  %8d %12.0f %8.2fx %14.1f" % (t, rps[t], rps[t] / rps[1], cpu_req))
+    p("")
+    hit_median = median([r["median_ns"] for r in hit_runs])
+    p("3. Cache hit: the same URL, cache on; each icd_get + icd_free_string timed alone with")
+    p("   clock_gettime; %d hits per run, %d runs (median of the runs)." % (HITS, HIT_ROUNDS))
+    p("")
+    p("  median %.0f ns, p99 %.0f ns, min %.0f ns, mean %.0f ns (clock_gettime itself: ~%.0f ns)" % (
+        hit_median, median([r["p99_ns"] for r in hit_runs]), median([r["min_ns"] for r in hit_runs]),
+        median([r["mean_ns"] for r in hit_runs]), median([r["clock_ns"] for r in hit_runs])))
+    p("")
+    p("4. Peak RSS (VmHWM, read by the process itself at the end) of the icdapi client, cache at")
+    p("   its default (1024 entries) and distinct URLs, so the cache fills to its bound and then")
+    p("   evicts. (wait4's ru_maxrss is not used: it keeps the RSS of the forked Python runner")
+    p("   from before exec, ~13 MB, and so shows the same number for every client.)")
+    p("")
+    p("  %10s %12s %14s" % ("requests", "VmHWM KiB", "cache entries"))
+    for n in rss_sizes:
+        r = rss_runs[n]
+        p("  %10d %12d %14d" % (n, r["hwm_kib"], min(n, 1024)))
+    p("  (libcurl client, 10000 requests, for scale: %d KiB)" % rss_curl["hwm_kib"])
+    p("")
+    ic = main_rows["icdapi"]
+    rss_small, rss_big = rss_runs[10000]["hwm_kib"], rss_runs[rss_sizes[-1]]["hwm_kib"]
+    growth = rss_big - rss_small
+    targets = [
+        ("per-request wall  <= libcurl", "%.2f x libcurl (%.1f vs %.1f µs)" % (ic["wall"] / ref["wall"], ic["wall"],
+                                                                          ref["wall"]),
+         ic["wall"] / ref["wall"] <= 1.00),
+        ("per-request CPU   <= libcurl", "%.2f x libcurl (%.1f vs %.1f µs)" % (ic["cpu"] / ref["cpu"], ic["cpu"],
+                                                                          ref["cpu"]),
+         ic["cpu"] / ref["cpu"] <= 1.00),
+        ("4 threads >= 1.8 x 1 thread", "%.2f x (%.0f vs %.0f req/s)" % (rps[4] / rps[1], rps[4], rps[1]),
+         rps[4] / rps[1] >= 1.8),
+        ("cache hit < 2 µs", "median %.0f ns" % hit_median, hit_median < 2000),
+        ("peak RSS not growing", "%d KiB after %d requests, %d KiB after 10000 (%+d KiB)" % (
+            rss_big, rss_sizes[-1], rss_small, growth), growth <= max(1024, rss_small // 20)),
+    ]
+    p("Targets")
+    for what, measured, ok in targets:
+        p("  %s  %-30s %s" % (mark(ok), what, measured))
+    p("")
+    p("(measurements took %.0f s)" % elapsed)
+    report = "\n".join(out) + "\n"
+    sys.stdout.write(report)
+    sys.stdout.flush()
+    with open(args.out, "w") as f:
+        f.write(report)
+
+
+if __name__ == "__main__":
+    main()
