@@ -6,8 +6,8 @@
 #                                # to bench/results.txt
 #   BENCH_QUICK=1 bash bench/run.sh   # a smoke run with small numbers (results.txt untouched)
 #
-# Tunables (environment): BENCH_N (2000), BENCH_ROUNDS (7), BENCH_THREAD_TOTAL (20000),
-# BENCH_THREAD_ROUNDS (3), BENCH_HITS (100000), BENCH_RSS_N (100000), BENCH_WORKERS (nginx
+# Tunables (environment): BENCH_N (3000), BENCH_ROUNDS (9), BENCH_THREAD_TOTAL (20000),
+# BENCH_THREAD_ROUNDS (5), BENCH_HITS (100000), BENCH_RSS_N (100000), BENCH_WORKERS (nginx
 # worker processes, 2), BENCH_OUT (report file). BENCH_SERVE=1 only builds and starts nginx and
 # waits (for profiling by hand); BENCH_SERVE_INFO=FILE then receives "PORT BINDIR".
 set -euo pipefail

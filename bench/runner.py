@@ -22,15 +22,16 @@ def env_int(name, default, quick):
     return quick if os.environ.get("BENCH_QUICK") == "1" else default
 
 
-N = env_int("BENCH_N", 2000, 200)
-ROUNDS = env_int("BENCH_ROUNDS", 7, 2)
+N = env_int("BENCH_N", 3000, 200)
+ROUNDS = env_int("BENCH_ROUNDS", 9, 2)
 BASELINE_ROUNDS = env_int("BENCH_BASELINE_ROUNDS", 5, 2)
 THREAD_TOTAL = env_int("BENCH_THREAD_TOTAL", 20000, 2000)
-THREAD_ROUNDS = env_int("BENCH_THREAD_ROUNDS", 3, 1)
+THREAD_ROUNDS = env_int("BENCH_THREAD_ROUNDS", 5, 1)
 THREAD_COUNTS = [1, 2, 4, 8]
 HITS = env_int("BENCH_HITS", 100000, 10000)
 HIT_ROUNDS = env_int("BENCH_HIT_ROUNDS", 3, 1)
 RSS_N = env_int("BENCH_RSS_N", 100000, 5000)
+LOAD_AT_START = None
 
 
 def run(cmd):
@@ -97,8 +98,13 @@ def machine(args):
             icdapi_version = m.group(1) if m else icdapi_version
     except OSError:
         pass
+    try:
+        load = "%.2f %.2f %.2f (1, 5, 15 min, at the start)" % os.getloadavg()
+    except OSError:
+        load = "unknown"
     return [
         ("date", time.strftime("%Y-%m-%d %H:%M:%S %Z")),
+        ("load", LOAD_AT_START or load),
         ("nproc", version_of(["nproc"])),
         ("CPU", cpu),
         ("kernel", platform.release() + " (" + platform.machine() + ")"),
@@ -139,6 +145,12 @@ def main():
         ("icdapi, cache on", lambda n: [b + "/icdapi_client", str(n), base, "cache"]),
     ]
     t_start = time.monotonic()
+    global LOAD_AT_START
+    LOAD_AT_START = "%.2f %.2f %.2f (1, 5, 15 min, at the start)" % os.getloadavg()
+    if os.getloadavg()[0] > 0.5:
+        LOAD_AT_START += "; other work was running, so expect noisier numbers"
+    if os.getloadavg()[0] > 0.5:
+        log("note: load average %.2f: something else is running; the numbers will be noisier" % os.getloadavg()[0])
 
     log("smoke test: every client, 3 requests")
     for name, cmd in clients:

@@ -4,6 +4,7 @@
 //! exponential backoff that honours `Retry-After`; every attempt and every wait fits inside the
 //! one deadline of the call.
 
+use std::hash::{BuildHasher, Hasher};
 use std::io;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -169,8 +170,9 @@ fn is_retryable_status(status: u16) -> bool {
 /// do not retry in lockstep.
 fn backoff(attempt: u32) -> Duration {
     let base = FIRST_BACKOFF.saturating_mul(1 << attempt.min(16)).min(MAX_BACKOFF);
-    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    base + base.mul_f64(f64::from(nanos % 1000) / 4000.0)
+    // RandomState's keys are random per instance: a cheap random number without a crate.
+    let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
+    base + base.mul_f64((random % 1000) as f64 / 4000.0)
 }
 
 /// `Retry-After` as delay-seconds or as an HTTP date.

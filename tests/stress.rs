@@ -17,6 +17,8 @@ const THREADS: usize = 32;
 const CALLS_PER_THREAD_PER_PHASE: usize = 150;
 const TOKEN_LIFETIME_SECS: u64 = 2;
 const CODES: [&str; 3] = ["1A00", "1F4Z", "FB32.5"];
+const CALLS_PER_FAULT: usize = 40;
+const CALLS_PER_REVOCATION: usize = 600;
 
 fn resident_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
@@ -26,6 +28,7 @@ fn resident_kib() -> u64 {
 
 #[derive(Default)]
 struct Tally {
+    completed: AtomicUsize,
     ok: AtomicUsize,
     http: AtomicUsize,
     network: AtomicUsize,
@@ -37,14 +40,18 @@ fn thirty_two_threads_through_revocations_expiries_option_changes_and_faults() {
     let standin = StandIn::start_with(&["--expires-in", &TOKEN_LIFETIME_SECS.to_string()]);
     let client = Arc::new(standin.client());
     client.set_option("timeout_ms", "10000").unwrap();
+    // Every call must reach the server.
+    client.set_option("cache_entries", "0").unwrap();
     let tally = Arc::new(Tally::default());
     let stop = Arc::new(AtomicBool::new(false));
     let revocations = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
 
-    // Chaos: revocations and faults on the server, option changes on the client.
+    // Chaos: revocations and faults on the server, option changes on the client. Faults and
+    // revocations come at a fixed rate per completed call, so that a slow machine sees the same
+    // mix as a fast one.
     let chaos = {
-        let (client, stop, revocations) = (client.clone(), stop.clone(), revocations.clone());
+        let (client, stop, revocations, tally) = (client.clone(), stop.clone(), revocations.clone(), tally.clone());
         let url = standin.url.clone();
         std::thread::spawn(move || {
             let admin = support::Admin::new(&url);
@@ -56,16 +63,21 @@ fn thirty_two_threads_through_revocations_expiries_option_changes_and_faults() {
                 json!({"match": "/codeinfo/", "kind": "status", "status": 500, "count": 1}),
                 json!({"match": "/codeinfo/", "kind": "hang", "seconds": 0.2, "count": 1}),
             ];
-            let mut round = 0usize;
+            let (mut injected, mut round) = (0usize, 0usize);
             while !stop.load(Ordering::SeqCst) {
-                std::thread::sleep(Duration::from_millis(100));
-                admin.post("fault", &faults[round % faults.len()]);
-                if round % 7 == 6 {
+                std::thread::sleep(Duration::from_millis(10));
+                let completed = tally.completed.load(Ordering::Relaxed);
+                if completed / CALLS_PER_FAULT > injected {
+                    admin.post("fault", &faults[injected % faults.len()]);
+                    injected += 1;
+                }
+                if completed / CALLS_PER_REVOCATION > revocations.load(Ordering::SeqCst) {
                     admin.post("revoke", &json!({}));
                     revocations.fetch_add(1, Ordering::SeqCst);
                 }
                 client.set_option("language", if round % 2 == 0 { "fr" } else { "en" }).unwrap();
-                client.set_option("cache_entries", if round % 3 == 0 { "64" } else { "0" }).unwrap();
+                client.set_option("user_agent", if round % 3 == 0 { "stress/1" } else { "stress/2" }).unwrap();
+                client.set_option("timeout_ms", if round % 5 == 0 { "9000" } else { "10000" }).unwrap();
                 client.set_option("max_retries", if round % 4 == 0 { "3" } else { "2" }).unwrap();
                 round += 1;
             }
@@ -79,7 +91,9 @@ fn thirty_two_threads_through_revocations_expiries_option_changes_and_faults() {
                 std::thread::spawn(move || {
                     for i in 0..CALLS_PER_THREAD_PER_PHASE {
                         let code = CODES[(t + i) % CODES.len()];
-                        match client.codeinfo(code) {
+                        let outcome = client.codeinfo(code);
+                        tally.completed.fetch_add(1, Ordering::Relaxed);
+                        match outcome {
                             Ok(reply) => {
                                 assert_eq!(json_of(&reply.body)["code"], code, "the answer to the question asked");
                                 tally.ok.fetch_add(1, Ordering::Relaxed);
@@ -92,7 +106,9 @@ fn thirty_two_threads_through_revocations_expiries_option_changes_and_faults() {
                                     ErrorKind::Network => &tally.network,
                                     // A revocation landing between the refetch and its retry.
                                     ErrorKind::Auth if e.http_status() == 401 => &tally.auth,
-                                    _ => panic!("unexpected error {:?} ({}): {}", e.kind(), e.http_status(), e.message()),
+                                    _ => {
+                                        panic!("unexpected error {:?} ({}): {}", e.kind(), e.http_status(), e.message())
+                                    }
                                 };
                                 counter.fetch_add(1, Ordering::Relaxed);
                             }
@@ -116,7 +132,8 @@ fn thirty_two_threads_through_revocations_expiries_option_changes_and_faults() {
     let elapsed = started.elapsed();
     let calls = 2 * THREADS * CALLS_PER_THREAD_PER_PHASE;
     let ok = tally.ok.load(Ordering::SeqCst);
-    let failed = tally.http.load(Ordering::SeqCst) + tally.network.load(Ordering::SeqCst) + tally.auth.load(Ordering::SeqCst);
+    let failed =
+        tally.http.load(Ordering::SeqCst) + tally.network.load(Ordering::SeqCst) + tally.auth.load(Ordering::SeqCst);
     let tokens = standin.tokens_issued();
     let revoked = revocations.load(Ordering::SeqCst) as u64;
     let expiries = elapsed.as_secs_f64() / (TOKEN_LIFETIME_SECS as f64 * 0.9);

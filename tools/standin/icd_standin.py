@@ -988,6 +988,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True  # a hanging answer must never keep the process alive
     block_on_close = False
+    # socketserver's default backlog is 5: dozens of threads reconnecting at once (after resets,
+    # say) overflow it, and each dropped SYN costs the client a 1 s retransmission.
+    request_queue_size = 256
 
     def server_bind(self):
         # HTTPServer.server_bind would call getfqdn(), a reverse DNS lookup: skip it.
