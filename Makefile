@@ -22,6 +22,9 @@ test:
 install: all
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
 	install -m 0755 target/release/libicdapi.so $(DESTDIR)$(LIBDIR)/libicdapi.so.$(VERSION)
+	# cargo builds have no soname (programs linked in the build tree find libicdapi.so itself);
+	# the installed copy gets libicdapi.so.MAJOR, so that compatible upgrades replace it in place.
+	patchelf --set-soname libicdapi.so.$(MAJOR) $(DESTDIR)$(LIBDIR)/libicdapi.so.$(VERSION)
 	ln -sf libicdapi.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libicdapi.so.$(MAJOR)
 	ln -sf libicdapi.so.$(MAJOR) $(DESTDIR)$(LIBDIR)/libicdapi.so
 	install -m 0644 target/release/libicdapi.a $(DESTDIR)$(LIBDIR)/libicdapi.a

@@ -27,12 +27,6 @@ fn main() {
         .generate()
         .expect("cbindgen reads src/ffi/api.rs");
     header.write_to_file(out_dir.join("icdapi.h"));
-
-    // A versioned soname, so that programs linked against libicdapi.so.MAJOR keep working when
-    // a compatible release replaces the file.
-    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
-        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libicdapi.so.{}", version("MAJOR"));
-    }
     // Where tests/header.rs finds it.
     println!("cargo:rustc-env=ICDAPI_GENERATED_HEADER={}", out_dir.join("icdapi.h").display());
 }

@@ -26,6 +26,8 @@ run_suite() {
 
 cd "$ROOT"
 run_suite "Rust: unit, integration, C ABI and C/C++ program tests" cargo test --quiet
+run_suite "C: test program under AddressSanitizer + UBSan" bash tests/c/run-checked.sh asan
+run_suite "C: test program under valgrind memcheck" bash tests/c/run-checked.sh valgrind
 run_suite "stand-in self-test" python3 -m unittest tools/standin/test_standin.py
 run_suite "C#: bindings under Mono" bash bindings/csharp/run-tests.sh
 run_suite "PHP: bindings under PHPUnit" bash bindings/php/run-tests.sh

@@ -46,6 +46,7 @@ fn run_against_standin(program: &Path) {
         .env("ICD_CLIENT_SECRET", CLIENT_SECRET)
         .env("ICD_API_BASE", &standin.url)
         .env("ICD_TOKEN_ENDPOINT", standin.token_endpoint())
+        .env("ICDAPI_LOG", "debug")
         .output()
         .expect("the C test program runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -59,6 +60,15 @@ fn run_against_standin(program: &Path) {
     assert!(stdout.contains(" passed, 0 failed"));
     // 16 threads shared the one token of the first client; the second client's secret was wrong.
     assert_eq!(standin.tokens_issued(), 1);
+    // The diagnostics name requests and token fetches, never the secret or a token.
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(log.contains("icdapi: GET ") && log.contains("icdapi: token fetched"), "{log}");
+    assert!(!log.contains(CLIENT_SECRET) && !log.contains("not-the-secret-xyz"));
+    for request in standin.requests() {
+        if let Some(authorization) = request["headers"]["authorization"].as_str() {
+            assert!(!log.contains(authorization.trim_start_matches("Bearer ")), "a token in the log");
+        }
+    }
 }
 
 #[test]
