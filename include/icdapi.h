@@ -196,6 +196,27 @@ char *icd_autocode(struct IcdClient *client, const char *text);
 char *icd_lookup(struct IcdClient *client, const char *foundation_uri);
 
 /**
+ * Fetches `count` paths or URIs concurrently — at most the option `concurrency` in flight
+ * (default 8) — sharing one token, the connection pool and the caches. Each item is resolved
+ * as for icd_get, and fails or succeeds on its own.
+ *
+ * `paths_or_uris`: `count` strings (a NULL entry fails that item with
+ * ICD_ERR_INVALID_ARGUMENT). `out_bodies`: room for `count` pointers; out_bodies[i] receives the
+ * body of item i, which the caller frees with icd_free_string, or NULL. `out_statuses` (may be
+ * NULL): out_statuses[i] receives the IcdStatus of item i.
+ *
+ * Returns the number of items that succeeded. The last error is cleared when all succeeded;
+ * otherwise it describes the first item that failed ("item 3: ..."). With a NULL client,
+ * `paths_or_uris` or `out_bodies` (and `count` > 0) nothing is fetched, 0 is returned and the
+ * last error is ICD_ERR_INVALID_ARGUMENT. Thread-safe; blocks until every item is done.
+ */
+size_t icd_get_many(struct IcdClient *client,
+                    const char *const *paths_or_uris,
+                    size_t count,
+                    char **out_bodies,
+                    enum IcdStatus *out_statuses);
+
+/**
  * Frees a string returned by this library. NULL is a no-op. Leaves the last error untouched.
  */
 void icd_free_string(char *s);

@@ -7,10 +7,16 @@ use parking_lot::RwLock;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
 use crate::cache::{cache_key, freshness_lifetime, ResponseCache};
+use crate::disk_cache::{is_fixed_release, DiskCache};
 use crate::error::{Error, ErrorKind, Result};
 use crate::options::{Config, Effect, DEFAULT_API_BASE, DEFAULT_TOKEN_ENDPOINT};
+use crate::shared_tokens::{self, TokenKey};
 use crate::token::{Credentials, Token, TokenCache};
+use crate::token_file;
 use crate::transport::{self, Answer, Body, Method, Request};
 use crate::url::{encode_component, shorten, BaseUrl};
 
@@ -21,6 +27,9 @@ const ASSUMED_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 const MAX_REDIRECTS: u32 = 5;
 /// How much of an error body is quoted in a message.
 const QUOTED_BODY_CHARS: usize = 300;
+/// How long an answer read from the disk cache stays in the memory cache (what the API's
+/// `max-age` says for every answer).
+const DISK_HIT_LIFETIME: Duration = Duration::from_secs(36000);
 
 /// A successful answer: the JSON text and the HTTP status it came with.
 #[derive(Debug, Clone)]
@@ -35,8 +44,28 @@ pub struct Client {
     credentials: Option<Credentials>,
     config: RwLock<Arc<Config>>,
     agent: RwLock<ureq::Agent>,
-    tokens: TokenCache,
+    /// The process-wide token cache for this client's credentials, endpoint and API.
+    tokens: RwLock<Arc<TokenSlot>>,
     cache: ResponseCache,
+    disk: RwLock<Option<Arc<DiskCache>>>,
+}
+
+struct TokenSlot {
+    key: TokenKey,
+    cache: Arc<TokenCache>,
+}
+
+impl TokenSlot {
+    fn for_config(config: &Config, credentials: Option<&Credentials>) -> TokenSlot {
+        // A local client has no credentials and never asks for a token: a private, empty cache.
+        let key = match (credentials, &config.token_endpoint) {
+            (Some(credentials), Some(endpoint)) => {
+                TokenKey::new(&endpoint.as_url(), &config.api_base.as_url(), credentials)
+            }
+            _ => return TokenSlot { key: TokenKey::local(), cache: Arc::default() },
+        };
+        TokenSlot { cache: shared_tokens::cache_for(&key), key }
+    }
 }
 
 impl std::fmt::Debug for Client {
@@ -85,12 +114,14 @@ impl Client {
     fn with_config(credentials: Option<Credentials>, mut config: Config) -> Result<Client> {
         config.log = crate::log::enabled_by_env();
         let agent = transport::build_agent(&config)?;
+        let tokens = TokenSlot::for_config(&config, credentials.as_ref());
         Ok(Client {
             credentials,
             cache: ResponseCache::new(config.cache_entries),
             config: RwLock::new(Arc::new(config)),
             agent: RwLock::new(agent),
-            tokens: TokenCache::default(),
+            tokens: RwLock::new(Arc::new(tokens)),
+            disk: RwLock::new(None),
         })
     }
 
@@ -107,8 +138,17 @@ impl Client {
         let effect = changed.set(name, value)?;
         match effect {
             Effect::Transport => *self.agent.write() = transport::build_agent(&changed)?,
-            Effect::Endpoint => self.tokens.clear(),
+            // Another endpoint or API: another token, never the one issued for the old pair.
+            Effect::Endpoint => {
+                *self.tokens.write() = Arc::new(TokenSlot::for_config(&changed, self.credentials.as_ref()))
+            }
             Effect::CacheSize => self.cache.resize(changed.cache_entries),
+            Effect::DiskCache => {
+                *self.disk.write() = match &changed.cache_dir {
+                    Some(dir) => Some(DiskCache::open(dir, changed.cache_dir_max_bytes)?),
+                    None => None,
+                }
+            }
             Effect::None => {}
         }
         *current = Arc::new(changed);
@@ -169,15 +209,49 @@ impl Client {
         self.execute(&config, Method::Get, url, None)
     }
 
+    /// GETs many paths or URIs at once, at most `concurrency` in flight, sharing the token,
+    /// connections and caches. One result per target, in order; one failure fails only its item.
+    pub fn get_many(&self, targets: &[&str]) -> Vec<Result<Reply>> {
+        let workers = self.config().concurrency.min(targets.len()).max(1);
+        let results: Vec<OnceLock<Result<Reply>>> = targets.iter().map(|_| OnceLock::new()).collect();
+        let next = AtomicUsize::new(0);
+        let work = || loop {
+            let index = next.fetch_add(1, Ordering::Relaxed);
+            let Some(target) = targets.get(index) else { break };
+            let _ = results[index].set(self.get(target));
+        };
+        std::thread::scope(|scope| {
+            for _ in 1..workers {
+                scope.spawn(work);
+            }
+            work();
+        });
+        results.into_iter().map(|result| result.into_inner().expect("every index was taken")).collect()
+    }
+
     /// The cached answer, or the exchange with the API; errors leave here scrubbed of secrets.
     fn execute(&self, config: &Config, method: Method, url: String, body: Option<&str>) -> Result<Reply> {
-        let key = (method == Method::Get && config.cache_entries > 0)
+        let disk = match method {
+            Method::Get if is_fixed_release(&url) => self.disk.read().clone(),
+            _ => None,
+        };
+        let key = (method == Method::Get && (config.cache_entries > 0 || disk.is_some()))
             .then(|| cache_key(&url, &config.language, &config.api_version));
         if let Some(body) = key.as_deref().and_then(|key| self.cache.get(key)) {
             if config.log {
                 crate::log::line(format_args!("GET {url} -> 200 from the response cache"));
             }
             return Ok(Reply { body, http_status: 200 });
+        }
+        if let (Some(disk), Some(key)) = (&disk, &key) {
+            if let Some(body) = disk.get(key) {
+                if config.log {
+                    crate::log::line(format_args!("GET {url} -> 200 from the disk cache"));
+                }
+                let body: Arc<str> = Arc::from(body);
+                self.cache.insert(key.clone(), body.clone(), DISK_HIT_LIFETIME);
+                return Ok(Reply { body, http_status: 200 });
+            }
         }
         let deadline = Instant::now() + config.timeout;
         let agent = self.agent.read().clone();
@@ -186,6 +260,9 @@ impl Client {
         let result = result.map_err(|error| self.scrub(error, last_token.as_deref()));
         let (reply, lifetime) = result?;
         if let (Some(key), Some(lifetime)) = (key, lifetime) {
+            if let Some(disk) = &disk {
+                disk.put(&key, &reply.body);
+            }
             self.cache.insert(key, reply.body.clone(), lifetime);
         }
         Ok(reply)
@@ -232,7 +309,7 @@ impl Client {
                 }
                 401 if token.is_some() && !refreshed_after_401 => {
                     // The token was revoked or expired early: drop it, fetch a new one, once.
-                    self.tokens.invalidate(token.as_ref().expect("checked above"));
+                    self.tokens.read().cache.invalidate(token.as_ref().expect("checked above"));
                     refreshed_after_401 = true;
                 }
                 401 if token.is_some() => {
@@ -271,7 +348,8 @@ impl Client {
         })
     }
 
-    /// The shared token, fetched if there is none or it is about to expire.
+    /// The shared token, fetched if there is none or it is about to expire — from the
+    /// `token_cache_file` when another process left a good one there, else from the endpoint.
     fn token(
         &self,
         agent: &ureq::Agent,
@@ -279,7 +357,30 @@ impl Client {
         credentials: &Credentials,
         deadline: Instant,
     ) -> Result<Arc<Token>> {
-        self.tokens.get(deadline, || fetch_token(agent, config, credentials, deadline))
+        let slot = self.tokens.read().clone();
+        slot.cache.get(deadline, |rejected| {
+            let Some(path) = &config.token_cache_file else {
+                return fetch_token(agent, config, credentials, deadline);
+            };
+            let complain = |message: String| {
+                if config.log {
+                    crate::log::line(format_args!("{message}"));
+                }
+            };
+            token_file::with_lock(path, deadline, || {
+                if let Some(found) = token_file::load(path, &slot.key, rejected, complain) {
+                    if config.log {
+                        crate::log::line(format_args!("token read from {}", path.display()));
+                    }
+                    return Ok(found);
+                }
+                let (token, lifetime) = fetch_token(agent, config, credentials, deadline)?;
+                if let Err(error) = token_file::store(path, &slot.key, &token, lifetime) {
+                    complain(error.message().to_owned());
+                }
+                Ok((token, lifetime))
+            })
+        })
     }
 
     fn secret(&self) -> &str {

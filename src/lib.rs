@@ -8,11 +8,14 @@
 
 mod cache;
 mod client;
+mod disk_cache;
 mod error;
 pub mod ffi;
 mod log;
 mod options;
+mod shared_tokens;
 mod token;
+mod token_file;
 mod transport;
 mod url;
 

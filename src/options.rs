@@ -25,6 +25,10 @@ pub const OPTION_NAMES: &[&str] = &[
     "proxy",
     "ca_file",
     "log",
+    "concurrency",
+    "token_cache_file",
+    "cache_dir",
+    "cache_dir_max_bytes",
 ];
 
 /// A client's settings. Requests take a snapshot (an `Arc<Config>`) at their start, so an option
@@ -46,6 +50,13 @@ pub struct Config {
     pub proxy: Option<String>,
     pub ca_file: Option<PathBuf>,
     pub log: bool,
+    /// Requests in flight at once in a batch (`get_many`).
+    pub concurrency: usize,
+    /// Where the token is shared with other processes (cloud clients only).
+    pub token_cache_file: Option<PathBuf>,
+    /// Where answers about fixed releases are kept across runs.
+    pub cache_dir: Option<PathBuf>,
+    pub cache_dir_max_bytes: u64,
 }
 
 /// What else must change when an option changes.
@@ -58,6 +69,8 @@ pub enum Effect {
     Endpoint,
     /// The response cache must be resized.
     CacheSize,
+    /// The disk cache must be opened, reopened or closed.
+    DiskCache,
 }
 
 impl Config {
@@ -77,6 +90,10 @@ impl Config {
             proxy: None,
             ca_file: None,
             log: false,
+            concurrency: 8,
+            token_cache_file: None,
+            cache_dir: None,
+            cache_dir_max_bytes: 256 * 1024 * 1024,
         }
     }
 
@@ -183,6 +200,29 @@ impl Config {
                     "off" | "0" | "false" | "" => false,
                     _ => return Err(bad("expected debug or off")),
                 };
+            }
+            "concurrency" => self.concurrency = parse_number(value, 1, 64).map_err(|why| bad(&why))? as usize,
+            "token_cache_file" => {
+                if !self.is_cloud() {
+                    return Err(Error::invalid_argument(
+                        "option token_cache_file applies only to a cloud client: a local deployment has no token",
+                    ));
+                }
+                self.token_cache_file = match value {
+                    "" => None,
+                    path => {
+                        crate::token_file::validate(std::path::Path::new(path))?;
+                        Some(PathBuf::from(path))
+                    }
+                };
+            }
+            "cache_dir" => {
+                self.cache_dir = (!value.is_empty()).then(|| PathBuf::from(value));
+                return Ok(Effect::DiskCache);
+            }
+            "cache_dir_max_bytes" => {
+                self.cache_dir_max_bytes = parse_number(value, 65536, 1 << 50).map_err(|why| bad(&why))?;
+                return Ok(Effect::DiskCache);
             }
             _ => {
                 return Err(Error::invalid_argument(format!(

@@ -59,6 +59,9 @@ impl fmt::Debug for Token {
 #[derive(Default)]
 pub struct TokenCache {
     current: RwLock<Option<Arc<Token>>>,
+    /// The last token the API refused: a token store shared between processes must not hand it
+    /// out again.
+    rejected: Mutex<Option<Zeroizing<String>>>,
     fetch_lock: Mutex<LastFetch>,
     /// Fetches completed so far; lets a waiter tell whether a fetch finished while it waited.
     fetches_completed: AtomicU64,
@@ -70,9 +73,14 @@ struct LastFetch {
 }
 
 impl TokenCache {
-    /// Returns a fresh token, fetching one with `fetch` if there is none. `fetch` returns the
-    /// token text and its lifetime. Waiting for another thread's fetch honours `deadline`.
-    pub fn get(&self, deadline: Instant, fetch: impl FnOnce() -> Result<(String, Duration)>) -> Result<Arc<Token>> {
+    /// Returns a fresh token, fetching one with `fetch` if there is none. `fetch` is given the
+    /// last token the API refused (if any) and returns the token text and its lifetime. Waiting
+    /// for another thread's fetch honours `deadline`.
+    pub fn get(
+        &self,
+        deadline: Instant,
+        fetch: impl FnOnce(Option<&str>) -> Result<(String, Duration)>,
+    ) -> Result<Arc<Token>> {
         if let Some(token) = self.fresh() {
             return Ok(token);
         }
@@ -88,7 +96,8 @@ impl TokenCache {
                 return Err(error.clone());
             }
         }
-        let outcome = fetch();
+        let rejected = self.rejected.lock().clone();
+        let outcome = fetch(rejected.as_deref().map(String::as_str));
         self.fetches_completed.fetch_add(1, Ordering::AcqRel);
         match outcome {
             Ok((value, lifetime)) => {
@@ -110,12 +119,12 @@ impl TokenCache {
         let mut current = self.current.write();
         if current.as_ref().is_some_and(|token| Arc::ptr_eq(token, stale)) {
             *current = None;
+            *self.rejected.lock() = Some(stale.value.clone());
         }
     }
 
-    /// Forgets the token (the endpoint or API it was issued for changed).
-    pub fn clear(&self) {
-        *self.current.write() = None;
+    pub fn has_fresh_token(&self) -> bool {
+        self.fresh().is_some()
     }
 
     fn fresh(&self) -> Option<Arc<Token>> {
@@ -152,7 +161,7 @@ mod tests {
                 let (cache, fetches) = (cache.clone(), fetches.clone());
                 std::thread::spawn(move || {
                     cache
-                        .get(far(), || {
+                        .get(far(), |_| {
                             fetches.fetch_add(1, Ordering::SeqCst);
                             std::thread::sleep(Duration::from_millis(50));
                             Ok(("tok".into(), Duration::from_secs(3600)))
@@ -177,7 +186,7 @@ mod tests {
             .map(|_| {
                 let (cache, fetches) = (cache.clone(), fetches.clone());
                 std::thread::spawn(move || {
-                    cache.get(far(), || {
+                    cache.get(far(), |_| {
                         fetches.fetch_add(1, Ordering::SeqCst);
                         std::thread::sleep(Duration::from_millis(100));
                         Err(Error::new(ErrorKind::Auth, "refused"))
@@ -195,12 +204,12 @@ mod tests {
     #[test]
     fn invalidate_only_drops_the_stale_token() {
         let cache = TokenCache::default();
-        let first = cache.get(far(), || Ok(("one".into(), Duration::from_secs(3600)))).unwrap();
+        let first = cache.get(far(), |_| Ok(("one".into(), Duration::from_secs(3600)))).unwrap();
         cache.invalidate(&first);
-        let second = cache.get(far(), || Ok(("two".into(), Duration::from_secs(3600)))).unwrap();
+        let second = cache.get(far(), |_| Ok(("two".into(), Duration::from_secs(3600)))).unwrap();
         assert_eq!(second.value(), "two");
         cache.invalidate(&first); // a late 401 for the old token must not drop the new one
-        let third = cache.get(far(), || Ok(("three".into(), Duration::from_secs(3600)))).unwrap();
+        let third = cache.get(far(), |_| Ok(("three".into(), Duration::from_secs(3600)))).unwrap();
         assert_eq!(third.value(), "two");
     }
 

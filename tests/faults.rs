@@ -139,7 +139,13 @@ fn every_fault_has_its_code_and_the_client_recovers() {
     ];
     for case in cases {
         standin.admin_post("reset", json!({}));
-        client.set_option("token_endpoint", &standin.token_endpoint()).unwrap(); // a fresh token each case
+        client.set_option("token_endpoint", &standin.token_endpoint()).unwrap();
+        if case.faults.iter().any(|f| f["match"] == "/connect/token") {
+            // The client holds a token (shared by every client with these credentials): revoked,
+            // its next request meets a 401 and must fetch a new one from the faulty endpoint.
+            client.codeinfo("1A00").unwrap();
+            standin.revoke_tokens();
+        }
         for fault in &case.faults {
             standin.fault(fault.clone());
         }
