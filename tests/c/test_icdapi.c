@@ -100,6 +100,25 @@ int main(void) {
           "post search");
     check(body_contains(icd_codeinfo(client, "1A00&XN6Y3"), "1A00&XN6Y3"), "postcoordinated code with &");
 
+    /* A batch: every item in order, one failing item failing alone. */
+    {
+        const char *const paths[] = {"/icd/release/11/2026-01/mms/257068234", "/icd/release/11/2026-01/mms/codeinfo/ZZ99",
+                                     NULL, "http://id.who.int/icd/release/11/2026-01/mms/1439886552"};
+        char *bodies[4];
+        IcdStatus statuses[4];
+        size_t ok = icd_get_many(client, paths, 4, bodies, statuses);
+        check(ok == 2, "icd_get_many: two of four succeed");
+        check(statuses[0] == ICD_OK && statuses[1] == ICD_ERR_HTTP && statuses[2] == ICD_ERR_INVALID_ARGUMENT &&
+                  statuses[3] == ICD_OK,
+              "icd_get_many: a status per item");
+        check(bodies[0] != NULL && strstr(bodies[0], "Cholera") != NULL && bodies[1] == NULL && bodies[2] == NULL &&
+                  bodies[3] != NULL && strstr(bodies[3], "Malaria") != NULL,
+              "icd_get_many: bodies in order");
+        check(icd_last_error_code() == ICD_ERR_HTTP && strncmp(icd_last_error_message(), "item 1: ", 8) == 0,
+              "icd_get_many: the last error tells of the first failure");
+        for (i = 0; i < 4; i++) icd_free_string(bodies[i]);
+    }
+
     /* Errors. */
     check(icd_codeinfo(client, "ZZ99.9") == NULL && icd_last_error_code() == ICD_ERR_HTTP &&
               icd_last_http_status() == 404,
