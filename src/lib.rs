@@ -13,6 +13,7 @@ mod error;
 pub mod ffi;
 mod log;
 mod options;
+mod resolver;
 mod shared_tokens;
 mod token;
 mod token_file;

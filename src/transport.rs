@@ -38,7 +38,8 @@ pub fn build_agent(config: &Config) -> Result<Agent> {
         .max_idle_connections_per_host(IDLE_CONNECTIONS_PER_HOST)
         .tls_config(TlsConfig::builder().root_certs(root_certs).build())
         .proxy(proxy_for(config)?);
-    Ok(builder.build().new_agent())
+    let connector = ureq::unversioned::transport::DefaultConnector::default();
+    Ok(Agent::with_parts(builder.build(), connector, crate::resolver::CachingResolver::default()))
 }
 
 fn load_pem_bundle(path: &std::path::Path) -> Result<Vec<ureq::tls::Certificate<'static>>> {
@@ -226,13 +227,29 @@ fn send_once(
     let (cache_control, location, content_type) = (header("cache-control"), header("location"), header("content-type"));
     let retry_after = header("retry-after");
     let status = response.status().as_u16();
-    let body = response
-        .body_mut()
-        .with_config()
-        .limit(config.max_response_bytes)
-        .read_to_vec()
+    let body = read_body(response.body_mut(), config.max_response_bytes)
         .map_err(|e| classify(e, config, &describe()).with_status(status))?;
     Ok(Answer { status, body, cache_control, location, content_type, retry_after })
+}
+
+/// Reads a whole body into a buffer sized from Content-Length up front (ureq's `read_to_vec`
+/// grows it step by step), refusing more than `limit` bytes.
+fn read_body(body: &mut ureq::Body, limit: u64) -> std::result::Result<Vec<u8>, ureq::Error> {
+    use std::io::Read;
+    if body.content_length().is_some_and(|length| length > limit) {
+        return Err(ureq::Error::BodyExceedsLimit(limit));
+    }
+    let expected = body.content_length().unwrap_or(8 * 1024).min(limit) as usize;
+    let mut buffer = Vec::with_capacity(expected);
+    let mut reader = body.with_config().limit(limit).reader();
+    reader.read_to_end(&mut buffer).map_err(|e| {
+        // ureq reports its own errors (a timeout, the limit) through io::Error: unwrap them.
+        match e.get_ref().and_then(|inner| inner.downcast_ref::<ureq::Error>()) {
+            Some(_) => *e.into_inner().and_then(|inner| inner.downcast::<ureq::Error>().ok()).expect("checked"),
+            None => ureq::Error::Io(e),
+        }
+    })?;
+    Ok(buffer)
 }
 
 impl Failure {

@@ -177,6 +177,10 @@ fn is_loopback_host(host: &str) -> bool {
 /// so that callers may pass paths either already encoded or not.
 pub fn normalize_raw(raw: &str) -> String {
     let bytes = raw.as_bytes();
+    // Most paths need nothing: skip the byte-by-byte encoder for them.
+    if !bytes.iter().any(|&b| b == b'%' || !b.is_ascii_graphic() || b"\"#<>\\^`{|}".contains(&b)) {
+        return raw.to_owned();
+    }
     let mut out = String::with_capacity(raw.len() + 8);
     let mut unwritten = 0;
     for (i, _) in raw.match_indices('%') {

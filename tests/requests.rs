@@ -263,3 +263,17 @@ fn redirects_stay_on_the_api() {
     assert_eq!((error.kind(), error.http_status()), (ErrorKind::Http, 302));
     assert!(error.message().contains("not followed"), "{}", error.message());
 }
+
+#[test]
+fn host_names_are_resolved_and_reused() {
+    let standin = StandIn::start();
+    let client = standin.client();
+    let by_name = standin.url.replace("127.0.0.1", "localhost");
+    client.set_option("api_base", &by_name).unwrap();
+    client.set_option("token_endpoint", &format!("{by_name}/connect/token")).unwrap();
+    client.set_option("cache_entries", "0").unwrap();
+    for _ in 0..3 {
+        assert_eq!(client.codeinfo("1A00").unwrap().http_status, 200);
+    }
+    assert_eq!(standin.api_requests().len(), 3);
+}

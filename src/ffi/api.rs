@@ -7,7 +7,7 @@
 //! header's preamble rather than as a `# Safety` section on each function.
 #![allow(clippy::missing_safety_doc)]
 
-use std::ffi::{c_char, c_int, CString};
+use std::ffi::{c_char, c_int};
 use std::ptr;
 
 use super::{boundary, client_arg, last_error, str_arg};
@@ -66,12 +66,21 @@ fn new_handle(client: Result<Client>) -> Result<(*mut IcdClient, u16)> {
     Ok((Box::into_raw(Box::new(IcdClient { inner: client? })), 0))
 }
 
-/// Returns a body to C as a string the caller owns.
+/// Returns a body to C as a string the caller owns: a malloc'd copy, NUL-terminated, that
+/// icd_free_string hands back to free(). Bodies are validated JSON, which holds no raw NUL byte,
+/// so no scan for one is needed (CString::new would make one on every call).
 fn into_c_string(reply: Reply) -> Result<(*mut c_char, u16)> {
-    // Valid JSON holds no raw NUL byte; a NUL here would be a broken invariant.
-    let text = CString::new(reply.body.as_bytes())
-        .map_err(|_| Error::new(ErrorKind::Internal, "a JSON body with a NUL byte"))?;
-    Ok((text.into_raw(), reply.http_status))
+    let bytes = reply.body.as_bytes();
+    // SAFETY: malloc of len + 1 bytes, checked for NULL; we write exactly len + 1 bytes into it.
+    unsafe {
+        let copy = libc::malloc(bytes.len() + 1).cast::<u8>();
+        if copy.is_null() {
+            return Err(Error::new(ErrorKind::Internal, format!("out of memory for a {} byte body", bytes.len())));
+        }
+        ptr::copy_nonoverlapping(bytes.as_ptr(), copy, bytes.len());
+        *copy.add(bytes.len()) = 0;
+        Ok((copy.cast(), reply.http_status))
+    }
 }
 
 /// Creates a client for the WHO cloud API (OAuth2 client credentials, from
@@ -330,9 +339,8 @@ pub unsafe extern "C" fn icd_get_many(
 /// Frees a string returned by this library. NULL is a no-op. Leaves the last error untouched.
 #[no_mangle]
 pub unsafe extern "C" fn icd_free_string(s: *mut c_char) {
-    if !s.is_null() {
-        drop(CString::from_raw(s));
-    }
+    // free(NULL) is a no-op too.
+    libc::free(s.cast());
 }
 
 /// The status of this thread's last call that can fail: like errno, set on failure and cleared

@@ -137,6 +137,17 @@ namespace IcdApi
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern IntPtr icd_lookup(IcdClientHandle client, byte[] foundationUri);
 
+        /// <summary>
+        /// <c>size_t icd_get_many(IcdClient*, const char *const *paths_or_uris, size_t count,
+        /// char **out_bodies, IcdStatus *out_statuses)</c>. The three arrays are blittable, so the
+        /// marshaller pins them and passes pointers to their first elements: the native side
+        /// writes straight into <paramref name="outBodies"/> and <paramref name="outStatuses"/>
+        /// (an <c>enum IcdStatus</c> is a C int).
+        /// </summary>
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern UIntPtr icd_get_many(IcdClientHandle client, [In] IntPtr[] pathsOrUris, UIntPtr count,
+            [In, Out] IntPtr[] outBodies, [In, Out] int[] outStatuses);
+
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern void icd_free_string(IntPtr s);
 
@@ -198,6 +209,9 @@ namespace IcdApi
             return EncodeOrNull(value, paramName);
         }
 
+        private const string HasNul = "The string contains a NUL character, which C strings cannot hold.";
+        private const string HasLoneSurrogate = "The string is not valid UTF-16 (it has a lone surrogate).";
+
         /// <summary>As <see cref="Encode"/>, but null becomes a NULL pointer.</summary>
         internal static byte[] EncodeOrNull(string value, string paramName)
         {
@@ -207,7 +221,7 @@ namespace IcdApi
             }
             if (value.IndexOf('\0') >= 0)
             {
-                throw new ArgumentException("The string contains a NUL character, which C strings cannot hold.", paramName);
+                throw new ArgumentException(HasNul, paramName);
             }
             int length;
             try
@@ -216,11 +230,46 @@ namespace IcdApi
             }
             catch (EncoderFallbackException e)
             {
-                throw new ArgumentException("The string is not valid UTF-16 (it has a lone surrogate).", paramName, e);
+                throw new ArgumentException(HasLoneSurrogate, paramName, e);
             }
             var bytes = new byte[length + 1]; // the last byte stays 0: the terminator
             Strict.GetBytes(value, 0, value.Length, bytes, 0);
             return bytes;
+        }
+
+        /// <summary>
+        /// Copies a string into unmanaged memory as NUL-terminated UTF-8, for arrays of strings
+        /// (which the marshaller does not convert). Returns IntPtr.Zero and the reason in
+        /// <paramref name="refusal"/> for a string C cannot receive intact (null, a NUL character,
+        /// a lone surrogate). Free a non-zero result with Marshal.FreeHGlobal.
+        /// </summary>
+        internal static IntPtr AllocUnmanaged(string value, out string refusal)
+        {
+            if (value == null)
+            {
+                refusal = "the path or URI is null";
+                return IntPtr.Zero;
+            }
+            if (value.IndexOf('\0') >= 0)
+            {
+                refusal = HasNul;
+                return IntPtr.Zero;
+            }
+            byte[] bytes;
+            try
+            {
+                bytes = new byte[Strict.GetByteCount(value) + 1]; // the last byte stays 0
+            }
+            catch (EncoderFallbackException)
+            {
+                refusal = HasLoneSurrogate;
+                return IntPtr.Zero;
+            }
+            Strict.GetBytes(value, 0, value.Length, bytes, 0);
+            IntPtr memory = Marshal.AllocHGlobal(bytes.Length);
+            Marshal.Copy(bytes, 0, memory, bytes.Length);
+            refusal = null;
+            return memory;
         }
 
         /// <summary>Decodes a NUL-terminated UTF-8 string; IntPtr.Zero gives "". Does not free it.</summary>

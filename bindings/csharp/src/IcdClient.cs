@@ -1,7 +1,9 @@
 // The public client of the C# binding of icdapi. The native layer is in IcdApi.cs.
 
 using System;
+using System.Collections.Generic;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Threading;
 
 namespace IcdApi
@@ -197,6 +199,102 @@ namespace IcdApi
             return Taken(Native.icd_lookup(Live(), uri));
         }
 
+        /// <summary>GETs many paths or URIs concurrently — at most <see cref="SetConcurrency"/> at
+        /// a time, 8 by default — and returns every answer in order. One failed item does not fail
+        /// the others, nor the call: look at each item's <see cref="IcdBatchItem.Status"/>.</summary>
+        /// <param name="pathsOrUris">Paths or URIs, each as for <see cref="Get"/>. An element that
+        /// is null, or that C cannot receive intact (a NUL character, a lone surrogate), is not
+        /// requested: its item fails with <see cref="IcdStatus.InvalidArgument"/>, like a URI on
+        /// another host.</param>
+        /// <returns>One item per path or URI, in the same order, with its body or its status, and
+        /// <see cref="IcdBatchResult.FirstError"/> telling why the first failed item failed.</returns>
+        /// <remarks>The items share the client's token (fetched once for the whole batch), its
+        /// connections and its caches, and the call blocks until every item is done (each item
+        /// has the client's timeout). An empty sequence gives an empty result without a request.</remarks>
+        /// <exception cref="ArgumentNullException"><paramref name="pathsOrUris"/> is null.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed of.</exception>
+        public IcdBatchResult GetMany(IEnumerable<string> pathsOrUris)
+        {
+            if (pathsOrUris == null)
+            {
+                throw new ArgumentNullException(nameof(pathsOrUris));
+            }
+            string[] targets = new List<string>(pathsOrUris).ToArray();
+            IcdClientHandle live = Live();
+            int count = targets.Length;
+            var items = new IcdBatchItem[count];
+            if (count == 0)
+            {
+                return new IcdBatchResult(items, 0, null);
+            }
+
+            var paths = new IntPtr[count];
+            var refusals = new string[count];
+            var outBodies = new IntPtr[count];
+            var outStatuses = new int[count];
+            try
+            {
+                for (int i = 0; i < count; i++)
+                {
+                    // A refused element stays NULL, which the library fails as InvalidArgument.
+                    paths[i] = Utf8.AllocUnmanaged(targets[i], out refusals[i]);
+                }
+                int succeeded = checked((int)Native.icd_get_many(live, paths, new UIntPtr((uint)count), outBodies, outStatuses).ToUInt64());
+                // Read straight away, on this thread: it describes the first failed item.
+                IcdException nativeError = succeeded < count ? IcdException.FromLastError() : null;
+
+                IcdException firstError = null;
+                for (int i = 0; i < count; i++)
+                {
+                    string body = null;
+                    if (outBodies[i] != IntPtr.Zero)
+                    {
+                        IntPtr text = outBodies[i];
+                        outBodies[i] = IntPtr.Zero;
+                        try
+                        {
+                            body = Utf8.Decode(text);
+                        }
+                        finally
+                        {
+                            Native.icd_free_string(text);
+                        }
+                    }
+                    var status = (IcdStatus)outStatuses[i];
+                    if (refusals[i] != null)
+                    {
+                        status = IcdStatus.InvalidArgument;
+                    }
+                    else if (status == IcdStatus.Ok && body == null)
+                    {
+                        status = IcdStatus.Internal; // the library broke its contract; do not claim success
+                    }
+                    if (status != IcdStatus.Ok && firstError == null)
+                    {
+                        firstError = refusals[i] != null || nativeError == null
+                            ? new IcdException(status, "item " + i + ": " + (refusals[i] ?? "icdapi reported no error for this failure"), 0)
+                            : nativeError;
+                    }
+                    items[i] = new IcdBatchItem(i, targets[i], status, status == IcdStatus.Ok ? body : null);
+                }
+                return new IcdBatchResult(items, succeeded, firstError);
+            }
+            finally
+            {
+                for (int i = 0; i < count; i++)
+                {
+                    if (paths[i] != IntPtr.Zero)
+                    {
+                        Marshal.FreeHGlobal(paths[i]);
+                    }
+                    if (outBodies[i] != IntPtr.Zero) // only if decoding was cut short
+                    {
+                        Native.icd_free_string(outBodies[i]);
+                    }
+                }
+            }
+        }
+
         // ---- Options --------------------------------------------------------------------------
         // Setters only: the native library has no getters, and a value remembered here could
         // disagree with what the library took from the environment. Each setter is thread-safe;
@@ -295,6 +393,34 @@ namespace IcdApi
         /// environment turns it on when the client is created.</summary>
         /// <param name="enabled">True for "debug", false for "off".</param>
         public void SetLog(bool enabled) => SetOption("log", enabled ? "debug" : "off");
+
+        /// <summary>How many items of <see cref="GetMany"/> are in flight at once: 1 to 64, 8 by
+        /// default.</summary>
+        /// <param name="concurrency">The number of concurrent requests of one batch.</param>
+        public void SetConcurrency(int concurrency) =>
+            SetOption("concurrency", concurrency.ToString(CultureInfo.InvariantCulture));
+
+        /// <summary>A file in which the token is kept and shared between processes with the same
+        /// credentials, token endpoint and API (cloud clients only; "" turns it off). Within one
+        /// process, clients with the same credentials share a token anyway. The file is created
+        /// with mode 0600 on first use; a path whose directory does not exist, or an existing
+        /// file that is a symlink, owned by another user or accessible to others, is refused
+        /// with <see cref="IcdStatus.InvalidArgument"/>.</summary>
+        /// <param name="path">The file's path, or "".</param>
+        public void SetTokenCacheFile(string path) => SetOption("token_cache_file", path);
+
+        /// <summary>A directory (created with mode 0700 if missing) where answers about fixed
+        /// releases — /icd/release/11/{release}/..., /icd/release/10/{release}/... — are kept
+        /// across runs and processes, so that they are answered without the network; "" (the
+        /// default) turns it off.</summary>
+        /// <param name="directory">The directory, or "".</param>
+        public void SetCacheDir(string directory) => SetOption("cache_dir", directory);
+
+        /// <summary>The size the cache directory is kept under, removing the entries used least
+        /// recently: at least 65536, 256 MiB by default.</summary>
+        /// <param name="maxBytes">The limit in bytes.</param>
+        public void SetCacheDirMaxBytes(long maxBytes) =>
+            SetOption("cache_dir_max_bytes", maxBytes.ToString(CultureInfo.InvariantCulture));
 
         // ---- Helpers --------------------------------------------------------------------------
 
