@@ -70,6 +70,8 @@ gcc "${CFLAGS[@]}" -o "$WORK/icdapi_client" "$BENCH_DIR/icdapi_client.c" \
     -L"$WORK/lib" -licdapi -Wl,-rpath,"$WORK/lib"
 gcc "${CFLAGS[@]}" -pthread -o "$WORK/icdapi_threads" "$BENCH_DIR/icdapi_threads.c" \
     -L"$WORK/lib" -licdapi -Wl,-rpath,"$WORK/lib"
+gcc "${CFLAGS[@]}" -o "$WORK/icdapi_batch" "$BENCH_DIR/icdapi_batch.c" \
+    -L"$WORK/lib" -licdapi -Wl,-rpath,"$WORK/lib"
 gcc "${CFLAGS[@]}" -o "$WORK/curl_client" "$BENCH_DIR/curl_client.c" $(curl-config --libs 2>/dev/null || echo -lcurl)
 
 # --- nginx on a free loopback port ---------------------------------------------------------------

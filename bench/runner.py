@@ -7,6 +7,8 @@ included) and takes medians over alternating rounds.
 """
 
 import argparse
+import contextlib
+import json
 import os
 import platform
 import re
@@ -14,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 
 
 def env_int(name, default, quick):
@@ -31,6 +34,9 @@ THREAD_COUNTS = [1, 2, 4, 8]
 HITS = env_int("BENCH_HITS", 100000, 10000)
 HIT_ROUNDS = env_int("BENCH_HIT_ROUNDS", 3, 1)
 RSS_N = env_int("BENCH_RSS_N", 100000, 5000)
+BATCH_N = env_int("BENCH_BATCH_N", 100, 100)
+BATCH_ROUNDS = env_int("BENCH_BATCH_ROUNDS", 3, 1)
+BATCH_DELAY_MS = 50
 LOAD_AT_START = None
 
 
@@ -55,6 +61,23 @@ def run(cmd):
     result["maxrss_kib"] = ru.ru_maxrss
     result["proc_wall_us"] = wall
     return result
+
+
+@contextlib.contextmanager
+def standin(root, delay_ms):
+    """The project's stand-in of the WHO API on a free port, answering API calls after delay_ms."""
+    proc = subprocess.Popen([sys.executable, root + "/tools/standin/icd_standin.py", "--port", "0", "--quiet"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        url = proc.stdout.readline().split()[1]
+        request = urllib.request.Request(url + "/_admin/config", method="POST",
+                                         data=json.dumps({"delay_ms": delay_ms}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(request, timeout=10).read()
+        yield url
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def median(values):
@@ -212,6 +235,15 @@ def main():
     log("peak RSS: icdapi with the cache at its default, N = %s" % rss_sizes)
     rss_runs = {n: run([b + "/icdapi_client", str(n), base, "cache"]) for n in rss_sizes}
     rss_curl = run([b + "/curl_client", str(10000), base])
+
+    log("batch: %d rounds x %d lookups, sequential icd_get vs icd_get_many, %d ms per answer"
+        % (BATCH_ROUNDS, BATCH_N, BATCH_DELAY_MS))
+    batch_runs = {"seq": [], "batch": []}
+    with standin(args.root, BATCH_DELAY_MS) as standin_url:
+        for rnd in range(BATCH_ROUNDS):
+            for mode in (("seq", "batch") if rnd % 2 == 0 else ("batch", "seq")):
+                offset = str((rnd * 2 + (mode == "batch")) * BATCH_N)
+                batch_runs[mode].append(run([b + "/icdapi_batch", str(BATCH_N), standin_url, mode, offset]))
     elapsed = time.monotonic() - t_start
 
     # ---- the report ----
@@ -275,6 +307,16 @@ def main():
         p("  %10d %12d %14d" % (n, r["hwm_kib"], min(n, 1024)))
     p("  (libcurl client, 10000 requests, for scale: %d KiB)" % rss_curl["hwm_kib"])
     p("")
+    seq_ms = median([r["wall_us"] for r in batch_runs["seq"]]) / 1000
+    batch_ms = median([r["wall_us"] for r in batch_runs["batch"]]) / 1000
+    p("5. Batch: %d lookups of distinct entities from the stand-in answering each in %d ms, one" % (
+        BATCH_N, BATCH_DELAY_MS))
+    p("   client, token fetched beforehand; %d rounds alternating, median." % BATCH_ROUNDS)
+    p("")
+    p("  %-34s %10.0f ms" % ("%d sequential icd_get" % BATCH_N, seq_ms))
+    p("  %-34s %10.0f ms" % ("icd_get_many (concurrency 8)", batch_ms))
+    p("  speed-up %.1fx" % (seq_ms / batch_ms))
+    p("")
     rss_small, rss_big = rss_runs[10000]["hwm_kib"], rss_runs[rss_sizes[-1]]["hwm_kib"]
     growth = rss_big - rss_small
     targets = [
@@ -287,6 +329,8 @@ def main():
         ("4 threads >= 1.8 x 1 thread", "%.2f x (%.0f vs %.0f req/s)" % (rps[4] / rps[1], rps[4], rps[1]),
          rps[4] / rps[1] >= 1.8),
         ("cache hit < 2 µs", "median %.0f ns" % hit_median, hit_median < 2000),
+        ("batch >= 6 x sequential", "%.1f x (%.0f vs %.0f ms)" % (seq_ms / batch_ms, batch_ms, seq_ms),
+         seq_ms / batch_ms >= 6),
         ("peak RSS not growing", "%d KiB after %d requests, %d KiB after 10000 (%+d KiB)" % (
             rss_big, rss_sizes[-1], rss_small, growth), growth <= max(1024, rss_small // 20)),
     ]
