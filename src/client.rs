@@ -289,15 +289,14 @@ impl Client {
                 None => None,
             };
             *last_token = token.clone();
-            let authorization = token.as_ref().map(|t| Zeroizing::new(format!("Bearer {}", t.value())));
             let mut headers = vec![
                 ("Accept", "application/json"),
                 ("Accept-Language", config.language.as_str()),
                 ("API-Version", config.api_version.as_str()),
                 ("User-Agent", config.user_agent.as_str()),
             ];
-            if let Some(authorization) = &authorization {
-                headers.push(("Authorization", authorization.as_str()));
+            if let Some(token) = &token {
+                headers.push(("Authorization", token.authorization()));
             }
             let request = Request { method, url: &url, headers: &headers, body: body.map_or(Body::None, Body::Json) };
             let answer = transport::send(agent, config, &request, deadline)?;

@@ -28,7 +28,8 @@ impl fmt::Debug for Credentials {
 
 /// A bearer token and when to stop using it.
 pub struct Token {
-    value: Zeroizing<String>,
+    /// "Bearer <token>", built once: every request sends it as it is.
+    authorization: Zeroizing<String>,
     refresh_at: Instant,
 }
 
@@ -38,11 +39,18 @@ impl Token {
     /// carries a token that is about to die in flight.
     pub fn new(value: String, lifetime: Duration) -> Token {
         let margin = Duration::from_secs(60).min(lifetime / 10);
-        Token { value: Zeroizing::new(value), refresh_at: Instant::now() + lifetime - margin }
+        let value = Zeroizing::new(value);
+        let authorization = Zeroizing::new(format!("Bearer {}", value.as_str()));
+        Token { authorization, refresh_at: Instant::now() + lifetime - margin }
     }
 
     pub fn value(&self) -> &str {
-        &self.value
+        &self.authorization["Bearer ".len()..]
+    }
+
+    /// The value of the Authorization header.
+    pub fn authorization(&self) -> &str {
+        &self.authorization
     }
 
     fn is_fresh(&self, now: Instant) -> bool {
@@ -119,7 +127,7 @@ impl TokenCache {
         let mut current = self.current.write();
         if current.as_ref().is_some_and(|token| Arc::ptr_eq(token, stale)) {
             *current = None;
-            *self.rejected.lock() = Some(stale.value.clone());
+            *self.rejected.lock() = Some(Zeroizing::new(stale.value().to_owned()));
         }
     }
 

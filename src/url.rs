@@ -110,10 +110,19 @@ impl BaseUrl {
         format!("{}{}", self.origin, self.prefix)
     }
 
+    /// The base followed by `path`, normalized: one allocation, sized up front.
+    fn join(&self, path: &str) -> String {
+        let mut url = String::with_capacity(self.origin.len() + self.prefix.len() + path.len() + 16);
+        url.push_str(&self.origin);
+        url.push_str(&self.prefix);
+        push_normalized(&mut url, path);
+        url
+    }
+
     /// Resolves what a caller passed as `path_or_uri` to the full URL to request.
     pub fn resolve(&self, path_or_uri: &str) -> Result<String> {
         if path_or_uri.starts_with('/') {
-            return Ok(format!("{}{}{}", self.origin, self.prefix, normalize_raw(path_or_uri)));
+            return Ok(self.join(path_or_uri));
         }
         let refuse = || {
             Error::invalid_argument(format!(
@@ -130,7 +139,7 @@ impl BaseUrl {
         };
         let path = if path.is_empty() || !path.starts_with('/') { format!("/{path}") } else { path.to_owned() };
         if authority.eq_ignore_ascii_case(WHO_ID_HOST) {
-            return Ok(format!("{}{}{}", self.origin, self.prefix, normalize_raw(&path)));
+            return Ok(self.join(&path));
         }
         let same_origin = format!("{scheme}://{}", authority.to_ascii_lowercase()) == self.origin;
         let under_prefix = self.prefix.is_empty()
@@ -176,12 +185,14 @@ fn is_loopback_host(host: &str) -> bool {
 /// Percent-encodes what may not stand raw in a path or query while keeping valid `%XX` escapes,
 /// so that callers may pass paths either already encoded or not.
 pub fn normalize_raw(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    push_normalized(&mut out, raw);
+    out
+}
+
+/// `normalize_raw`, appending to `out` (URLs are built in one buffer).
+fn push_normalized(out: &mut String, raw: &str) {
     let bytes = raw.as_bytes();
-    // Most paths need nothing: skip the byte-by-byte encoder for them.
-    if !bytes.iter().any(|&b| b == b'%' || !b.is_ascii_graphic() || b"\"#<>\\^`{|}".contains(&b)) {
-        return raw.to_owned();
-    }
-    let mut out = String::with_capacity(raw.len() + 8);
     let mut unwritten = 0;
     for (i, _) in raw.match_indices('%') {
         out.extend(utf8_percent_encode(&raw[unwritten..i], RAW_TARGET_UNSAFE));
@@ -190,7 +201,6 @@ pub fn normalize_raw(raw: &str) -> String {
         unwritten = i + 1;
     }
     out.extend(utf8_percent_encode(&raw[unwritten..], RAW_TARGET_UNSAFE));
-    out
 }
 
 /// Cuts a caller's string for quoting in an error message.
