@@ -37,6 +37,10 @@ uninstall:
 	    $(DESTDIR)$(LIBDIR)/libicdapi.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libicdapi.a \
 	    $(DESTDIR)$(INCLUDEDIR)/icdapi.h $(DESTDIR)$(LIBDIR)/pkgconfig/icdapi.pc
 
+# The benchmark (not part of the tests): icdapi vs libcurl vs requests against nginx on loopback.
+bench:
+	bash bench/run.sh
+
 # Rewrites include/icdapi.h from the Rust source (src/ffi/api.rs) with the pinned cbindgen.
 header:
 	ICDAPI_UPDATE_HEADER=1 cargo test --quiet --test header
