@@ -107,24 +107,15 @@ impl Config {
             Error::invalid_argument(format!("bad value \"{}\" for option {name}: {why}", shorten(value, 100)))
         };
         match name {
+            // BCP 47 shape: letters, digits and '-' ("en", "zh", "pt-BR"); it goes into a header.
             "language" => {
-                // BCP 47 shape: letters, digits and '-' ("en", "zh", "pt-BR"); it goes into a header.
-                if value.is_empty()
-                    || value.len() > 35
-                    || !value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                {
-                    return Err(bad("expected a language tag such as en, fr, zh or pt-BR"));
-                }
-                self.language = value.to_owned();
+                self.language =
+                    word(value, 35, b'-').ok_or_else(|| bad("expected a language tag such as en, fr, zh or pt-BR"))?
             }
+            // It goes into paths.
             "release" => {
-                if value.is_empty()
-                    || value.len() > 32
-                    || !value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                {
-                    return Err(bad("expected an ICD-11 release id such as 2026-01 or 2024-01"));
-                }
-                self.release = value.to_owned();
+                self.release = word(value, 32, b'-')
+                    .ok_or_else(|| bad("expected an ICD-11 release id such as 2026-01 or 2024-01"))?
             }
             "linearization" => {
                 if value != "mms" && value != "icf" {
@@ -133,13 +124,7 @@ impl Config {
                 self.linearization = value.to_owned();
             }
             "api_version" => {
-                if value.is_empty()
-                    || value.len() > 16
-                    || !value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
-                {
-                    return Err(bad("expected a version such as v2"));
-                }
-                self.api_version = value.to_owned();
+                self.api_version = word(value, 16, b'.').ok_or_else(|| bad("expected a version such as v2"))?
             }
             "api_base" => {
                 let base = BaseUrl::parse(value, "api_base")?;
@@ -234,6 +219,12 @@ impl Config {
         }
         Ok(Effect::None)
     }
+}
+
+/// `value` when it is 1 to `max_len` ASCII letters, digits and `extra`: safe in a header or path.
+fn word(value: &str, max_len: usize, extra: u8) -> Option<String> {
+    let fits = !value.is_empty() && value.len() <= max_len;
+    (fits && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == extra)).then(|| value.to_owned())
 }
 
 fn parse_number(value: &str, min: u64, max: u64) -> std::result::Result<u64, String> {

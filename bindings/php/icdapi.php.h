@@ -35,6 +35,12 @@ char *icd_autocode(struct IcdClient *client, const char *text);
 
 char *icd_lookup(struct IcdClient *client, const char *foundation_uri);
 
+size_t icd_get_many(struct IcdClient *client,
+                    const char *const *paths_or_uris,
+                    size_t count,
+                    char **out_bodies,
+                    enum IcdStatus *out_statuses);
+
 void icd_free_string(char *s);
 
 enum IcdStatus icd_last_error_code(void);

@@ -38,14 +38,13 @@ namespace IcdApi.Tests
             }
             using (standIn)
             {
-                return Runner.Run(() => new IcdClientTests(standIn), standIn.Reset, args.Length > 0 ? args[0] : null);
+                return Runner.Run(() => new IcdClientTests(standIn), standIn.NewTest, args.Length > 0 ? args[0] : null);
             }
         }
     }
 
     public sealed class IcdClientTests
     {
-        private const string ClientId = "standin-client";
         private const string ClientSecret = "standin-secret";
         private const string CholeraId = "257068234";
         private const string CholeraPath = "/icd/release/11/2026-01/mms/" + CholeraId;
@@ -58,6 +57,9 @@ namespace IcdApi.Tests
         {
             this.standIn = standIn;
         }
+
+        /// <summary>This test's client id (see <see cref="StandIn.ClientId"/>).</summary>
+        private string ClientId => standIn.ClientId;
 
         /// <summary>A cloud client pointed at the stand-in.</summary>
         private IcdClient NewClient(string secret = ClientSecret)
@@ -328,6 +330,13 @@ namespace IcdApi.Tests
                 }
                 client.SetLog(true);
                 client.SetLog(false);
+                client.SetConcurrency(1);
+                client.SetConcurrency(64);
+                client.SetConcurrency(8);
+                client.SetCacheDirMaxBytes(65536);
+                client.SetCacheDirMaxBytes(268435456);
+                client.SetCacheDir("");
+                client.SetTokenCacheFile("");
                 client.SetOption("language", "en");
                 Assert.Equal("1A00", FirstCode(client.Search("cholera")), "a search after all setters");
             }
@@ -384,6 +393,10 @@ namespace IcdApi.Tests
                     { "missing ca_file", () => client.SetCaFile("/nonexistent/ca.pem") },
                     { "unknown option", () => client.SetOption("no_such_option", "1") },
                     { "log maybe", () => client.SetOption("log", "maybe") },
+                    { "concurrency 0", () => client.SetConcurrency(0) },
+                    { "concurrency 65", () => client.SetConcurrency(65) },
+                    { "cache_dir_max_bytes 1000", () => client.SetCacheDirMaxBytes(1000) },
+                    { "token_cache_file in a missing directory", () => client.SetTokenCacheFile("/nonexistent/dir/token.json") },
                 };
                 foreach (KeyValuePair<string, Action> c in cases)
                 {
@@ -486,6 +499,10 @@ namespace IcdApi.Tests
             {
                 using (IcdClient client = mode == "local" ? IcdClient.Local(null) : IcdClient.Cloud(null, null))
                 {
+                    if (mode == "token-file")
+                    {
+                        client.SetTokenCacheFile(Environment.GetEnvironmentVariable("ICDAPI_TEST_TOKEN_FILE"));
+                    }
                     Console.WriteLine(FirstCode(client.Search("cholera")));
                 }
             }
@@ -507,7 +524,7 @@ namespace IcdApi.Tests
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
             };
-            foreach (string name in new[] { "ICD_CLIENT_ID", "ICD_CLIENT_SECRET", "ICD_API_BASE", "ICD_TOKEN_ENDPOINT", "ICDAPI_LOG" })
+            foreach (string name in new[] { "ICD_CLIENT_ID", "ICD_CLIENT_SECRET", "ICD_API_BASE", "ICD_TOKEN_ENDPOINT", "ICDAPI_LOG", "ICDAPI_TEST_TOKEN_FILE" })
             {
                 info.EnvironmentVariables.Remove(name);
             }
@@ -732,6 +749,9 @@ namespace IcdApi.Tests
                     { "code", () => client.CodeInfo(null) },
                     { "text", () => client.Autocode(null) },
                     { "foundationUri", () => client.Lookup(null) },
+                    { "pathsOrUris", () => client.GetMany(null) },
+                    { "value   ", () => client.SetTokenCacheFile(null) },
+                    { "value    ", () => client.SetCacheDir(null) },
                     { "name", () => client.SetOption(null, "en") },
                     { "value", () => client.SetOption("language", null) },
                     { "value ", () => client.SetLanguage(null) },
@@ -775,6 +795,9 @@ namespace IcdApi.Tests
                 { "CodeInfo", () => client.CodeInfo("1A00") },
                 { "Autocode", () => client.Autocode("cholera") },
                 { "Lookup", () => client.Lookup("http://id.who.int/icd/entity/" + CholeraId) },
+                { "GetMany", () => client.GetMany(new[] { CholeraPath }) },
+                { "GetMany (empty)", () => client.GetMany(new string[0]) },
+                { "SetConcurrency", () => client.SetConcurrency(4) },
                 { "SetOption", () => client.SetOption("language", "fr") },
                 { "SetLanguage", () => client.SetLanguage("fr") },
                 { "SetTimeout", () => client.SetTimeout(TimeSpan.FromSeconds(1)) },
@@ -822,6 +845,382 @@ namespace IcdApi.Tests
             Assert.Equal(null, failure, "the call under way failed");
             Assert.Equal("1A00", FirstCode(result), "the call under way answered");
             client.Dispose();
+        }
+
+        // ---- Batches ----------------------------------------------------------------------------
+
+        /// <summary>Twenty entities of the stand-in's data set, as MMS paths of release 2026-01.</summary>
+        private static readonly string[] EntityIds =
+        {
+            "1435254666", "588616678", "135352227", "257068234", "416025325", "2080365623", "344162786",
+            "250688797", "1000894786", "794462570", "1528414070", "1780040028", "515117475",
+            "135352227/other", "135352227/unspecified", "255141529", "1439886552", "579583286",
+            "1203794080", "862789727",
+        };
+
+        private const string MmsPath = "/icd/release/11/2026-01/mms/";
+
+        [Test]
+        public void GetManyAnswersEveryItemInOrderWithOneToken()
+        {
+            // Every third item as an http://id.who.int URI, the others as paths.
+            List<string> targets = EntityIds
+                .Select((id, i) => (i % 3 == 2 ? "http://id.who.int" : "") + MmsPath + id)
+                .ToList();
+            IcdBatchResult result;
+            using (IcdClient client = NewClient())
+            {
+                result = client.GetMany(targets);
+            }
+            Assert.Equal(EntityIds.Length, result.Count, "items");
+            Assert.Equal(EntityIds.Length, result.SucceededCount, "items that succeeded");
+            Assert.True(result.AllSucceeded, "all succeeded");
+            Assert.Equal(null, result.FirstError, "FirstError");
+            for (int i = 0; i < EntityIds.Length; i++)
+            {
+                IcdBatchItem item = result[i];
+                Assert.Equal(i, item.Index, "Index");
+                Assert.Equal(targets[i], item.PathOrUri, "PathOrUri");
+                Assert.Equal(IcdStatus.Ok, item.Status, "status of item " + i);
+                Assert.True(item.Succeeded, "item " + i + " succeeded");
+                Assert.Equal("http://id.who.int" + MmsPath + EntityIds[i],
+                    MiniJson.PathString(MiniJson.Parse(item.Body), "@id"), "@id of item " + i);
+            }
+            Assert.Equal(result[3].Body, result.Bodies()[3], "Bodies()");
+            Assert.Equal(EntityIds.Length, result.Count(item => item.Succeeded), "enumeration");
+            Assert.True(result.EnsureAllSucceeded() == result, "EnsureAllSucceeded");
+            Assert.Equal(1.0, standIn.Stat("tokens_issued"), "tokens issued");
+            Assert.Equal(1.0, standIn.Stat("token_requests"), "token requests");
+            Assert.Equal((double)EntityIds.Length, standIn.Stat("api_requests"), "API requests");
+        }
+
+        [Test]
+        public void GetManyFailsItemsOnTheirOwn()
+        {
+            var targets = new[]
+            {
+                CholeraPath,
+                MmsPath + "codeinfo/ZZ99.9",        // 404
+                "https://example.com/icd/entity",   // another host: never requested
+                null,                               // not requested either
+                "/icd/chol\0era",                  // C cannot carry it
+                MmsPath + "codeinfo/1A00",
+                CholeraUri,
+            };
+            IcdBatchResult result;
+            using (IcdClient client = NewClient())
+            {
+                result = client.GetMany(targets);
+            }
+            var expected = new[]
+            {
+                IcdStatus.Ok, IcdStatus.Http, IcdStatus.InvalidArgument, IcdStatus.InvalidArgument,
+                IcdStatus.InvalidArgument, IcdStatus.Ok, IcdStatus.Ok,
+            };
+            for (int i = 0; i < targets.Length; i++)
+            {
+                Assert.Equal(expected[i], result[i].Status, "status of item " + i);
+                Assert.Equal(expected[i] == IcdStatus.Ok, result[i].Body != null, "body of item " + i);
+            }
+            Assert.Equal("Cholera", Title(result[0].Body), "item 0");
+            Assert.Equal("1A00", MiniJson.PathString(MiniJson.Parse(result[5].Body), "code"), "item 5");
+            Assert.Equal("Cholera", Title(result[6].Body), "item 6");
+            Assert.Equal(3, result.SucceededCount, "items that succeeded");
+            Assert.True(!result.AllSucceeded, "not all succeeded");
+
+            IcdException first = result.FirstError;
+            Assert.True(first != null, "FirstError is set");
+            Assert.Equal(IcdStatus.Http, first.Status, "FirstError.Status");
+            Assert.Equal(404, first.HttpStatus, "FirstError.HttpStatus");
+            Assert.True(first.Message.StartsWith("item 1: ", StringComparison.Ordinal), "FirstError names item 1: " + first.Message);
+            Assert.Contains("404", first.Message, "FirstError's message");
+            Assert.True(Assert.Throws<IcdException>(() => result.EnsureAllSucceeded(), "EnsureAllSucceeded") == first, "throws FirstError");
+
+            Assert.True(standIn.ApiLog().All(r => !((string)r["target"]).Contains("chol")), "item 4 was not requested");
+        }
+
+        [Test]
+        public void GetManyFirstErrorIsAboutTheFirstFailedItem()
+        {
+            using (IcdClient client = NewClient())
+            {
+                IcdBatchResult refused = client.GetMany(new[] { CholeraPath, null, "https://example.com/x" });
+                Assert.Equal(IcdStatus.InvalidArgument, refused.FirstError.Status, "a null element");
+                Assert.Equal("item 1: the path or URI is null", refused.FirstError.Message, "message");
+                Assert.Equal(0, refused.FirstError.HttpStatus, "no HTTP status");
+
+                IcdBatchResult foreign = client.GetMany(new List<string> { "https://example.com/x", MmsPath + "codeinfo/ZZ99.9" });
+                Assert.Equal(IcdStatus.InvalidArgument, foreign.FirstError.Status, "another host first");
+                Assert.Contains("item 0: ", foreign.FirstError.Message, "message");
+                Assert.Equal(0, foreign.FirstError.HttpStatus, "no HTTP status");
+                Assert.Equal(IcdStatus.Http, foreign[1].Status, "the 404 after it");
+
+                IcdBatchResult lone = client.GetMany(new[] { "/icd/\ud800" });
+                Assert.Equal(IcdStatus.InvalidArgument, lone[0].Status, "a lone surrogate");
+                Assert.Contains("surrogate", lone.FirstError.Message, "message");
+
+                // A single Get after a batch reports its own outcome, not the batch's.
+                Assert.Equal("Cholera", Title(client.Get(CholeraPath)), "Get after a batch");
+            }
+        }
+
+        [Test]
+        public void GetManyOfNothingAndOfNull()
+        {
+            using (IcdClient client = NewClient())
+            {
+                IcdBatchResult empty = client.GetMany(new string[0]);
+                Assert.Equal(0, empty.Count, "items");
+                Assert.True(empty.AllSucceeded, "an empty batch succeeded");
+                Assert.Equal(null, empty.FirstError, "FirstError");
+                ArgumentNullException e = Assert.Throws<ArgumentNullException>(() => client.GetMany(null), "null");
+                Assert.Equal("pathsOrUris", e.ParamName, "ParamName");
+            }
+            Assert.Equal(0.0, standIn.Stat("token_requests"), "token requests");
+            Assert.Equal(0, standIn.ApiLog().Count, "API requests");
+        }
+
+        [Test]
+        public void ConcurrencyBoundsTheRequestsInFlight()
+        {
+            standIn.Configure("{\"delay_ms\":150}");
+            List<string> targets = EntityIds.Take(8).Select(id => MmsPath + id).ToList();
+            using (IcdClient client = NewClient())
+            {
+                client.CodeInfo("1A00"); // the token, outside the clock
+                client.SetCacheEntries(0);
+
+                client.SetConcurrency(1);
+                var clock = Stopwatch.StartNew();
+                Assert.True(client.GetMany(targets).AllSucceeded, "all succeeded one at a time");
+                long serial = clock.ElapsedMilliseconds;
+                Assert.True(serial >= 8 * 150, "one at a time took " + serial + " ms");
+
+                client.SetConcurrency(8);
+                clock.Restart();
+                Assert.True(client.GetMany(targets).AllSucceeded, "all succeeded eight at a time");
+                long parallel = clock.ElapsedMilliseconds;
+                Assert.True(parallel < 4 * 150, "eight at a time took " + parallel + " ms (one at a time: " + serial + " ms)");
+
+                Assert.Fails(IcdStatus.InvalidArgument, () => client.SetConcurrency(0), "concurrency 0");
+                Assert.Fails(IcdStatus.InvalidArgument, () => client.SetConcurrency(65), "concurrency 65");
+                client.SetConcurrency(64);
+            }
+        }
+
+        // ---- Tokens shared within the process and between processes ------------------------------
+
+        [Test]
+        public void ClientsCreatedAndDisposedInALoopShareOneToken()
+        {
+            for (int i = 0; i < 20; i++)
+            {
+                using (IcdClient client = NewClient())
+                {
+                    Assert.Equal("1A00", MiniJson.PathString(MiniJson.Parse(client.CodeInfo("1A00")), "code"), "client " + i);
+                }
+            }
+            Assert.Equal(1.0, standIn.Stat("tokens_issued"), "tokens issued");
+            Assert.Equal(1.0, standIn.Stat("token_requests"), "token requests");
+            Assert.Equal(20.0, standIn.Stat("api_requests"), "API requests (each client has its own response cache)");
+        }
+
+        [Test]
+        public void TokenCacheFileIsPrivateAndSharedWithAnotherProcess()
+        {
+            string dir = NewTempDirectory();
+            try
+            {
+                string file = Path.Combine(dir, "icd-token.json");
+                using (IcdClient client = NewClient())
+                {
+                    client.SetTokenCacheFile(file);
+                    Assert.Equal("1A00", MiniJson.PathString(MiniJson.Parse(client.CodeInfo("1A00")), "code"), "answer");
+                }
+                Assert.True(File.Exists(file), "the token file exists");
+                string mode = FileMode(file);
+                if (mode != null)
+                {
+                    Assert.Equal("600", mode, "mode of the token file");
+                }
+                Assert.DoesNotContain(ClientSecret, File.ReadAllText(file), "the token file");
+                Assert.Equal(1.0, standIn.Stat("tokens_issued"), "tokens issued to this process");
+
+                // Another process, same credentials and file: it reads the token instead of asking.
+                var env = new Dictionary<string, string>
+                {
+                    { "ICD_CLIENT_ID", ClientId },
+                    { "ICD_CLIENT_SECRET", ClientSecret },
+                    { "ICD_API_BASE", standIn.Url },
+                    { "ICD_TOKEN_ENDPOINT", standIn.Url + "/connect/token" },
+                    { "ICDAPI_TEST_TOKEN_FILE", file },
+                };
+                string stderr;
+                Assert.Equal("1A00", RunChild("token-file", env, out stderr), "the child's answer; stderr: " + stderr);
+                Assert.Equal(1.0, standIn.Stat("tokens_issued"), "tokens issued after the child");
+                Assert.Equal(1.0, standIn.Stat("token_requests"), "token requests after the child");
+            }
+            finally
+            {
+                Directory.Delete(dir, true);
+            }
+        }
+
+        [Test]
+        public void TokenCacheFileRefusesUnsafePaths()
+        {
+            string dir = NewTempDirectory();
+            try
+            {
+                using (IcdClient client = NewClient())
+                {
+                    Assert.Fails(IcdStatus.InvalidArgument, () => client.SetTokenCacheFile(Path.Combine(dir, "no-such-dir", "token.json")), "missing directory");
+
+                    string open = Path.Combine(dir, "readable.json");
+                    File.WriteAllText(open, "{}");
+                    if (RunTool("chmod", "644", open) != null)
+                    {
+                        IcdException e = Assert.Fails(IcdStatus.InvalidArgument, () => client.SetTokenCacheFile(open), "a file others may read");
+                        Assert.Contains("readable.json", e.Message, "the message names the file");
+                    }
+                    string link = Path.Combine(dir, "link.json");
+                    if (RunTool("ln", "-s", Path.Combine(dir, "elsewhere.json"), link) != null)
+                    {
+                        Assert.Fails(IcdStatus.InvalidArgument, () => client.SetTokenCacheFile(link), "a symlink");
+                    }
+                    client.SetTokenCacheFile(Path.Combine(dir, "token.json"));
+                    client.SetTokenCacheFile(""); // off again
+                    Assert.Equal("1A00", MiniJson.PathString(MiniJson.Parse(client.CodeInfo("1A00")), "code"), "the client still works");
+                }
+                Assert.True(!File.Exists(Path.Combine(dir, "token.json")), "no file written once turned off");
+                using (IcdClient local = IcdClient.Local(standIn.Url))
+                {
+                    Assert.Fails(IcdStatus.InvalidArgument, () => local.SetTokenCacheFile(Path.Combine(dir, "token.json")), "on a local client");
+                }
+            }
+            finally
+            {
+                Directory.Delete(dir, true);
+            }
+        }
+
+        // ---- Disk cache -------------------------------------------------------------------------
+
+        [Test]
+        public void CacheDirAnswersFixedReleasesAcrossClients()
+        {
+            string root = NewTempDirectory();
+            string dir = Path.Combine(root, "icd-cache"); // created by the library
+            try
+            {
+                using (IcdClient first = NewClient())
+                {
+                    first.SetCacheDir(dir);
+                    Assert.Equal("1A00", MiniJson.PathString(MiniJson.Parse(first.CodeInfo("1A00")), "code"), "first answer");
+                    Assert.Equal("Cholera", Title(first.Get(CholeraPath)), "first entity");
+                }
+                Assert.True(Directory.Exists(dir), "the cache directory was created");
+                string mode = FileMode(dir);
+                if (mode != null)
+                {
+                    Assert.Equal("700", mode, "mode of the cache directory");
+                }
+                Assert.True(Directory.GetFiles(dir).Length >= 2, "entries on disk: " + Directory.GetFiles(dir).Length);
+                double requests = standIn.Stat("api_requests");
+                Assert.Equal(2.0, requests, "API requests of the first client");
+
+                // The API now fails codeinfo; a new client with the same directory does not ask it.
+                standIn.Fault("{\"match\":\"/codeinfo/\",\"kind\":\"status\",\"status\":500,\"count\":5}");
+                using (IcdClient second = NewClient())
+                {
+                    second.SetCacheDir(dir);
+                    second.SetMaxRetries(0);
+                    Assert.Equal("1A00", MiniJson.PathString(MiniJson.Parse(second.CodeInfo("1A00")), "code"), "answer from disk");
+                    IcdBatchResult batch = second.GetMany(new[] { CholeraPath, MmsPath + "codeinfo/1A00" });
+                    Assert.True(batch.AllSucceeded, "a batch from disk");
+                }
+                Assert.Equal(requests, standIn.Stat("api_requests"), "API requests after the second client");
+
+                // Without the directory the fault is there.
+                using (IcdClient third = NewClient())
+                {
+                    third.SetMaxRetries(0);
+                    IcdException e = Assert.Fails(IcdStatus.Http, () => third.CodeInfo("1A00"), "without the disk cache");
+                    Assert.Equal(500, e.HttpStatus, "HTTP status");
+                }
+            }
+            finally
+            {
+                Directory.Delete(root, true);
+            }
+        }
+
+        [Test]
+        public void CacheDirOptions()
+        {
+            string root = NewTempDirectory();
+            try
+            {
+                using (IcdClient client = NewClient())
+                {
+                    client.SetCacheDirMaxBytes(65536);
+                    client.SetCacheDirMaxBytes(1L << 30);
+                    Assert.Fails(IcdStatus.InvalidArgument, () => client.SetCacheDirMaxBytes(65535), "cache_dir_max_bytes 65535");
+                    Assert.Fails(IcdStatus.InvalidArgument, () => client.SetCacheDirMaxBytes(-1), "cache_dir_max_bytes -1");
+                    string file = Path.Combine(root, "a-file");
+                    File.WriteAllText(file, "");
+                    Assert.Fails(IcdStatus.InvalidArgument, () => client.SetCacheDir(file), "cache_dir on a file");
+                    client.SetCacheDir(Path.Combine(root, "cache"));
+                    client.SetCacheDir(""); // off
+                    client.SetCacheEntries(0);
+                    client.CodeInfo("1A00");
+                    client.CodeInfo("1A00");
+                }
+                Assert.Equal(2.0, standIn.Stat("api_requests"), "no cache at all");
+            }
+            finally
+            {
+                Directory.Delete(root, true);
+            }
+        }
+
+        private static string NewTempDirectory()
+        {
+            string dir = Path.Combine(Path.GetTempPath(), "icdapi-cs-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(dir);
+            return dir;
+        }
+
+        /// <summary>The permission bits in octal ("600"), or null where stat(1) is not available.</summary>
+        private static string FileMode(string path)
+        {
+            string output = RunTool("stat", "-c", "%a", path);
+            return output?.Trim();
+        }
+
+        /// <summary>Runs a program; its standard output, or null if it could not run or failed.</summary>
+        private static string RunTool(string program, params string[] args)
+        {
+            var info = new ProcessStartInfo(program, string.Join(" ", args.Select(a => "\"" + a + "\"")))
+            {
+                UseShellExecute = false,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            try
+            {
+                using (Process process = Process.Start(info))
+                {
+                    string output = process.StandardOutput.ReadToEnd();
+                    process.StandardError.ReadToEnd();
+                    process.WaitForExit();
+                    return process.ExitCode == 0 ? output : null;
+                }
+            }
+            catch (System.ComponentModel.Win32Exception)
+            {
+                return null;
+            }
         }
 
         // ---- Threads ----------------------------------------------------------------------------

@@ -186,7 +186,30 @@ namespace IcdApi.Tests
             process.Dispose();
         }
 
-        public void Reset() => Admin("POST", "/_admin/reset", "");
+        private static int tests;
+
+        /// <summary>
+        /// The client id the stand-in accepts in the current test (the secret stays
+        /// "standin-secret"). Each test gets its own: clients of one process with the same
+        /// credentials share their token, so without it a token fetched by one test would serve
+        /// the next, and no test could count the tokens it causes.
+        /// </summary>
+        public string ClientId { get; private set; } = "standin-client";
+
+        /// <summary>Before each test: new credentials, then <see cref="Reset"/>.</summary>
+        public void NewTest()
+        {
+            ClientId = "standin-client-" + Interlocked.Increment(ref tests);
+            Reset();
+        }
+
+        /// <summary>Clears log, stats, faults, revocations and configuration; the stand-in then
+        /// accepts <see cref="ClientId"/>.</summary>
+        public void Reset()
+        {
+            Admin("POST", "/_admin/reset", "");
+            Configure("{\"client_id\":\"" + ClientId + "\"}");
+        }
 
         public void Fault(string json) => Admin("POST", "/_admin/fault", json);
 

@@ -133,6 +133,49 @@ final class Client
         return $this->request('icd_lookup', ['foundationUri' => $foundationUri]);
     }
 
+    // ---- many requests at once ------------------------------------------------------------
+
+    /**
+     * GETs many paths or URIs concurrently (at most setConcurrency() at a time, 8 by default), with
+     * one token, the client's connections and its caches, and returns every answer: in the order
+     * and with the keys of $pathsOrUris, one ['body' => ?string, 'status' => int] each. 'status'
+     * is IcdException::OK or the item's failure (a constant of IcdException), 'body' the JSON text,
+     * null unless the item succeeded. One failed item fails only itself: nothing is thrown for it.
+     *
+     * $firstError receives an IcdException about the first failed item, in the array's order — its
+     * message starts with "item N: ", N the item's position from 0 (not its key), and
+     * getHttpStatus() is that item's HTTP status — or null when all succeeded. The library details
+     * only the first failure: the other failed items have their status alone.
+     *
+     * An element that is null or holds a NUL byte is not requested: its item fails with
+     * INVALID_ARGUMENT, like a URI on another host. An empty array returns [] without a request.
+     *
+     * @param array<array-key, ?string> $pathsOrUris each as for get()
+     * @param-out IcdException|null $firstError
+     * @return array<array-key, array{body: ?string, status: int}>
+     * @throws \TypeError for an element that is neither a string nor null
+     * @throws IcdException INVALID_ARGUMENT for a closed client
+     */
+    public function getMany(array $pathsOrUris, ?IcdException &$firstError = null): array
+    {
+        [$results, $firstError] = $this->fetchMany($pathsOrUris, null);
+        return $results;
+    }
+
+    /**
+     * getMany() with each body decoded as by getArray(): ['body' => ?array, 'status' => int]. A
+     * body PHP cannot decode into an array fails its item with PARSE.
+     *
+     * @param array<array-key, ?string> $pathsOrUris
+     * @param-out IcdException|null $firstError
+     * @return array<array-key, array{body: ?array<string, mixed>, status: int}>
+     */
+    public function getManyArrays(array $pathsOrUris, ?IcdException &$firstError = null): array
+    {
+        [$results, $firstError] = $this->fetchMany($pathsOrUris, self::decode(...));
+        return $results;
+    }
+
     // ---- requests, decoded ----------------------------------------------------------------
 
     /** @return array<string, mixed> */
@@ -179,7 +222,8 @@ final class Client
     /**
      * Sets one option by its name (see the library's header for the table): language, release,
      * linearization, api_version, api_base, token_endpoint, timeout_ms, max_retries,
-     * cache_entries, max_response_bytes, user_agent, proxy, ca_file, log.
+     * cache_entries, max_response_bytes, user_agent, proxy, ca_file, log, concurrency,
+     * token_cache_file, cache_dir, cache_dir_max_bytes.
      *
      * @throws IcdException INVALID_ARGUMENT for an unknown name or a bad value; the option is then unchanged
      */
@@ -276,6 +320,39 @@ final class Client
         $this->setOption('log', $enabled ? 'debug' : 'off');
     }
 
+    /** How many items of getMany() are in flight at once, 1 to 64 (8). */
+    public function setConcurrency(int $concurrency): void
+    {
+        $this->setOption('concurrency', (string) $concurrency);
+    }
+
+    /**
+     * A file through which processes with the same credentials, token endpoint and API share one
+     * token (cloud clients only): PHP-FPM workers, CLI runs. Created 0600 on first use; null or ''
+     * turns it off. Refused (INVALID_ARGUMENT) when its directory does not exist, or when the file
+     * exists and is a symlink, is owned by another user or is accessible to others.
+     */
+    public function setTokenCacheFile(?string $path): void
+    {
+        $this->setOption('token_cache_file', $path ?? '');
+    }
+
+    /**
+     * A directory (created 0700) where answers about fixed releases (/icd/release/11/{release}/...,
+     * /icd/release/10/{release}/...) are kept across requests, runs and processes; null or ''
+     * turns it off (the default).
+     */
+    public function setCacheDir(?string $directory): void
+    {
+        $this->setOption('cache_dir', $directory ?? '');
+    }
+
+    /** The size the cache directory is kept under, at least 65536 (256 MiB). */
+    public function setCacheDirMaxBytes(int $bytes): void
+    {
+        $this->setOption('cache_dir_max_bytes', (string) $bytes);
+    }
+
     // ---- plumbing -------------------------------------------------------------------------
 
     /** @param array<string, string> $args named only for the messages of checkNoNul */
@@ -293,6 +370,111 @@ final class Client
             return \FFI::string($body);
         } finally {
             $ffi->icd_free_string($body);
+        }
+    }
+
+    /**
+     * icd_get_many over $pathsOrUris. The C array of strings points into buffers owned here (not
+     * PHP strings, whose lifetime FFI does not promise across the call), freed in `finally`, as
+     * are the bodies the library returns, once copied into PHP strings.
+     *
+     * @param array<array-key, mixed> $pathsOrUris
+     * @param (\Closure(string): array<string, mixed>)|null $decode turns a body into the item's value
+     * @return array{array<array-key, array{body: mixed, status: int}>, ?IcdException}
+     */
+    private function fetchMany(array $pathsOrUris, ?\Closure $decode): array
+    {
+        $handle = $this->handle();
+        $keys = array_keys($pathsOrUris);
+        $values = array_values($pathsOrUris);
+        $count = count($values);
+        $refusals = []; // position => why the binding did not pass the element on
+        foreach ($values as $i => $value) {
+            if ($value === null) {
+                $refusals[$i] = 'the path or URI is null';
+            } elseif (!is_string($value)) {
+                throw new \TypeError(sprintf(
+                    'IcdApi\Client::getMany(): element %s of $pathsOrUris must be a string or null, %s given',
+                    var_export($keys[$i], true),
+                    get_debug_type($value)
+                ));
+            } elseif (str_contains($value, "\0")) {
+                $refusals[$i] = 'the path or URI contains a NUL byte';
+            }
+        }
+        if ($count === 0) {
+            return [[], null];
+        }
+
+        $ffi = FFI::instance();
+        $paths = $ffi->new("const char *[$count]"); // zeroed: a refused element stays NULL
+        $bodies = $ffi->new("char *[$count]");
+        $statuses = $ffi->new("enum IcdStatus[$count]");
+        $owned = [];
+        try {
+            foreach ($values as $i => $value) {
+                if (isset($refusals[$i])) {
+                    continue;
+                }
+                $length = strlen($value);
+                $buffer = $ffi->new('char[' . ($length + 1) . ']', false);
+                $owned[] = $buffer;
+                if ($length > 0) {
+                    \FFI::memcpy($buffer, $value, $length);
+                }
+                $buffer[$length] = "\0";
+                $paths[$i] = $ffi->cast('const char *', $buffer);
+            }
+            $succeeded = $ffi->icd_get_many($handle, $paths, $count, $bodies, $statuses);
+            // Read before any other icd_ call can overwrite it: the first failed item.
+            $nativeError = $succeeded < $count ? self::lastError() : null;
+
+            $results = [];
+            $firstError = null;
+            for ($i = 0; $i < $count; $i++) {
+                $body = null;
+                $text = $bodies[$i];
+                if ($text !== null) {
+                    $bodies[$i] = null;
+                    try {
+                        $body = \FFI::string($text);
+                    } finally {
+                        $ffi->icd_free_string($text);
+                    }
+                }
+                $reason = $refusals[$i] ?? null;
+                $status = $reason !== null ? IcdException::INVALID_ARGUMENT : (int) $statuses[$i];
+                $httpStatus = 0;
+                if ($status === IcdException::OK && $body === null) {
+                    [$status, $reason] = [IcdException::INTERNAL, 'icdapi reported success without a body'];
+                }
+                if ($status === IcdException::OK && $decode !== null) {
+                    try {
+                        $body = $decode($body);
+                    } catch (IcdException $e) {
+                        [$status, $reason, $httpStatus] = [$e->getStatus(), $e->getMessage(), $e->getHttpStatus()];
+                    }
+                }
+                if ($status !== IcdException::OK) {
+                    $body = null;
+                    if ($firstError === null) {
+                        $firstError = $reason === null && $nativeError !== null
+                            ? $nativeError
+                            : new IcdException("item $i: " . ($reason ?? 'icdapi failed without recording an error'), $status, $httpStatus);
+                    }
+                }
+                $results[$keys[$i]] = ['body' => $body, 'status' => $status];
+            }
+            return [$results, $firstError];
+        } finally {
+            foreach ($owned as $buffer) {
+                \FFI::free($buffer);
+            }
+            for ($i = 0; $i < $count; $i++) { // left only if copying was cut short
+                if ($bodies[$i] !== null) {
+                    $ffi->icd_free_string($bodies[$i]);
+                }
+            }
         }
     }
 

@@ -21,6 +21,8 @@ final class FfiLoadingTest extends TestCase
         } catch (IcdApi\IcdException $e) {
             echo $e->getStatusName(), "\n";
         }
+        // getMany() builds C arrays with FFI::new(), FFI::memcpy() and FFI::free() as well.
+        echo implode(',', array_column(IcdApi\Client::local('http://127.0.0.1:9')->getMany(['/icd/x', null]), 'status')), "\n";
         PHP;
 
     public function testTheCommittedPhpHeaderIsCurrent(): void
@@ -65,7 +67,7 @@ final class FfiLoadingTest extends TestCase
                 ['ICDAPI_LIB' => $copy]
             );
             $this->assertSame(0, $status, $stderr);
-            $this->assertStringEndsWith("NETWORK\ncopy\n", $stdout);
+            $this->assertStringEndsWith("NETWORK\n4,1\ncopy\n", $stdout);
         } finally {
             @unlink($copy);
             @rmdir($dir);
@@ -98,7 +100,7 @@ final class FfiLoadingTest extends TestCase
                 ['-d', 'ffi.preload=' . $header]
             );
             $this->assertSame(0, $status, $stderr);
-            $this->assertSame("0.1.0\nNETWORK\nFFI\n", str_replace(\IcdApi\Client::version(), '0.1.0', $stdout));
+            $this->assertSame("0.1.0\nNETWORK\n4,1\nFFI\n", str_replace(\IcdApi\Client::version(), '0.1.0', $stdout));
         } finally {
             @unlink($header);
         }
@@ -143,7 +145,7 @@ final class FfiLoadingTest extends TestCase
             }
         }
         $this->assertSame(0, $status, $stdout . $stderr);
-        $this->assertSame("preloaded\n" . \IcdApi\Client::version() . "\nNETWORK\n", $stdout);
+        $this->assertSame("preloaded\n" . \IcdApi\Client::version() . "\nNETWORK\n4,1\n", $stdout);
     }
 
     /** @param list<string> $args a script under bindings/php and its arguments */

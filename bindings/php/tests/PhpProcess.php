@@ -51,4 +51,50 @@ final class PhpProcess
         }
         return [proc_close($process), $out[0], $out[1]];
     }
+
+    /**
+     * Runs several child PHPs at the same time (after the test bootstrap), and waits for all.
+     *
+     * @param list<string> $codes PHP without the opening tag, one per child
+     * @param list<array<string, string>> $envs added to this process's environment, one per child
+     * @return list<array{int, string, string}> per child: exit status, stdout, stderr
+     */
+    public static function runConcurrently(array $codes, array $envs): array
+    {
+        $bootstrap = var_export(__DIR__ . '/bootstrap.php', true);
+        $children = [];
+        try {
+            foreach ($codes as $i => $code) {
+                // Output to files: nothing to drain while the others run.
+                $files = [tmpfile(), tmpfile()];
+                $process = proc_open(
+                    [PHP_BINARY, '-r', "require $bootstrap;\n$code"],
+                    [0 => ['file', '/dev/null', 'r'], 1 => $files[0], 2 => $files[1]],
+                    $pipes,
+                    null,
+                    array_merge(getenv(), $envs[$i] ?? [])
+                );
+                if ($process === false) {
+                    throw new \RuntimeException('cannot start ' . PHP_BINARY);
+                }
+                $children[] = [$process, $files];
+            }
+            $results = [];
+            foreach ($children as [$process, $files]) {
+                $status = proc_close($process);
+                $output = array_map(static function ($file): string {
+                    rewind($file);
+                    return (string) stream_get_contents($file);
+                }, $files);
+                $results[] = [$status, $output[0], $output[1]];
+            }
+            $children = [];
+            return $results;
+        } finally {
+            foreach ($children as [$process]) { // only after a failure to start one
+                proc_terminate($process);
+                proc_close($process);
+            }
+        }
+    }
 }

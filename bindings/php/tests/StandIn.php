@@ -17,6 +17,8 @@ final class StandIn
     private $process;
     private string $stderrFile;
     public readonly string $url;
+    /** The client id the stand-in accepts now: see newTest(). */
+    public string $clientId = self::CLIENT_ID;
 
     /** @param list<string> $args extra command-line arguments, e.g. ['--local'] */
     public function __construct(array $args = [])
@@ -82,9 +84,26 @@ final class StandIn
         return json_decode($answer, true, 512, JSON_THROW_ON_ERROR);
     }
 
+    /**
+     * Clears log, stats, faults, revocations and configuration; the stand-in then accepts
+     * $clientId (with CLIENT_SECRET).
+     */
     public function reset(): void
     {
         $this->admin('POST', 'reset');
+        $this->admin('POST', 'config', ['client_id' => $this->clientId]);
+    }
+
+    /**
+     * Before each test: new credentials, then reset(). Clients of one process with the same
+     * credentials share their token, so without it a token fetched by one test would serve the
+     * next, and no test could count the tokens it causes.
+     */
+    public function newTest(): void
+    {
+        static $tests = 0;
+        $this->clientId = self::CLIENT_ID . '-' . ++$tests;
+        $this->reset();
     }
 
     /** @param array<string, mixed> $fault e.g. ['match' => 'codeinfo', 'kind' => 'non_json'] */
