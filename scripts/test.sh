@@ -7,6 +7,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 ensure_prerequisites
 build_release_library
+# The suites run against the local stand-in only: nothing from the caller's environment may
+# point them elsewhere or change what they expect.
+unset ICD_CLIENT_ID ICD_CLIENT_SECRET ICD_API_BASE ICD_TOKEN_ENDPOINT ICDAPI_LOG
 
 passed=0
 failed=0
