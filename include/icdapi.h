@@ -122,8 +122,17 @@ struct IcdClient *icd_client_new_local(const char *base_url);
  * - ca_file: none; a PEM bundle to trust instead of the system's certificate store
  * - log: "off"; "debug" prints one line per request, retry and token fetch to stderr (no
  *   secrets, no tokens); ICDAPI_LOG=debug in the environment turns it on at client creation
+ * - concurrency: "8"; requests in flight at once in icd_get_many (1 to 64)
+ * - token_cache_file: none; a file where processes with the same credentials share the token
+ *   (cloud clients only): created 0600, replaced atomically under a lock; refused if it exists
+ *   and is another user's, readable by others, or a symlink; "" turns it off
+ * - cache_dir: none; a directory (created 0700) where answers about fixed releases
+ *   (/icd/release/11/{release}/..., /icd/release/10/{release}/...) are kept across runs,
+ *   so that they are answered without the network; "" turns it off
+ * - cache_dir_max_bytes: "268435456"; bound of cache_dir (least recently used entries go first)
  *
- * Changing api_base or token_endpoint drops the cached token.
+ * Changing api_base or token_endpoint switches to the token of that pair: a token is never sent
+ * to another API or endpoint than the one it was issued for.
  * Returns ICD_OK, or ICD_ERR_INVALID_ARGUMENT (NULL, unknown name, bad value: the last error
  * message says which and what is expected); the option is then unchanged.
  */
@@ -132,8 +141,12 @@ enum IcdStatus icd_client_set_option(struct IcdClient *client,
                                      const char *value);
 
 /**
- * Frees a client and wipes its secret and token from memory. NULL is a no-op. No other thread
- * may still be using the client. Leaves the last error untouched.
+ * Frees a client and wipes its secret from memory. NULL is a no-op. No other thread may still
+ * be using the client. Leaves the last error untouched.
+ *
+ * The token is not the client's alone: clients of the process with the same credentials, token
+ * endpoint and API share it, and it stays (in memory that is wiped when it is dropped) for the
+ * next such client until it expires — so that a client per request costs one token per hour.
  */
 void icd_client_free(struct IcdClient *client);
 
