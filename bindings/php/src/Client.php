@@ -22,6 +22,9 @@ final class Client
 {
     private ?CData $handle;
 
+    /** @var array{\FFI\CType, \FFI\CType, \FFI\CType}|null element types of getMany()'s C arrays */
+    private static ?array $batchTypes = null;
+
     private function __construct(CData $handle)
     {
         $this->handle = $handle;
@@ -407,9 +410,13 @@ final class Client
         }
 
         $ffi = FFI::instance();
-        $paths = $ffi->new("const char *[$count]"); // zeroed: a refused element stays NULL
-        $bodies = $ffi->new("char *[$count]");
-        $statuses = $ffi->new("enum IcdStatus[$count]");
+        // Array types built from cached element types: an array created from a type string
+        // ("char *[$count]") leaks about 100 bytes per element read, until the request ends.
+        [$pathType, $bodyType, $statusType] = self::$batchTypes ??=
+            [$ffi->type('const char *'), $ffi->type('char *'), $ffi->type('enum IcdStatus')];
+        $paths = $ffi->new(\FFI::arrayType($pathType, [$count])); // zeroed: a refused element stays NULL
+        $bodies = $ffi->new(\FFI::arrayType($bodyType, [$count]));
+        $statuses = $ffi->new(\FFI::arrayType($statusType, [$count]));
         $owned = [];
         try {
             foreach ($values as $i => $value) {
