@@ -17,7 +17,8 @@ namespace IcdApi
     /// Requests return the API's JSON text unchanged; parse it with the JSON library of your choice.</para>
     /// <para>Thread-safety: one client may be shared by any number of threads, for requests and
     /// setters alike; they share one token, one connection pool and one response cache. Create one
-    /// client per application, not one per request. <see cref="Dispose"/> is safe to call while
+    /// client per application, not one per request (clients of a process with the same credentials
+    /// share their token anyway, but each has its own connections and response cache). <see cref="Dispose"/> is safe to call while
     /// other threads are still in a call: the native client is freed when the last of those calls
     /// returns, and every later call throws <see cref="ObjectDisposedException"/>.</para>
     /// <para>Errors: a failed call throws <see cref="IcdException"/>; a null argument throws

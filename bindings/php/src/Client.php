@@ -11,8 +11,9 @@ use FFI\CData;
  * deployment (the whoicd/icd-api container, no credentials).
  *
  * Each request method returns the API's JSON answer: as a string (get, search, ...) or decoded
- * into an associative array (getArray, searchArray, ...). Every failure throws IcdException.
- * The native client is freed when the object is destroyed, or earlier by close().
+ * into an associative array (getArray, searchArray, ...). Every failure throws IcdException,
+ * except the failure of one item of getMany(), which is reported in its result. The native
+ * client is freed when the object is destroyed, or earlier by close().
  *
  *     $icd = Client::cloud();                     // ICD_CLIENT_ID / ICD_CLIENT_SECRET
  *     $icd->setLanguage('fr');

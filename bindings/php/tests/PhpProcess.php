@@ -80,7 +80,8 @@ final class PhpProcess
                 $children[] = [$process, $files];
             }
             $results = [];
-            foreach ($children as [$process, $files]) {
+            while ($children !== []) {
+                [$process, $files] = array_shift($children);
                 $status = proc_close($process);
                 $output = array_map(static function ($file): string {
                     rewind($file);
@@ -88,10 +89,9 @@ final class PhpProcess
                 }, $files);
                 $results[] = [$status, $output[0], $output[1]];
             }
-            $children = [];
             return $results;
         } finally {
-            foreach ($children as [$process]) { // only after a failure to start one
+            foreach ($children as [$process]) { // only after a failure
                 proc_terminate($process);
                 proc_close($process);
             }
