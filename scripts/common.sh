@@ -25,7 +25,7 @@ ensure_prerequisites() {
         exit 1
     fi
     ensure_commands cc:gcc c++:g++ make:make pkg-config:pkg-config python3:python3 \
-        php:php-cli phpunit:phpunit mcs:mono-mcs mono:mono-runtime patchelf:patchelf \
+        php:php-cli php-cgi:php-cgi phpunit:phpunit openssl:openssl mcs:mono-mcs mono:mono-runtime patchelf:patchelf \
         valgrind:valgrind "$@"
     # Assemblies the C# code references, which mono-runtime alone lacks.
     if [[ ! -e /usr/lib/mono/4.5/System.Core.dll ]]; then

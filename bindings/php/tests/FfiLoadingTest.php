@@ -148,6 +148,57 @@ final class FfiLoadingTest extends TestCase
         $this->assertSame("preloaded\n" . \IcdApi\Client::version() . "\nNETWORK\n4,1\n", $stdout);
     }
 
+    /**
+     * Under a web SAPI (php-cgi standing in for php-fpm), where the default ffi.enable=preload
+     * lets only preloaded code use FFI: opcache.preload with preload.php works; ffi.preload alone
+     * does not (the binding's classes are not preloaded), as the README says.
+     */
+    public function testUnderAWebSapiOpcachePreloadIsTheWay(): void
+    {
+        $cgi = trim((string) shell_exec('command -v php-cgi'));
+        if ($cgi === '') {
+            $this->markTestSkipped('php-cgi is not installed (scripts/test.sh installs it)');
+        }
+        $copy = sys_get_temp_dir() . '/icdapi-php-cgi-' . getmypid();
+        $package = dirname(__DIR__);
+        foreach (['src/Client.php', 'src/FFI.php', 'src/IcdException.php', 'preload.php', 'icdapi.php.h'] as $file) {
+            @mkdir(dirname("$copy/$file"), 0755, true);
+            copy("$package/$file", "$copy/$file");
+        }
+        copy(FFI::libraryPath(), "$copy/libicdapi.so");
+        file_put_contents("$copy/page.php", "<?php
+" . self::PROBE);
+        $scopeHeader = "$copy/icdapi-scope.h";
+        [, $header] = self::runTool(['tools/make-scope-header.php', "$copy/libicdapi.so"]);
+        file_put_contents($scopeHeader, $header);
+        file_put_contents("$copy/unloaded.php", "<?php
+require __DIR__ . '/src/IcdException.php';
+"
+            . "require __DIR__ . '/src/FFI.php';
+require __DIR__ . '/src/Client.php';
+" . self::PROBE);
+        exec('chmod -R a+rX ' . escapeshellarg($copy));
+        // As root, opcache.preload needs preload_user, which FFI::load() refuses: run as nobody.
+        $prefix = posix_geteuid() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+        $run = function (array $ini, string $page) use ($prefix, $cgi, $copy): array {
+            $command = [...$prefix, $cgi, '-q', '-d', 'ffi.enable=preload', ...$ini, "$copy/$page"];
+            $process = proc_open($command, [1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes, null,
+                ['ICDAPI_LIB' => "$copy/libicdapi.so", 'PATH' => getenv('PATH')]);
+            $stdout = stream_get_contents($pipes[1]);
+            $stderr = stream_get_contents($pipes[2]);
+            return [proc_close($process), $stdout . $stderr];
+        };
+        try {
+            [$status, $output] = $run(['-d', 'opcache.enable=1', '-d', "opcache.preload=$copy/preload.php"], 'page.php');
+            $this->assertSame(0, $status, $output);
+            $this->assertSame(\IcdApi\Client::version() . "\nNETWORK\n4,1\n", $output);
+            [, $output] = $run(['-d', "ffi.preload=$scopeHeader"], 'unloaded.php');
+            $this->assertStringContainsString('FFI API is restricted by "ffi.enable"', $output);
+        } finally {
+            exec('rm -rf ' . escapeshellarg($copy));
+        }
+    }
+
     /** @param list<string> $args a script under bindings/php and its arguments */
     private static function runTool(array $args): array
     {
