@@ -75,7 +75,8 @@ fn proxy_for(config: &Config) -> Result<Option<Proxy>> {
         builder = builder.username(user).password(password);
     }
     let no_proxy = std::env::var("NO_PROXY").or_else(|_| std::env::var("no_proxy")).unwrap_or_default();
-    for host in ["localhost", "127.0.0.1", "::1"].into_iter().chain(no_proxy.split(',')) {
+    // Loopback goes direct: localhost, all of 127.0.0.0/8 ("127." is a prefix entry), ::1.
+    for host in ["localhost", "127.", "::1", "[::1]"].into_iter().chain(no_proxy.split(',')) {
         if !host.trim().is_empty() {
             builder = builder.no_proxy(host.trim());
         }

@@ -16,6 +16,11 @@ fn every_request_carries_the_icd_headers() {
     assert_eq!(headers["accept-language"], "en");
     assert_eq!(headers["api-version"], "v2");
     assert_eq!(headers["user-agent"], concat!("icdapi/", env!("CARGO_PKG_VERSION")));
+    let client = standin.client();
+    client.set_option("user_agent", "my-ehr/2.1 (+icdapi)").unwrap();
+    client.set_option("cache_entries", "0").unwrap();
+    client.search("cholera").unwrap();
+    assert_eq!(standin.last_api_request()["headers"]["user-agent"], "my-ehr/2.1 (+icdapi)");
 }
 
 #[test]
