@@ -1,32 +1,25 @@
 //! The client: configuration, token, cache and transport put together. Safe Rust, no C here.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use parking_lot::RwLock;
-use serde::Deserialize;
 use zeroize::Zeroizing;
-
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
 
 use crate::cache::{cache_key, freshness_lifetime, ResponseCache};
 use crate::disk_cache::{is_fixed_release, DiskCache};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{quote_body, Error, ErrorKind, Result};
 use crate::options::{Config, Effect, DEFAULT_API_BASE, DEFAULT_TOKEN_ENDPOINT};
 use crate::shared_tokens::{self, TokenKey};
 use crate::token::{Credentials, Token, TokenCache};
+use crate::token_endpoint::fetch_token;
 use crate::token_file;
 use crate::transport::{self, Answer, Body, Method, Request};
 use crate::url::{encode_component, shorten, BaseUrl};
 
-/// Lifetime assumed when a token response omits `expires_in` (WHO's tokens live an hour; a
-/// shorter real lifetime still works, because a 401 makes the client fetch a new token).
-const ASSUMED_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 /// Redirects followed within the API before giving up.
 const MAX_REDIRECTS: u32 = 5;
-/// How much of an error body is quoted in a message.
-const QUOTED_BODY_CHARS: usize = 300;
 /// How long an answer read from the disk cache stays in the memory cache (what the API's
 /// `max-age` says for every answer).
 const DISK_HIT_LIFETIME: Duration = Duration::from_secs(36000);
@@ -429,96 +422,4 @@ fn http_error(method: Method, url: &str, status: u16, answer: &Answer, secrets: 
         format!("{} {url}: the API answered {status} {reason}: {}", method.as_str(), quote_body(&answer.body, secrets)),
     )
     .with_http_status(status)
-}
-
-/// The start of a body as one line, for an error message. The secrets are blanked out before
-/// the body is cut short, so that not even the start of one can show.
-fn quote_body(body: &[u8], secrets: &[&str]) -> String {
-    let mut text = String::from_utf8_lossy(body).into_owned();
-    for secret in secrets.iter().filter(|s| !s.is_empty()) {
-        text = text.replace(secret, "[redacted]");
-    }
-    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if line.is_empty() {
-        "(empty body)".into()
-    } else {
-        format!("\"{}\"", shorten(&line, QUOTED_BODY_CHARS))
-    }
-}
-
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: String,
-    expires_in: Option<u64>,
-    token_type: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct TokenError {
-    error: String,
-}
-
-/// Asks the token endpoint for a token (client credentials as form fields, as WHO expects).
-fn fetch_token(
-    agent: &ureq::Agent,
-    config: &Config,
-    credentials: &Credentials,
-    deadline: Instant,
-) -> Result<(String, Duration)> {
-    let endpoint = config
-        .token_endpoint
-        .as_ref()
-        .ok_or_else(|| Error::new(ErrorKind::Internal, "a cloud client without a token endpoint"))?;
-    let url = endpoint.as_url();
-    let fields = [
-        ("grant_type", "client_credentials"),
-        ("scope", "icdapi_access"),
-        ("client_id", credentials.client_id.as_str()),
-        ("client_secret", credentials.client_secret.as_str()),
-    ];
-    let headers = [("Accept", "application/json"), ("User-Agent", config.user_agent.as_str())];
-    let request = Request { method: Method::Post, url: &url, headers: &headers, body: Body::Form(&fields) };
-    let answer = transport::send(agent, config, &request, deadline)?;
-    let body = Zeroizing::new(answer.body);
-    let status = answer.status;
-    match status {
-        200 => {
-            let malformed = |why: &str| {
-                Error::new(ErrorKind::Parse, format!("POST {url}: the token endpoint answered 200 with {why}"))
-                    .with_http_status(status)
-            };
-            let parsed: TokenResponse =
-                serde_json::from_slice(&body).map_err(|_| malformed("a body that is not a token response"))?;
-            let access_token = Zeroizing::new(parsed.access_token);
-            if access_token.is_empty() || !access_token.bytes().all(|b| b.is_ascii_graphic()) {
-                return Err(malformed("an empty or malformed access_token"));
-            }
-            if parsed.token_type.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case("bearer")) {
-                return Err(malformed("a token that is not a bearer token"));
-            }
-            let lifetime = parsed.expires_in.map_or(ASSUMED_TOKEN_LIFETIME, Duration::from_secs);
-            if config.log {
-                crate::log::line(format_args!("token fetched from {url}, valid {} s", lifetime.as_secs()));
-            }
-            Ok((access_token.to_string(), lifetime))
-        }
-        400 | 401 => {
-            let code =
-                serde_json::from_slice::<TokenError>(&body).map_or_else(|_| "no OAuth2 error code".into(), |e| e.error);
-            let hint = if code == "invalid_client" { ": check the client id and secret" } else { "" };
-            Err(Error::new(
-                ErrorKind::Auth,
-                format!("POST {url}: the token endpoint refused the credentials ({}){hint}", shorten(&code, 60)),
-            )
-            .with_http_status(status))
-        }
-        _ => Err(Error::new(
-            ErrorKind::Http,
-            format!(
-                "POST {url}: the token endpoint answered {status}: {}",
-                quote_body(&body, &[credentials.client_secret.as_str()])
-            ),
-        )
-        .with_http_status(status)),
-    }
 }

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::url::shorten;
+
 /// What went wrong, in the categories a caller can act on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
@@ -80,3 +82,21 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// How much of a body is quoted in a message.
+const QUOTED_BODY_CHARS: usize = 300;
+
+/// The start of a body as one line, for an error message. The secrets are blanked out before
+/// the body is cut short, so that not even the start of one can show.
+pub(crate) fn quote_body(body: &[u8], secrets: &[&str]) -> String {
+    let mut text = String::from_utf8_lossy(body).into_owned();
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        text = text.replace(secret, "[redacted]");
+    }
+    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.is_empty() {
+        "(empty body)".into()
+    } else {
+        format!("\"{}\"", shorten(&line, QUOTED_BODY_CHARS))
+    }
+}

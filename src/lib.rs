@@ -16,6 +16,7 @@ mod options;
 mod resolver;
 mod shared_tokens;
 mod token;
+mod token_endpoint;
 mod token_file;
 mod transport;
 mod url;

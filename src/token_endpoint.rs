@@ -1,0 +1,93 @@
+//! The OAuth2 token endpoint: asking it for a token and reading its answer.
+
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use crate::error::{quote_body, Error, ErrorKind, Result};
+use crate::options::Config;
+use crate::token::Credentials;
+use crate::transport::{self, Body, Method, Request};
+use crate::url::shorten;
+
+/// Lifetime assumed when a token response omits `expires_in` (WHO's tokens live an hour; a
+/// shorter real lifetime still works, because a 401 makes the client fetch a new token).
+const ASSUMED_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    expires_in: Option<u64>,
+    token_type: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TokenError {
+    error: String,
+}
+
+/// Asks the token endpoint for a token (client credentials as form fields, as WHO expects).
+pub fn fetch_token(
+    agent: &ureq::Agent,
+    config: &Config,
+    credentials: &Credentials,
+    deadline: Instant,
+) -> Result<(String, Duration)> {
+    let endpoint = config
+        .token_endpoint
+        .as_ref()
+        .ok_or_else(|| Error::new(ErrorKind::Internal, "a cloud client without a token endpoint"))?;
+    let url = endpoint.as_url();
+    let fields = [
+        ("grant_type", "client_credentials"),
+        ("scope", "icdapi_access"),
+        ("client_id", credentials.client_id.as_str()),
+        ("client_secret", credentials.client_secret.as_str()),
+    ];
+    let headers = [("Accept", "application/json"), ("User-Agent", config.user_agent.as_str())];
+    let request = Request { method: Method::Post, url: &url, headers: &headers, body: Body::Form(&fields) };
+    let answer = transport::send(agent, config, &request, deadline)?;
+    let body = Zeroizing::new(answer.body);
+    let status = answer.status;
+    match status {
+        200 => {
+            let malformed = |why: &str| {
+                Error::new(ErrorKind::Parse, format!("POST {url}: the token endpoint answered 200 with {why}"))
+                    .with_http_status(status)
+            };
+            let parsed: TokenResponse =
+                serde_json::from_slice(&body).map_err(|_| malformed("a body that is not a token response"))?;
+            let access_token = Zeroizing::new(parsed.access_token);
+            if access_token.is_empty() || !access_token.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(malformed("an empty or malformed access_token"));
+            }
+            if parsed.token_type.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case("bearer")) {
+                return Err(malformed("a token that is not a bearer token"));
+            }
+            let lifetime = parsed.expires_in.map_or(ASSUMED_TOKEN_LIFETIME, Duration::from_secs);
+            if config.log {
+                crate::log::line(format_args!("token fetched from {url}, valid {} s", lifetime.as_secs()));
+            }
+            Ok((access_token.to_string(), lifetime))
+        }
+        400 | 401 => {
+            let code =
+                serde_json::from_slice::<TokenError>(&body).map_or_else(|_| "no OAuth2 error code".into(), |e| e.error);
+            let hint = if code == "invalid_client" { ": check the client id and secret" } else { "" };
+            Err(Error::new(
+                ErrorKind::Auth,
+                format!("POST {url}: the token endpoint refused the credentials ({}){hint}", shorten(&code, 60)),
+            )
+            .with_http_status(status))
+        }
+        _ => Err(Error::new(
+            ErrorKind::Http,
+            format!(
+                "POST {url}: the token endpoint answered {status}: {}",
+                quote_body(&body, &[credentials.client_secret.as_str()])
+            ),
+        )
+        .with_http_status(status)),
+    }
+}
