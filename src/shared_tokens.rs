@@ -7,6 +7,7 @@ use std::sync::{Arc, LazyLock};
 
 use parking_lot::Mutex;
 use ring::digest::{digest, SHA256};
+use zeroize::Zeroizing;
 
 use crate::token::{Credentials, TokenCache};
 
@@ -17,7 +18,9 @@ pub struct TokenKey(String);
 
 impl TokenKey {
     pub fn new(token_endpoint: &str, api_base: &str, credentials: &Credentials) -> TokenKey {
-        let material = [token_endpoint, api_base, &credentials.client_id, &credentials.client_secret].join("\n");
+        // The joined text holds the secret: wiped once hashed, like every copy of it.
+        let material =
+            Zeroizing::new([token_endpoint, api_base, &credentials.client_id, &credentials.client_secret].join("\n"));
         let hash = digest(&SHA256, material.as_bytes());
         TokenKey(hash.as_ref().iter().map(|b| format!("{b:02x}")).collect())
     }

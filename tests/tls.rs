@@ -94,6 +94,33 @@ fn a_ca_file_that_does_not_vouch_for_the_server_is_refused() {
     assert_eq!(error.kind(), ErrorKind::InvalidArgument);
 }
 
+/// Runs in a child process whose SSL_CERT_FILE names the test CA: the system's store, as the
+/// platform verifier reads it on Linux.
+#[test]
+fn system_store_child() {
+    let Ok(url) = std::env::var("ICDAPI_CHILD_TLS_URL") else { return };
+    let client = Client::cloud(Some(CLIENT_ID), Some(CLIENT_SECRET)).unwrap();
+    client.set_option("api_base", &url).unwrap();
+    client.set_option("token_endpoint", &format!("{url}/connect/token")).unwrap();
+    assert!(client.search("cholera").unwrap().body.contains("1A00"));
+}
+
+#[test]
+fn the_system_certificate_store_is_trusted_by_default() {
+    let pki = TestPki::new("system");
+    let standin = pki.start_standin();
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "system_store_child", "--test-threads=1", "--quiet"])
+        .env("ICDAPI_CHILD_TLS_URL", &standin.url)
+        .env("SSL_CERT_FILE", pki.path("ca.pem"))
+        .env_remove("SSL_CERT_DIR")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "a CA in the system store is trusted without ca_file");
+    assert_eq!(standin.tokens_issued(), 1);
+}
+
 #[test]
 fn there_is_no_option_to_turn_verification_off() {
     for name in OPTION_NAMES {

@@ -17,8 +17,12 @@ thread_local! {
         RefCell::new(LastError { code: IcdStatus::ICD_OK, message: CString::default(), http_status: 0 });
 }
 
+// `try_with` throughout: during a thread's exit the thread-local may already be gone, and a C
+// destructor calling in then must get an answer, not a panic.
+
 pub fn clear(http_status: u16) {
-    LAST_ERROR.with_borrow_mut(|last| {
+    let _ = LAST_ERROR.try_with(|cell| {
+        let mut last = cell.borrow_mut();
         last.code = IcdStatus::ICD_OK;
         if !last.message.is_empty() {
             last.message = CString::default();
@@ -31,7 +35,8 @@ pub fn set(error: &Error) {
     // A message is one line of text: no NUL (C strings end there) and no control characters.
     let text: String = error.message().chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     let message = CString::new(text).unwrap_or_default();
-    LAST_ERROR.with_borrow_mut(|last| {
+    let _ = LAST_ERROR.try_with(|cell| {
+        let mut last = cell.borrow_mut();
         last.code = IcdStatus::from(error.kind());
         last.message = message;
         last.http_status = c_int::from(error.http_status());
@@ -39,14 +44,14 @@ pub fn set(error: &Error) {
 }
 
 pub fn code() -> IcdStatus {
-    LAST_ERROR.with_borrow(|last| last.code)
+    LAST_ERROR.try_with(|cell| cell.borrow().code).unwrap_or(IcdStatus::ICD_OK)
 }
 
 /// Points into thread-local storage: valid until this thread's next call that sets or clears it.
 pub fn message() -> *const c_char {
-    LAST_ERROR.with_borrow(|last| last.message.as_ptr())
+    LAST_ERROR.try_with(|cell| cell.borrow().message.as_ptr()).unwrap_or(c"".as_ptr())
 }
 
 pub fn http_status() -> c_int {
-    LAST_ERROR.with_borrow(|last| last.http_status)
+    LAST_ERROR.try_with(|cell| cell.borrow().http_status).unwrap_or(0)
 }
