@@ -21,8 +21,9 @@ from urllib.parse import urlencode
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER = os.path.join(HERE, "icd_standin.py")
-# shared/ sits beside the project checkout (see shared/README.md); the recorded bodies live there.
-RECORDED = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "fixtures", "recorded"))
+# Byte copies of the responses recorded from the live API (shared/fixtures/recorded, with their
+# provenance in SOURCES.md), kept beside the stand-in so that the comparison always runs.
+RECORDED = os.path.join(HERE, "recorded")
 CLIENT = {"client_id": "standin-client", "client_secret": "standin-secret"}
 TOKEN_FORM = urlencode(dict(CLIENT, grant_type="client_credentials", scope="icdapi_access"))
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
