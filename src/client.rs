@@ -5,12 +5,13 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use parking_lot::RwLock;
+use ureq::http::{header, HeaderValue};
 use zeroize::Zeroizing;
 
 use crate::cache::{cache_key, freshness_lifetime, ResponseCache};
 use crate::disk_cache::{is_fixed_release, DiskCache};
 use crate::error::{quote_body, Error, ErrorKind, Result};
-use crate::options::{Config, Effect, DEFAULT_API_BASE, DEFAULT_TOKEN_ENDPOINT};
+use crate::options::{Config, Effect, ACCEPT_JSON, API_VERSION, DEFAULT_API_BASE, DEFAULT_TOKEN_ENDPOINT};
 use crate::shared_tokens::{self, TokenKey};
 use crate::token::{Credentials, Token, TokenCache};
 use crate::token_endpoint::fetch_token;
@@ -282,14 +283,23 @@ impl Client {
                 None => None,
             };
             *last_token = token.clone();
-            let mut headers = vec![
-                ("Accept", "application/json"),
-                ("Accept-Language", config.language.as_str()),
-                ("API-Version", config.api_version.as_str()),
-                ("User-Agent", config.user_agent.as_str()),
+            let authorization = match &token {
+                Some(token) => Some(HeaderValue::from_str(token.authorization()).map(sensitive).map_err(|_| {
+                    Error::new(ErrorKind::Parse, "the token endpoint issued a token that cannot stand in a header")
+                })?),
+                None => None,
+            };
+            let fixed = &config.headers;
+            let all = [
+                (&header::ACCEPT, &ACCEPT_JSON),
+                (&header::ACCEPT_LANGUAGE, &fixed.accept_language),
+                (&API_VERSION, &fixed.api_version),
+                (&header::USER_AGENT, &fixed.user_agent),
             ];
-            if let Some(token) = &token {
-                headers.push(("Authorization", token.authorization()));
+            let mut headers = Vec::with_capacity(5);
+            headers.extend_from_slice(&all);
+            if let Some(authorization) = &authorization {
+                headers.push((&header::AUTHORIZATION, authorization));
             }
             let request = Request { method, url: &url, headers: &headers, body: body.map_or(Body::None, Body::Json) };
             let answer = transport::send(agent, config, &request, deadline)?;
@@ -422,4 +432,10 @@ fn http_error(method: Method, url: &str, status: u16, answer: &Answer, secrets: 
         format!("{} {url}: the API answered {status} {reason}: {}", method.as_str(), quote_body(&answer.body, secrets)),
     )
     .with_http_status(status)
+}
+
+/// Marks a header value as a secret, for the HTTP stack's own debug output.
+fn sensitive(mut value: HeaderValue) -> HeaderValue {
+    value.set_sensitive(true);
+    value
 }

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use ureq::http::{HeaderName, HeaderValue};
+
 use crate::error::{Error, Result};
 use crate::url::{shorten, BaseUrl};
 
@@ -31,6 +33,30 @@ pub const OPTION_NAMES: &[&str] = &[
     "cache_dir_max_bytes",
 ];
 
+/// The request headers that only change with an option, parsed once per change rather than once
+/// per request.
+#[derive(Debug, Clone)]
+pub struct FixedHeaders {
+    pub accept_language: HeaderValue,
+    pub api_version: HeaderValue,
+    pub user_agent: HeaderValue,
+}
+
+pub static ACCEPT_JSON: HeaderValue = HeaderValue::from_static("application/json");
+pub static API_VERSION: HeaderName = HeaderName::from_static("api-version");
+
+impl FixedHeaders {
+    fn new(language: &str, api_version: &str, user_agent: &str) -> FixedHeaders {
+        // The three values passed validation (printable ASCII): they are valid header values.
+        let value = |text: &str| HeaderValue::from_str(text).expect("validated option values are header-safe");
+        FixedHeaders {
+            accept_language: value(language),
+            api_version: value(api_version),
+            user_agent: value(user_agent),
+        }
+    }
+}
+
 /// A client's settings. Requests take a snapshot (an `Arc<Config>`) at their start, so an option
 /// changed by another thread applies from the next call on, never half-way through one.
 #[derive(Debug, Clone)]
@@ -50,6 +76,7 @@ pub struct Config {
     pub proxy: Option<String>,
     pub ca_file: Option<PathBuf>,
     pub log: bool,
+    pub headers: FixedHeaders,
     /// Requests in flight at once in a batch (`get_many`).
     pub concurrency: usize,
     /// Where the token is shared with other processes (cloud clients only).
@@ -75,6 +102,7 @@ pub enum Effect {
 
 impl Config {
     pub fn new(api_base: BaseUrl, token_endpoint: Option<BaseUrl>) -> Config {
+        const USER_AGENT: &str = concat!("icdapi/", env!("CARGO_PKG_VERSION"));
         Config {
             language: "en".into(),
             release: "2026-01".into(),
@@ -86,10 +114,11 @@ impl Config {
             max_retries: 2,
             cache_entries: 1024,
             max_response_bytes: 32 * 1024 * 1024,
-            user_agent: concat!("icdapi/", env!("CARGO_PKG_VERSION")).into(),
+            user_agent: USER_AGENT.into(),
             proxy: None,
             ca_file: None,
             log: false,
+            headers: FixedHeaders::new("en", "v2", USER_AGENT),
             concurrency: 8,
             token_cache_file: None,
             cache_dir: None,
@@ -103,6 +132,14 @@ impl Config {
 
     /// Applies one option; on error `self` is unchanged.
     pub fn set(&mut self, name: &str, value: &str) -> Result<Effect> {
+        let effect = self.set_field(name, value)?;
+        if matches!(name, "language" | "api_version" | "user_agent") {
+            self.headers = FixedHeaders::new(&self.language, &self.api_version, &self.user_agent);
+        }
+        Ok(effect)
+    }
+
+    fn set_field(&mut self, name: &str, value: &str) -> Result<Effect> {
         let bad = |why: &str| {
             Error::invalid_argument(format!("bad value \"{}\" for option {name}: {why}", shorten(value, 100)))
         };

@@ -3,10 +3,11 @@
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
+use ureq::http::header;
 use zeroize::Zeroizing;
 
 use crate::error::{quote_body, Error, ErrorKind, Result};
-use crate::options::Config;
+use crate::options::{Config, ACCEPT_JSON};
 use crate::token::Credentials;
 use crate::transport::{self, Body, Method, Request};
 use crate::url::shorten;
@@ -45,7 +46,7 @@ pub fn fetch_token(
         ("client_id", credentials.client_id.as_str()),
         ("client_secret", credentials.client_secret.as_str()),
     ];
-    let headers = [("Accept", "application/json"), ("User-Agent", config.user_agent.as_str())];
+    let headers = [(&header::ACCEPT, &ACCEPT_JSON), (&header::USER_AGENT, &config.headers.user_agent)];
     let request = Request { method: Method::Post, url: &url, headers: &headers, body: Body::Form(&fields) };
     let answer = transport::send(agent, config, &request, deadline)?;
     let body = Zeroizing::new(answer.body);

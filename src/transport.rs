@@ -9,6 +9,7 @@ use std::io;
 use std::time::{Duration, Instant, SystemTime};
 
 use ureq::config::RedirectAuthHeaders;
+use ureq::http::{HeaderName, HeaderValue};
 use ureq::tls::{RootCerts, TlsConfig};
 use ureq::{Agent, Proxy};
 
@@ -108,7 +109,9 @@ pub enum Body<'a> {
 pub struct Request<'a> {
     pub method: Method,
     pub url: &'a str,
-    pub headers: &'a [(&'a str, &'a str)],
+    /// Typed names and values, built once (see `options::FixedHeaders`): ureq then copies them
+    /// instead of parsing strings on every request.
+    pub headers: &'a [(&'a HeaderName, &'a HeaderValue)],
     pub body: Body<'a>,
 }
 
