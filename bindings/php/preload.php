@@ -21,4 +21,14 @@ require_once __DIR__ . '/src/IcdException.php';
 require_once __DIR__ . '/src/FFI.php';
 require_once __DIR__ . '/src/Client.php';
 
-\IcdApi\FFI::preload();
+try {
+    \IcdApi\FFI::preload();
+} catch (\RuntimeException $e) {
+    if ((string) ini_get('opcache.preload_user') === '') {
+        throw $e;
+    }
+    // A server started as root must name opcache.preload_user, and PHP then refuses FFI::load().
+    // The classes above are preloaded all the same, and preloaded code may use FFI: each worker
+    // then parses the declarations itself (FFI::cdef) on its first call instead of taking the
+    // preloaded scope. Slower by one header parse per request, but it works.
+}

@@ -180,7 +180,8 @@ require __DIR__ . '/src/Client.php';
         exec('chmod -R a+rX ' . escapeshellarg($copy));
         // As root, opcache.preload needs preload_user, which FFI::load() refuses: run as nobody.
         $prefix = posix_geteuid() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
-        $run = function (array $ini, string $page) use ($prefix, $cgi, $copy): array {
+        $run = function (array $ini, string $page, ?array $as = null) use ($prefix, $cgi, $copy): array {
+            $prefix = $as ?? $prefix;
             $command = [...$prefix, $cgi, '-q', '-d', 'ffi.enable=preload', ...$ini, "$copy/$page"];
             $process = proc_open($command, [1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes, null,
                 ['ICDAPI_LIB' => "$copy/libicdapi.so", 'PATH' => getenv('PATH')]);
@@ -192,6 +193,14 @@ require __DIR__ . '/src/Client.php';
             [$status, $output] = $run(['-d', 'opcache.enable=1', '-d', "opcache.preload=$copy/preload.php"], 'page.php');
             $this->assertSame(0, $status, $output);
             $this->assertSame(\IcdApi\Client::version() . "\nNETWORK\n4,1\n", $output);
+            if (posix_geteuid() === 0) {
+                // Started as root, as php-fpm is: opcache.preload_user is required and FFI::load()
+                // refused; preload.php falls back to preloading the classes alone.
+                [$status, $output] = $run(['-d', 'opcache.enable=1', '-d', "opcache.preload=$copy/preload.php",
+                    '-d', 'opcache.preload_user=nobody'], 'page.php', []);
+                $this->assertSame(0, $status, $output);
+                $this->assertSame(\IcdApi\Client::version() . "\nNETWORK\n4,1\n", $output);
+            }
             [, $output] = $run(['-d', "ffi.preload=$scopeHeader"], 'unloaded.php');
             $this->assertStringContainsString('FFI API is restricted by "ffi.enable"', $output);
         } finally {
