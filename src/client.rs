@@ -216,7 +216,10 @@ impl Client {
         };
         std::thread::scope(|scope| {
             for _ in 1..workers {
-                scope.spawn(work);
+                // A thread that cannot be had (a process at its limit) only means fewer workers.
+                if std::thread::Builder::new().name("icdapi-batch".into()).spawn_scoped(scope, work).is_err() {
+                    break;
+                }
             }
             work();
         });

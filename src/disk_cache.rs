@@ -20,6 +20,8 @@ use crate::error::{Error, Result};
 const MAGIC: &str = "icdapi-cache-v1";
 /// Entry files are named `<sha256>.json`; the temporaries `<sha256>.tmp.<pid>.<n>`.
 const ENTRY_SUFFIX: &str = ".json";
+/// How old a temporary must be before it is taken for the leftover of a dead writer.
+const STALE_TEMPORARY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 pub struct DiskCache {
     dir: PathBuf,
@@ -125,12 +127,21 @@ impl DiskCache {
         listing
             .filter_map(|entry| {
                 let entry = entry.ok()?;
-                let name = entry.file_name();
-                if !name.to_string_lossy().ends_with(ENTRY_SUFFIX) {
+                let meta = entry.metadata().ok()?;
+                let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if !name.ends_with(ENTRY_SUFFIX) {
+                    // A temporary of ours left by a process that died mid-write: gone after an
+                    // hour. Files that are not ours are never touched.
+                    let ours = name.len() > 64
+                        && name.as_bytes()[..64].iter().all(u8::is_ascii_hexdigit)
+                        && name[64..].starts_with(".tmp.");
+                    if ours && modified.elapsed().is_ok_and(|age| age > STALE_TEMPORARY) {
+                        let _ = fs::remove_file(entry.path());
+                    }
                     return None;
                 }
-                let meta = entry.metadata().ok()?;
-                Some((entry.path(), meta.len(), meta.modified().unwrap_or(SystemTime::UNIX_EPOCH)))
+                Some((entry.path(), meta.len(), modified))
             })
             .collect()
     }
