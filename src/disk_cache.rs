@@ -129,14 +129,15 @@ impl DiskCache {
                 let entry = entry.ok()?;
                 let meta = entry.metadata().ok()?;
                 let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+                // Ours are named by a SHA-256: files that are not ours are never counted or touched.
                 let name = entry.file_name().to_string_lossy().into_owned();
-                if !name.ends_with(ENTRY_SUFFIX) {
-                    // A temporary of ours left by a process that died mid-write: gone after an
-                    // hour. Files that are not ours are never touched.
-                    let ours = name.len() > 64
-                        && name.as_bytes()[..64].iter().all(u8::is_ascii_hexdigit)
-                        && name[64..].starts_with(".tmp.");
-                    if ours && modified.elapsed().is_ok_and(|age| age > STALE_TEMPORARY) {
+                let (hash, rest) = name.split_at_checked(64)?;
+                if !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return None;
+                }
+                if rest != ENTRY_SUFFIX {
+                    // A temporary left by a process that died mid-write: gone after an hour.
+                    if rest.starts_with(".tmp.") && modified.elapsed().is_ok_and(|age| age > STALE_TEMPORARY) {
                         let _ = fs::remove_file(entry.path());
                     }
                     return None;
