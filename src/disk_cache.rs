@@ -7,7 +7,6 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -56,11 +55,11 @@ pub fn is_fixed_release(url: &str) -> bool {
 
 impl DiskCache {
     pub fn open(dir: &Path, max_bytes: u64) -> Result<Arc<DiskCache>> {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(|e| Error::invalid_argument(format!("cache_dir {}: {e}", dir.display())))?;
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir).map_err(|e| Error::invalid_argument(format!("cache_dir {}: {e}", dir.display())))?;
         if !dir.is_dir() {
             return Err(Error::invalid_argument(format!("cache_dir {} is not a directory", dir.display())));
         }
@@ -107,7 +106,11 @@ impl DiskCache {
         let temporary =
             path.with_extension(format!("tmp.{}.{}", std::process::id(), SEQUENCE.fetch_add(1, Ordering::Relaxed)));
         let written = (|| -> std::io::Result<()> {
-            let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temporary)?;
+            let mut options = OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(&temporary)?;
             file.write_all(entry.as_bytes())?;
             fs::rename(&temporary, &path)
         })();

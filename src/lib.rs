@@ -17,7 +17,16 @@ mod resolver;
 mod shared_tokens;
 mod token;
 mod token_endpoint;
+#[cfg(unix)]
 mod token_file;
+#[cfg(not(unix))]
+#[path = "token_file_unsupported.rs"]
+mod token_file;
+// Compiled and tested on Unix too, so that it stays in step with the real one.
+#[cfg(all(unix, test))]
+#[path = "token_file_unsupported.rs"]
+#[allow(dead_code)]
+mod token_file_unsupported;
 mod transport;
 mod url;
 

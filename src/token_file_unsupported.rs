@@ -1,0 +1,45 @@
+//! `token_cache_file` where there is no Unix: the option is refused, so nothing else here is
+//! ever called. (It relies on file ownership, modes, `O_NOFOLLOW` and `flock` to decide whether
+//! a file may be trusted; without them no file is.)
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::shared_tokens::TokenKey;
+
+pub fn validate(path: &Path) -> Result<()> {
+    Err(Error::invalid_argument(format!(
+        "token_cache_file {}: supported on Unix only (ownership and permissions decide whether the file is trusted)",
+        path.display()
+    )))
+}
+
+pub fn with_lock<T>(path: &Path, _deadline: Instant, _body: impl FnOnce() -> Result<T>) -> Result<T> {
+    validate(path).map(|()| unreachable!("validate always refuses"))
+}
+
+pub fn load(
+    _path: &Path,
+    _key: &TokenKey,
+    _rejected: Option<&str>,
+    _complain: impl Fn(String),
+) -> Option<(String, Duration)> {
+    None
+}
+
+pub fn store(path: &Path, _key: &TokenKey, _token: &str, _lifetime: Duration) -> Result<()> {
+    validate(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_option_is_refused_with_a_reason() {
+        let error = validate(Path::new("/tmp/token.json")).unwrap_err();
+        assert!(error.message().contains("Unix only"), "{}", error.message());
+        assert!(with_lock(Path::new("t"), Instant::now(), || Ok(())).is_err());
+    }
+}
