@@ -6,6 +6,9 @@
 //! go back through `icd_free_string` exactly once. That is C's contract, written once in the
 //! header's preamble rather than as a `# Safety` section on each function.
 #![allow(clippy::missing_safety_doc)]
+// The doc comments are written for the C header (cbindgen copies them as they are): C's
+// `array[i]`, bare URLs and `<version>` are text there, not rustdoc links or HTML.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::bare_urls, rustdoc::invalid_html_tags)]
 
 use std::ffi::{c_char, c_int};
 use std::ptr;

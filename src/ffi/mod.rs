@@ -1,6 +1,6 @@
 //! The C ABI: a thin skin over [`crate::Client`].
 //!
-//! Every exported function (in `api.rs`, the file cbindgen reads) goes through [`boundary`]:
+//! Every exported function (in `api.rs`, the file cbindgen reads) goes through `boundary`:
 //! it catches panics, so none crosses into C, and records the outcome as the thread's last error.
 
 mod api;
