@@ -14,9 +14,18 @@ ensure_commands() {
     echo "== installing Debian packages: ${missing[*]}"
     local sudo=()
     ((EUID == 0)) || sudo=(sudo)
-    "${sudo[@]}" apt-get update -qq
-    # With recommends: what the suites were developed against (php-cli's FFI, Mono's assemblies).
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+    # A registry hiccup should not fail the run: three tries, a pause between them. Recommends
+    # are installed: the suites were developed against them (php-cli's FFI, Mono's assemblies).
+    local try
+    for try in 1 2 3; do
+        if "${sudo[@]}" apt-get update -qq &&
+            DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null; then
+            return 0
+        fi
+        echo "apt-get failed (try $try of 3)" >&2
+        sleep $((try * 10))
+    done
+    return 1
 }
 
 # What the demo and the tests need beyond a Rust toolchain.
