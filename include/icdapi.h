@@ -230,6 +230,19 @@ size_t icd_get_many(struct IcdClient *client,
                     enum IcdStatus *out_statuses);
 
 /**
+ * icd_get_many, telling also the HTTP status of every item: `out_http_statuses` (may be NULL)
+ * receives, for item i, the status of its last answer (200 for a success, e.g. 404 for an
+ * unknown code, 0 when no answer came), so that a batch can tell "no such code" from "try
+ * again later" for each item. Everything else as icd_get_many.
+ */
+size_t icd_get_many_detailed(struct IcdClient *client,
+                             const char *const *paths_or_uris,
+                             size_t count,
+                             char **out_bodies,
+                             enum IcdStatus *out_statuses,
+                             int *out_http_statuses);
+
+/**
  * Frees a string returned by this library. NULL is a no-op. Leaves the last error untouched.
  */
 void icd_free_string(char *s);

@@ -104,6 +104,20 @@ fn one_failing_item_does_not_fail_the_others_through_the_c_api() {
         for body in bodies {
             icd_free_string(body);
         }
+        // The detailed form tells each item's HTTP status too.
+        let mut http = vec![-1; items.len()];
+        let mut bodies = vec![std::ptr::null_mut::<c_char>(); items.len()];
+        let succeeded = icd_get_many_detailed(
+            client,
+            pointers.as_ptr(),
+            items.len(),
+            bodies.as_mut_ptr(),
+            std::ptr::null_mut(),
+            http.as_mut_ptr(),
+        );
+        assert_eq!(succeeded, 2);
+        assert_eq!(http, [200, 404, 0, 0, 200]);
+        bodies.iter().for_each(|b| icd_free_string(*b));
         // All good: the last error is cleared; statuses may be NULL; NULL arrays are refused.
         let good = [pointers[0], pointers[4]];
         let mut two = [std::ptr::null_mut(); 2];

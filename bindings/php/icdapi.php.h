@@ -41,6 +41,13 @@ size_t icd_get_many(struct IcdClient *client,
                     char **out_bodies,
                     enum IcdStatus *out_statuses);
 
+size_t icd_get_many_detailed(struct IcdClient *client,
+                             const char *const *paths_or_uris,
+                             size_t count,
+                             char **out_bodies,
+                             enum IcdStatus *out_statuses,
+                             int *out_http_statuses);
+
 void icd_free_string(char *s);
 
 enum IcdStatus icd_last_error_code(void);

@@ -298,9 +298,29 @@ pub unsafe extern "C" fn icd_get_many(
     out_bodies: *mut *mut c_char,
     out_statuses: *mut IcdStatus,
 ) -> usize {
-    if !out_bodies.is_null() {
-        for i in 0..count {
+    icd_get_many_detailed(client, paths_or_uris, count, out_bodies, out_statuses, ptr::null_mut())
+}
+
+/// icd_get_many, telling also the HTTP status of every item: `out_http_statuses` (may be NULL)
+/// receives, for item i, the status of its last answer (200 for a success, e.g. 404 for an
+/// unknown code, 0 when no answer came), so that a batch can tell "no such code" from "try
+/// again later" for each item. Everything else as icd_get_many.
+#[no_mangle]
+pub unsafe extern "C" fn icd_get_many_detailed(
+    client: *mut IcdClient,
+    paths_or_uris: *const *const c_char,
+    count: usize,
+    out_bodies: *mut *mut c_char,
+    out_statuses: *mut IcdStatus,
+    out_http_statuses: *mut c_int,
+) -> usize {
+    // Every output slot has a defined value, whatever happens below.
+    for i in 0..count {
+        if !out_bodies.is_null() {
             *out_bodies.add(i) = ptr::null_mut();
+        }
+        if !out_http_statuses.is_null() {
+            *out_http_statuses.add(i) = 0;
         }
     }
     // The boundary clears the last error on success; an item's failure is recorded after it.
@@ -325,11 +345,11 @@ pub unsafe extern "C" fn icd_get_many(
         for (i, argument) in arguments.into_iter().enumerate() {
             let outcome = argument.and_then(|_| fetched.next().expect("one result per valid item"));
             let outcome = outcome.and_then(into_c_string);
-            let status = match outcome {
-                Ok((body, _)) => {
+            let (status, http_status) = match outcome {
+                Ok((body, http_status)) => {
                     *out_bodies.add(i) = body;
                     succeeded += 1;
-                    IcdStatus::ICD_OK
+                    (IcdStatus::ICD_OK, http_status)
                 }
                 Err(error) => {
                     let status = IcdStatus::from(error.kind());
@@ -337,11 +357,14 @@ pub unsafe extern "C" fn icd_get_many(
                         let message = format!("item {i}: {}", error.message());
                         first_failure = Some(Error::new(error.kind(), message).with_http_status(error.http_status()));
                     }
-                    status
+                    (status, error.http_status())
                 }
             };
             if !out_statuses.is_null() {
                 *out_statuses.add(i) = status;
+            }
+            if !out_http_statuses.is_null() {
+                *out_http_statuses.add(i) = c_int::from(http_status);
             }
         }
         Ok(((succeeded, first_failure), 200))

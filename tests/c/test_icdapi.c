@@ -117,6 +117,13 @@ int main(void) {
         check(icd_last_error_code() == ICD_ERR_HTTP && strncmp(icd_last_error_message(), "item 1: ", 8) == 0,
               "icd_get_many: the last error tells of the first failure");
         for (i = 0; i < 4; i++) icd_free_string(bodies[i]);
+        {
+            int http[4];
+            ok = icd_get_many_detailed(client, paths, 4, bodies, NULL, http);
+            check(ok == 2 && http[0] == 200 && http[1] == 404 && http[2] == 0 && http[3] == 200,
+                  "icd_get_many_detailed: the HTTP status of each item");
+            for (i = 0; i < 4; i++) icd_free_string(bodies[i]);
+        }
     }
 
     /* Errors. */
