@@ -173,7 +173,9 @@ char *icd_get(struct IcdClient *client, const char *path_or_uri);
 
 /**
  * POST a JSON body (`json_body`, which must be valid JSON) to a path or URI, resolved as for
- * icd_get. Answers of POST are never cached. Returns as icd_get does; ICD_ERR_INVALID_ARGUMENT
+ * icd_get: e.g. a death certificate to /icd/release/11/{release}/codedit or .../doris. (A search
+ * by POST takes its parameters in the query, as the API's OpenAPI file says; its body is
+ * ignored.) Answers of POST are never cached. Returns as icd_get does; ICD_ERR_INVALID_ARGUMENT
  * also when json_body is NULL or not JSON.
  */
 char *icd_post(struct IcdClient *client, const char *path_or_uri, const char *json_body);

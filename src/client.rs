@@ -157,7 +157,7 @@ impl Client {
         self.execute(&config, Method::Get, url, None)
     }
 
-    /// POST a JSON body (the search and mortality-coding endpoints accept POST).
+    /// POST a JSON body (the mortality-coding endpoints, `codedit` and `doris`, take one).
     pub fn post(&self, path_or_uri: &str, json_body: &str) -> Result<Reply> {
         serde_json::from_str::<serde::de::IgnoredAny>(json_body)
             .map_err(|e| Error::invalid_argument(format!("json_body is not valid JSON: {e}")))?;

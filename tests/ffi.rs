@@ -62,8 +62,8 @@ fn requests_return_owned_json_and_clear_the_last_error() {
             .unwrap()
             .contains("Cholera"));
         let posted =
-            icd_post(client, c("/icd/release/11/2026-01/mms/search").as_ptr(), c(r#"{"q":"cholera"}"#).as_ptr());
-        assert!(take(posted).unwrap().contains("1A00"));
+            icd_post(client, c("/icd/release/11/2026-01/codedit").as_ptr(), c(r#"{"code":"1A00"}"#).as_ptr());
+        assert!(take(posted).unwrap().contains("Codes found: 1A00"));
         icd_client_free(client);
     }
 }

@@ -195,8 +195,8 @@ fn errors_and_posts_are_not_cached_and_cache_can_be_disabled() {
     let _ = client.codeinfo("ZZZZ");
     let _ = client.codeinfo("ZZZZ");
     assert_eq!(standin.api_requests().len(), 2);
-    client.post("/icd/release/11/2026-01/mms/search", r#"{"q":"cholera"}"#).unwrap();
-    client.post("/icd/release/11/2026-01/mms/search", r#"{"q":"cholera"}"#).unwrap();
+    client.post("/icd/release/11/2026-01/mms/search?q=cholera", "{}").unwrap();
+    client.post("/icd/release/11/2026-01/mms/search?q=cholera", "{}").unwrap();
     assert_eq!(standin.api_requests().len(), 4);
     client.set_option("cache_entries", "0").unwrap();
     client.codeinfo("1A00").unwrap();
@@ -208,12 +208,18 @@ fn errors_and_posts_are_not_cached_and_cache_can_be_disabled() {
 fn post_sends_json() {
     let standin = StandIn::start();
     let client = standin.client();
-    let reply = client.post("/icd/release/11/2026-01/mms/search", r#"{"q":"cholera"}"#).unwrap();
-    assert_eq!(json_of(&reply.body)["destinationEntities"][0]["theCode"], "1A00");
+    // Death-certificate checking (mortality coding) takes a JSON body.
+    let certificate = r#"{"causes":[{"code":"1A00"}]}"#;
+    let reply = client.post("/icd/release/11/2026-01/codedit", certificate).unwrap();
+    assert_eq!(json_of(&reply.body)["report"], "Codes found: 1A00");
     let request = standin.last_api_request();
     assert_eq!(request["method"], "POST");
     assert_eq!(request["headers"]["content-type"], "application/json");
-    assert_eq!(request["body"], r#"{"q":"cholera"}"#);
+    assert_eq!(request["body"], certificate);
+    assert!(request["headers"]["authorization"].as_str().unwrap().starts_with("Bearer "));
+    // A search by POST takes its parameters in the query, as the API's OpenAPI file says.
+    let found = client.post("/icd/release/11/2026-01/mms/search?q=cholera", "{}").unwrap();
+    assert_eq!(json_of(&found.body)["destinationEntities"][0]["theCode"], "1A00");
     assert_eq!(client.post("/icd/x", "{not json").unwrap_err().kind(), ErrorKind::InvalidArgument);
 }
 

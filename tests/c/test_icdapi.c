@@ -96,8 +96,9 @@ int main(void) {
 
     check(body_contains(icd_autocode(client, "cholera"), "1A00"), "autocode");
     check(body_contains(icd_lookup(client, "http://id.who.int/icd/entity/257068234"), "1A00"), "lookup");
-    check(body_contains(icd_post(client, "/icd/release/11/2026-01/mms/search", "{\"q\":\"cholera\"}"), "1A00"),
-          "post search");
+    check(body_contains(icd_post(client, "/icd/release/11/2026-01/codedit", "{\"causes\":[{\"code\":\"1A00\"}]}"),
+                        "Codes found: 1A00"),
+          "post a death certificate (JSON)");
     check(body_contains(icd_codeinfo(client, "1A00&XN6Y3"), "1A00&XN6Y3"), "postcoordinated code with &");
 
     /* A batch: every item in order, one failing item failing alone. */

@@ -581,7 +581,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                 "Requests without it (and API-Version v1) are not supported.")
         params = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
         if self.command == "POST" and segs and segs[-1] == "search":
-            params.update(self.body_params(body))
+            # The OpenAPI file puts every search parameter in the query; a form body is taken too,
+            # any other body (JSON, say) is ignored, as the real API ignores it.
+            if (self.headers.get("Content-Type") or "").startswith("application/x-www-form-urlencoded"):
+                params.update(self.body_params(body))
+        elif self.command == "POST" and len(segs) == 4 and segs[:2] == ["release", "11"] and segs[3] == "codedit":
+            return self.codedit(segs[2], body)
         elif self.command != "GET":
             raise ApiError(405, "Method %s is not allowed here." % self.command)
 
@@ -595,12 +600,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def body_params(self, body):
         text = body.decode("utf-8", "replace").strip()
-        if text.startswith("{"):
-            try:
-                return {k: v if isinstance(v, str) else json.dumps(v) for k, v in json.loads(text).items()}
-            except ValueError:
-                raise ApiError(400, "The request body is not valid JSON.")
         return {k: v[0] for k, v in parse_qs(text, keep_blank_values=True).items()}
+
+    def codedit(self, release, body):
+        """POST /icd/release/11/{release}/codedit: a death certificate (JSON) checked by the
+        DORIS coding-edit rules; the answer has the DeathCertificateCheckResult shape. The stand-in
+        only reports which codes of its data set the certificate mentions."""
+        if release not in ICD11_RELEASES:
+            raise ApiError(404, "Release not found: %s" % release)
+        if not (self.headers.get("Content-Type") or "").startswith(("application/json", "text/json")):
+            raise ApiError(415, "Unsupported Media Type: the death certificate is JSON.")
+        try:
+            certificate = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise ApiError(400, "The death certificate is not valid JSON.")
+        if not isinstance(certificate, dict):
+            raise ApiError(400, "The death certificate must be a JSON object.")
+        known = {e["code"] for e in self.catalog.icd11.values() if e.get("code")}
+        found = sorted(known & set(re.findall(r"[0-9A-Z]{2}[0-9A-Z]{2}(?:\.[0-9A-Z]+)?", json.dumps(certificate))))
+        report = "Codes found: %s" % (", ".join(found) if found else "none")
+        return self.json_answer({"report": report, "tabularReport": report, "issueIds": ""})
 
     def language(self, available):
         """Most preferred Accept-Language tag (primary subtag); 404 if the release lacks it."""

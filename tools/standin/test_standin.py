@@ -197,9 +197,15 @@ class CloudTest(StandinCase):
         found = self.api_json("/icd/release/11/2024-01/mms/search", token, method="POST",
                               body="q=paludisme%20falc%25", extra=FORM, lang="fr")
         self.assertEqual([e["theCode"] for e in found["destinationEntities"]], ["1F40"])
-        found = self.api_json("/icd/release/11/2024-01/mms/search", token, method="POST",
-                              body=json.dumps({"q": "malaria"}), extra={"Content-Type": "application/json"})
+        # The search parameters live in the query (OpenAPI); a JSON body is ignored.
+        found = self.api_json("/icd/release/11/2024-01/mms/search?q=malaria", token, method="POST",
+                              body=json.dumps({"q": "cholera"}), extra={"Content-Type": "application/json"})
         self.assertEqual(len(found["destinationEntities"]), 7)
+        checked = self.api_json("/icd/release/11/2024-01/codedit", token, method="POST",
+                                body=json.dumps({"causes": [{"code": "1A00"}, {"code": "ZZ99"}]}),
+                                extra={"Content-Type": "application/json"})
+        self.assertEqual(checked["report"], "Codes found: 1A00")
+        self.assertEqual(sorted(checked), ["issueIds", "report", "tabularReport"])
         failed = self.api_json("/icd/release/11/2024-01/mms/search?q=", token)
         self.assertTrue(failed["error"])
         self.assertTrue(failed["errorMessage"])
