@@ -138,15 +138,16 @@ namespace IcdApi
         internal static extern IntPtr icd_lookup(IcdClientHandle client, byte[] foundationUri);
 
         /// <summary>
-        /// <c>size_t icd_get_many(IcdClient*, const char *const *paths_or_uris, size_t count,
-        /// char **out_bodies, IcdStatus *out_statuses)</c>. The three arrays are blittable, so the
-        /// marshaller pins them and passes pointers to their first elements: the native side
-        /// writes straight into <paramref name="outBodies"/> and <paramref name="outStatuses"/>
-        /// (an <c>enum IcdStatus</c> is a C int).
+        /// <c>size_t icd_get_many_detailed(IcdClient*, const char *const *paths_or_uris, size_t count,
+        /// char **out_bodies, IcdStatus *out_statuses, int *out_http_statuses)</c> (icd_get_many
+        /// plus the HTTP status of every item). The four arrays are blittable, so the marshaller
+        /// pins them and passes pointers to their first elements: the native side writes straight
+        /// into <paramref name="outBodies"/>, <paramref name="outStatuses"/> (an
+        /// <c>enum IcdStatus</c> is a C int) and <paramref name="outHttpStatuses"/>.
         /// </summary>
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
-        internal static extern UIntPtr icd_get_many(IcdClientHandle client, [In] IntPtr[] pathsOrUris, UIntPtr count,
-            [In, Out] IntPtr[] outBodies, [In, Out] int[] outStatuses);
+        internal static extern UIntPtr icd_get_many_detailed(IcdClientHandle client, [In] IntPtr[] pathsOrUris, UIntPtr count,
+            [In, Out] IntPtr[] outBodies, [In, Out] int[] outStatuses, [In, Out] int[] outHttpStatuses);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern void icd_free_string(IntPtr s);

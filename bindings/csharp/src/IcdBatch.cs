@@ -9,11 +9,12 @@ namespace IcdApi
     /// <summary>The outcome of one path or URI of <see cref="IcdClient.GetMany"/>.</summary>
     public sealed class IcdBatchItem
     {
-        internal IcdBatchItem(int index, string pathOrUri, IcdStatus status, string body)
+        internal IcdBatchItem(int index, string pathOrUri, IcdStatus status, int httpStatus, string body)
         {
             Index = index;
             PathOrUri = pathOrUri;
             Status = status;
+            HttpStatus = httpStatus;
             Body = body;
         }
 
@@ -26,15 +27,27 @@ namespace IcdApi
         /// <summary><see cref="IcdStatus.Ok"/>, or what kind of failure this item had.</summary>
         public IcdStatus Status { get; }
 
+        /// <summary>
+        /// The HTTP status of the last answer to this item: 200 when it succeeded, for example 404
+        /// (with <see cref="IcdStatus.Http"/>) for an unknown code or 503 for a server that is
+        /// unavailable, and 0 when no answer came (the item was refused before any request — null,
+        /// not representable in C, another host — or the network failed).
+        /// </summary>
+        /// <remarks>Tells "no such code" (404) from "try again later" (429, 5xx, 0 with
+        /// <see cref="IcdStatus.Network"/> or <see cref="IcdStatus.Timeout"/>) for every item.</remarks>
+        public int HttpStatus { get; }
+
         /// <summary>True when <see cref="Status"/> is <see cref="IcdStatus.Ok"/>.</summary>
         public bool Succeeded => Status == IcdStatus.Ok;
 
         /// <summary>The JSON text of the answer; null unless the item succeeded.</summary>
         public string Body { get; }
 
-        /// <summary>"[index] status path".</summary>
+        /// <summary>"[index] status path", with " (HTTP n)" after the status when there was an
+        /// answer and the item failed.</summary>
         /// <returns>A short description, for logs.</returns>
-        public override string ToString() => "[" + Index + "] " + Status + " " + (PathOrUri ?? "(null)");
+        public override string ToString() =>
+            "[" + Index + "] " + Status + (!Succeeded && HttpStatus != 0 ? " (HTTP " + HttpStatus + ")" : "") + " " + (PathOrUri ?? "(null)");
     }
 
     /// <summary>
@@ -42,10 +55,9 @@ namespace IcdApi
     /// the error of the first item that failed.
     /// </summary>
     /// <remarks>
-    /// The native library reports the message and the HTTP status of the <em>first</em> failed
-    /// item only (<see cref="FirstError"/>); every other item has just its
-    /// <see cref="IcdBatchItem.Status"/>. To learn more about another failed item, request it
-    /// again with <see cref="IcdClient.Get"/>.
+    /// Every item has its <see cref="IcdBatchItem.Status"/> and its
+    /// <see cref="IcdBatchItem.HttpStatus"/>; the native library gives the error
+    /// <em>message</em> of the first failed item only (<see cref="FirstError"/>).
     /// </remarks>
     public sealed class IcdBatchResult : IReadOnlyList<IcdBatchItem>
     {

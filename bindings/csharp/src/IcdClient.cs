@@ -207,7 +207,8 @@ namespace IcdApi
         /// is null, or that C cannot receive intact (a NUL character, a lone surrogate), is not
         /// requested: its item fails with <see cref="IcdStatus.InvalidArgument"/>, like a URI on
         /// another host.</param>
-        /// <returns>One item per path or URI, in the same order, with its body or its status, and
+        /// <returns>One item per path or URI, in the same order, with its body or its status and
+        /// its HTTP status (<see cref="IcdBatchItem.HttpStatus"/>), and
         /// <see cref="IcdBatchResult.FirstError"/> telling why the first failed item failed.</returns>
         /// <remarks>The items share the client's token (fetched once for the whole batch), its
         /// connections and its caches, and the call blocks until every item is done (each item
@@ -233,6 +234,7 @@ namespace IcdApi
             var refusals = new string[count];
             var outBodies = new IntPtr[count];
             var outStatuses = new int[count];
+            var outHttpStatuses = new int[count];
             try
             {
                 for (int i = 0; i < count; i++)
@@ -240,7 +242,7 @@ namespace IcdApi
                     // A refused element stays NULL, which the library fails as InvalidArgument.
                     paths[i] = Utf8.AllocUnmanaged(targets[i], out refusals[i]);
                 }
-                int succeeded = checked((int)Native.icd_get_many(live, paths, new UIntPtr((uint)count), outBodies, outStatuses).ToUInt64());
+                int succeeded = checked((int)Native.icd_get_many_detailed(live, paths, new UIntPtr((uint)count), outBodies, outStatuses, outHttpStatuses).ToUInt64());
                 // Read straight away, on this thread: it describes the first failed item.
                 IcdException nativeError = succeeded < count ? IcdException.FromLastError() : null;
 
@@ -262,9 +264,11 @@ namespace IcdApi
                         }
                     }
                     var status = (IcdStatus)outStatuses[i];
+                    int httpStatus = outHttpStatuses[i];
                     if (refusals[i] != null)
                     {
                         status = IcdStatus.InvalidArgument;
+                        httpStatus = 0; // never requested
                     }
                     else if (status == IcdStatus.Ok && body == null)
                     {
@@ -276,7 +280,7 @@ namespace IcdApi
                             ? new IcdException(status, "item " + i + ": " + (refusals[i] ?? "icdapi reported no error for this failure"), 0)
                             : nativeError;
                     }
-                    items[i] = new IcdBatchItem(i, targets[i], status, status == IcdStatus.Ok ? body : null);
+                    items[i] = new IcdBatchItem(i, targets[i], status, httpStatus, status == IcdStatus.Ok ? body : null);
                 }
                 return new IcdBatchResult(items, succeeded, firstError);
             }

@@ -166,13 +166,16 @@ namespace IcdApi.Tests
         [Test]
         public void PostSendsTheJsonBody()
         {
+            // A death certificate to the coding-edit check: an endpoint that reads a JSON body.
+            const string certificate = "{\"causes\":[{\"code\":\"1A00\"}]}";
             using (IcdClient client = NewClient())
             {
-                Assert.Equal("1A00", FirstCode(client.Post(SearchPath, "{\"q\":\"cholera\"}")), "first result");
+                string answer = client.Post("/icd/release/11/2026-01/codedit", certificate);
+                Assert.Equal("Codes found: 1A00", MiniJson.PathString(MiniJson.Parse(answer), "report"), "report");
             }
             Dictionary<string, object> request = standIn.LastApiRequest();
             Assert.Equal("POST", (string)request["method"], "method");
-            Assert.Equal("{\"q\":\"cholera\"}", (string)request["body"], "body");
+            Assert.Equal(certificate, (string)request["body"], "body");
             Assert.Contains("application/json", StandIn.Header(request, "content-type"), "Content-Type");
         }
 
@@ -882,6 +885,7 @@ namespace IcdApi.Tests
                 Assert.Equal(i, item.Index, "Index");
                 Assert.Equal(targets[i], item.PathOrUri, "PathOrUri");
                 Assert.Equal(IcdStatus.Ok, item.Status, "status of item " + i);
+                Assert.Equal(200, item.HttpStatus, "HTTP status of item " + i);
                 Assert.True(item.Succeeded, "item " + i + " succeeded");
                 Assert.Equal("http://id.who.int" + MmsPath + EntityIds[i],
                     MiniJson.PathString(MiniJson.Parse(item.Body), "@id"), "@id of item " + i);
@@ -917,9 +921,12 @@ namespace IcdApi.Tests
                 IcdStatus.Ok, IcdStatus.Http, IcdStatus.InvalidArgument, IcdStatus.InvalidArgument,
                 IcdStatus.InvalidArgument, IcdStatus.Ok, IcdStatus.Ok,
             };
+            // Every item has its own HTTP status: 0 for those never requested.
+            var expectedHttp = new[] { 200, 404, 0, 0, 0, 200, 200 };
             for (int i = 0; i < targets.Length; i++)
             {
                 Assert.Equal(expected[i], result[i].Status, "status of item " + i);
+                Assert.Equal(expectedHttp[i], result[i].HttpStatus, "HTTP status of item " + i);
                 Assert.Equal(expected[i] == IcdStatus.Ok, result[i].Body != null, "body of item " + i);
             }
             Assert.Equal("Cholera", Title(result[0].Body), "item 0");
@@ -940,6 +947,24 @@ namespace IcdApi.Tests
         }
 
         [Test]
+        public void GetManyTellsNoSuchCodeFromTryAgainLater()
+        {
+            using (IcdClient client = NewClient())
+            {
+                client.SetCacheEntries(0);
+                client.SetMaxRetries(0);
+                standIn.Fault("{\"match\":\"/codeinfo/1A00\",\"kind\":\"status\",\"status\":503,\"retry_after\":\"0\",\"count\":0}");
+                IcdBatchResult result = client.GetMany(new[] { MmsPath + "codeinfo/ZZ99.9", MmsPath + "codeinfo/1A00", CholeraPath });
+                Assert.Equal(IcdStatus.Http, result[0].Status, "status of the unknown code");
+                Assert.Equal(404, result[0].HttpStatus, "no such code");
+                Assert.Equal(IcdStatus.Http, result[1].Status, "status of the unavailable item");
+                Assert.Equal(503, result[1].HttpStatus, "try again later: not the first failure, still known");
+                Assert.Equal(200, result[2].HttpStatus, "the success");
+                Assert.Equal(404, result.FirstError.HttpStatus, "FirstError is about item 0");
+            }
+        }
+
+        [Test]
         public void GetManyFirstErrorIsAboutTheFirstFailedItem()
         {
             using (IcdClient client = NewClient())
@@ -948,15 +973,22 @@ namespace IcdApi.Tests
                 Assert.Equal(IcdStatus.InvalidArgument, refused.FirstError.Status, "a null element");
                 Assert.Equal("item 1: the path or URI is null", refused.FirstError.Message, "message");
                 Assert.Equal(0, refused.FirstError.HttpStatus, "no HTTP status");
+                Assert.Equal(200, refused[0].HttpStatus, "HTTP status of the success");
+                Assert.Equal(0, refused[1].HttpStatus, "HTTP status of the null element");
+                Assert.Equal(0, refused[2].HttpStatus, "HTTP status of another host");
 
                 IcdBatchResult foreign = client.GetMany(new List<string> { "https://example.com/x", MmsPath + "codeinfo/ZZ99.9" });
                 Assert.Equal(IcdStatus.InvalidArgument, foreign.FirstError.Status, "another host first");
                 Assert.Contains("item 0: ", foreign.FirstError.Message, "message");
                 Assert.Equal(0, foreign.FirstError.HttpStatus, "no HTTP status");
                 Assert.Equal(IcdStatus.Http, foreign[1].Status, "the 404 after it");
+                Assert.Equal(0, foreign[0].HttpStatus, "HTTP status of another host");
+                Assert.Equal(404, foreign[1].HttpStatus, "HTTP status of the 404 after it: every failed item has its own");
+                Assert.Equal("[1] Http (HTTP 404) " + MmsPath + "codeinfo/ZZ99.9", foreign[1].ToString(), "ToString");
 
                 IcdBatchResult lone = client.GetMany(new[] { "/icd/\ud800" });
                 Assert.Equal(IcdStatus.InvalidArgument, lone[0].Status, "a lone surrogate");
+                Assert.Equal(0, lone[0].HttpStatus, "HTTP status of a lone surrogate");
                 Assert.Contains("surrogate", lone.FirstError.Message, "message");
 
                 // A single Get after a batch reports its own outcome, not the batch's.
@@ -1138,6 +1170,7 @@ namespace IcdApi.Tests
                     Assert.Equal("1A00", MiniJson.PathString(MiniJson.Parse(second.CodeInfo("1A00")), "code"), "answer from disk");
                     IcdBatchResult batch = second.GetMany(new[] { CholeraPath, MmsPath + "codeinfo/1A00" });
                     Assert.True(batch.AllSucceeded, "a batch from disk");
+                    Assert.True(batch.All(item => item.HttpStatus == 200), "HTTP status 200 from disk");
                 }
                 Assert.Equal(requests, standIn.Stat("api_requests"), "API requests after the second client");
 

@@ -23,7 +23,7 @@ final class Client
 {
     private ?CData $handle;
 
-    /** @var array{\FFI\CType, \FFI\CType, \FFI\CType}|null element types of getMany()'s C arrays */
+    /** @var array{\FFI\CType, \FFI\CType, \FFI\CType, \FFI\CType}|null element types of getMany()'s C arrays */
     private static ?array $batchTypes = null;
 
     private function __construct(CData $handle)
@@ -142,21 +142,26 @@ final class Client
     /**
      * GETs many paths or URIs concurrently (at most setConcurrency() at a time, 8 by default), with
      * one token, the client's connections and its caches, and returns every answer: in the order
-     * and with the keys of $pathsOrUris, one ['body' => ?string, 'status' => int] each. 'status'
-     * is IcdException::OK or the item's failure (a constant of IcdException), 'body' the JSON text,
-     * null unless the item succeeded. One failed item fails only itself: nothing is thrown for it.
+     * and with the keys of $pathsOrUris, one ['body' => ?string, 'status' => int,
+     * 'http_status' => int] each. 'status' is IcdException::OK or the item's failure (a constant
+     * of IcdException), 'body' the JSON text, null unless the item succeeded. 'http_status' is the
+     * HTTP status of the item's last answer: 200 for a success, e.g. 404 (with HTTP) for an
+     * unknown code or 503 for an unavailable server, 0 when no answer came (an item refused before
+     * any request, a network failure, a timeout) — so that each item tells "no such code" from
+     * "try again later". One failed item fails only itself: nothing is thrown for it.
      *
      * $firstError receives an IcdException about the first failed item, in the array's order — its
      * message starts with "item N: ", N the item's position from 0 (not its key), and
-     * getHttpStatus() is that item's HTTP status — or null when all succeeded. The library details
-     * only the first failure: the other failed items have their status alone.
+     * getHttpStatus() is that item's HTTP status — or null when all succeeded. The library gives
+     * the error message of that first failure only.
      *
      * An element that is null or holds a NUL byte is not requested: its item fails with
-     * INVALID_ARGUMENT, like a URI on another host. An empty array returns [] without a request.
+     * INVALID_ARGUMENT and 'http_status' 0, like a URI on another host. An empty array returns []
+     * without a request.
      *
      * @param array<array-key, ?string> $pathsOrUris each as for get()
      * @param-out IcdException|null $firstError
-     * @return array<array-key, array{body: ?string, status: int}>
+     * @return array<array-key, array{body: ?string, status: int, http_status: int}>
      * @throws \TypeError for an element that is neither a string nor null
      * @throws IcdException INVALID_ARGUMENT for a closed client
      */
@@ -167,12 +172,13 @@ final class Client
     }
 
     /**
-     * getMany() with each body decoded as by getArray(): ['body' => ?array, 'status' => int]. A
-     * body PHP cannot decode into an array fails its item with PARSE.
+     * getMany() with each body decoded as by getArray(): ['body' => ?array, 'status' => int,
+     * 'http_status' => int]. A body PHP cannot decode into an array fails its item with PARSE
+     * ('http_status' stays 200: the API did answer).
      *
      * @param array<array-key, ?string> $pathsOrUris
      * @param-out IcdException|null $firstError
-     * @return array<array-key, array{body: ?array<string, mixed>, status: int}>
+     * @return array<array-key, array{body: ?array<string, mixed>, status: int, http_status: int}>
      */
     public function getManyArrays(array $pathsOrUris, ?IcdException &$firstError = null): array
     {
@@ -378,13 +384,13 @@ final class Client
     }
 
     /**
-     * icd_get_many over $pathsOrUris. The C array of strings points into buffers owned here (not
+     * icd_get_many_detailed over $pathsOrUris. The C array of strings points into buffers owned here (not
      * PHP strings, whose lifetime FFI does not promise across the call), freed in `finally`, as
      * are the bodies the library returns, once copied into PHP strings.
      *
      * @param array<array-key, mixed> $pathsOrUris
      * @param (\Closure(string): array<string, mixed>)|null $decode turns a body into the item's value
-     * @return array{array<array-key, array{body: mixed, status: int}>, ?IcdException}
+     * @return array{array<array-key, array{body: mixed, status: int, http_status: int}>, ?IcdException}
      */
     private function fetchMany(array $pathsOrUris, ?\Closure $decode): array
     {
@@ -413,11 +419,12 @@ final class Client
         $ffi = FFI::instance();
         // Array types built from cached element types: an array created from a type string
         // ("char *[$count]") leaks about 100 bytes per element read, until the request ends.
-        [$pathType, $bodyType, $statusType] = self::$batchTypes ??=
-            [$ffi->type('const char *'), $ffi->type('char *'), $ffi->type('enum IcdStatus')];
+        [$pathType, $bodyType, $statusType, $httpStatusType] = self::$batchTypes ??=
+            [$ffi->type('const char *'), $ffi->type('char *'), $ffi->type('enum IcdStatus'), $ffi->type('int')];
         $paths = $ffi->new(\FFI::arrayType($pathType, [$count])); // zeroed: a refused element stays NULL
         $bodies = $ffi->new(\FFI::arrayType($bodyType, [$count]));
         $statuses = $ffi->new(\FFI::arrayType($statusType, [$count]));
+        $httpStatuses = $ffi->new(\FFI::arrayType($httpStatusType, [$count]));
         $owned = [];
         try {
             foreach ($values as $i => $value) {
@@ -433,7 +440,7 @@ final class Client
                 $buffer[$length] = "\0";
                 $paths[$i] = $ffi->cast('const char *', $buffer);
             }
-            $succeeded = $ffi->icd_get_many($handle, $paths, $count, $bodies, $statuses);
+            $succeeded = $ffi->icd_get_many_detailed($handle, $paths, $count, $bodies, $statuses, $httpStatuses);
             // Read before any other icd_ call can overwrite it: the first failed item.
             $nativeError = $succeeded < $count ? self::lastError() : null;
 
@@ -452,7 +459,7 @@ final class Client
                 }
                 $reason = $refusals[$i] ?? null;
                 $status = $reason !== null ? IcdException::INVALID_ARGUMENT : (int) $statuses[$i];
-                $httpStatus = 0;
+                $httpStatus = $reason !== null ? 0 : (int) $httpStatuses[$i]; // refused here: never requested
                 if ($status === IcdException::OK && $body === null) {
                     [$status, $reason] = [IcdException::INTERNAL, 'icdapi reported success without a body'];
                 }
@@ -471,7 +478,7 @@ final class Client
                             : new IcdException("item $i: " . ($reason ?? 'icdapi failed without recording an error'), $status, $httpStatus);
                     }
                 }
-                $results[$keys[$i]] = ['body' => $body, 'status' => $status];
+                $results[$keys[$i]] = ['body' => $body, 'status' => $status, 'http_status' => $httpStatus];
             }
             return [$results, $firstError];
         } finally {

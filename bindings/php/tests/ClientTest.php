@@ -150,16 +150,17 @@ final class ClientTest extends TestCase
 
     public function testPostRawAndArray(): void
     {
-        $path = '/icd/release/11/2026-01/mms/search';
-        $raw = $this->client->post($path, '{"q":"cholera"}');
-        $this->assertSame('1A00', json_decode($raw, true)['destinationEntities'][0]['theCode']);
+        // A death certificate to the coding-edit check: an endpoint that reads a JSON body.
+        $path = '/icd/release/11/2026-01/codedit';
+        $raw = $this->client->post($path, '{"causes":[{"code":"1A00"}]}');
+        $this->assertSame('Codes found: 1A00', json_decode($raw, true)['report']);
         $request = self::$standIn->lastApiRequest();
         $this->assertSame('POST', $request['method']);
-        $this->assertSame('{"q":"cholera"}', $request['body']);
+        $this->assertSame('{"causes":[{"code":"1A00"}]}', $request['body']);
 
-        $array = $this->client->postArray($path, ['q' => 'cholera']);
-        $this->assertSame('1A00', $array['destinationEntities'][0]['theCode']);
-        $this->assertSame('{"q":"cholera"}', self::$standIn->lastApiRequest()['body']);
+        $array = $this->client->postArray($path, ['causes' => [['code' => '1A00']]]);
+        $this->assertSame('Codes found: 1A00', $array['report']);
+        $this->assertSame('{"causes":[{"code":"1A00"}]}', self::$standIn->lastApiRequest()['body']);
     }
 
     public function testPostRefusesABodyThatIsNotJson(): void
@@ -334,6 +335,7 @@ final class ClientTest extends TestCase
         $this->assertSame(array_keys($targets), array_keys($results));
         foreach (self::ENTITY_IDS as $i => $id) {
             $this->assertSame(IcdException::OK, $results[$i]['status'], "item $i");
+            $this->assertSame(200, $results[$i]['http_status'], "HTTP status of item $i");
             $this->assertSame('http://id.who.int' . self::MMS . $id, json_decode($results[$i]['body'], true)['@id'], "item $i");
         }
         $stats = self::$standIn->stats();
@@ -344,6 +346,7 @@ final class ClientTest extends TestCase
         $decoded = $this->client->getManyArrays($targets); // from the response cache now
         $this->assertSame('Cholera', $decoded[3]['body']['title']['@value']);
         $this->assertSame(IcdException::OK, $decoded[19]['status']);
+        $this->assertSame(200, $decoded[19]['http_status'], 'HTTP status of an answer from the cache');
         $this->assertSame(count($targets), self::$standIn->stats()['api_requests']);
     }
 
@@ -364,8 +367,12 @@ final class ClientTest extends TestCase
                      'foreign' => IcdException::INVALID_ARGUMENT, 'missing' => IcdException::INVALID_ARGUMENT,
                      'nul' => IcdException::INVALID_ARGUMENT, 'utf8' => IcdException::INVALID_ARGUMENT,
                      7 => IcdException::OK];
+        // Every item has its own HTTP status: 0 for those never requested.
+        $expectedHttp = ['cholera' => 200, 'unknown' => 404, 'foreign' => 0, 'missing' => 0, 'nul' => 0, 'utf8' => 0, 7 => 200];
         foreach ($expected as $key => $status) {
+            $this->assertSame(['body', 'status', 'http_status'], array_keys($results[$key]), "keys of item $key");
             $this->assertSame($status, $results[$key]['status'], "status of $key");
+            $this->assertSame($expectedHttp[$key], $results[$key]['http_status'], "HTTP status of $key");
             $this->assertSame($status === IcdException::OK, $results[$key]['body'] !== null, "body of $key");
         }
         $this->assertSame('Cholera', json_decode($results['cholera']['body'], true)['title']['@value']);
@@ -383,19 +390,22 @@ final class ClientTest extends TestCase
 
     public function testGetManyFirstErrorIsAboutTheFirstFailedItem(): void
     {
-        $this->client->getMany([self::MMS . self::CHOLERA_ID, null, 'https://example.org/x'], $firstError);
+        $results = $this->client->getMany([self::MMS . self::CHOLERA_ID, null, 'https://example.org/x'], $firstError);
         $this->assertSame(IcdException::INVALID_ARGUMENT, $firstError->getStatus());
         $this->assertSame('item 1: the path or URI is null', $firstError->getMessage());
         $this->assertSame(0, $firstError->getHttpStatus());
+        $this->assertSame([200, 0, 0], array_column($results, 'http_status'));
 
         $results = $this->client->getMany(['https://example.org/x', self::MMS . 'codeinfo/ZZ99.9'], $firstError);
         $this->assertSame(IcdException::INVALID_ARGUMENT, $firstError->getStatus());
         $this->assertStringStartsWith('item 0: ', $firstError->getMessage());
         $this->assertSame(IcdException::HTTP, $results[1]['status']);
+        $this->assertSame(0, $results[0]['http_status'], 'another host');
+        $this->assertSame(404, $results[1]['http_status'], 'the 404 after it: every failed item has its own');
 
         self::$standIn->fault(['match' => 'codeinfo/1F4Z', 'kind' => 'non_json']);
         $results = $this->client->getManyArrays([self::MMS . 'codeinfo/1A00', self::MMS . 'codeinfo/1F4Z'], $firstError);
-        $this->assertSame(['body' => null, 'status' => IcdException::PARSE], $results[1]);
+        $this->assertSame(['body' => null, 'status' => IcdException::PARSE, 'http_status' => 200], $results[1]);
         $this->assertSame('1A00', $results[0]['body']['code']);
         $this->assertSame(IcdException::PARSE, $firstError->getStatus());
         $this->assertStringStartsWith('item 1: ', $firstError->getMessage());
@@ -403,6 +413,23 @@ final class ClientTest extends TestCase
         $this->client->getMany([self::MMS . self::CHOLERA_ID], $firstError);
         $this->assertNull($firstError, 'reset by a batch that succeeded');
         $this->assertSame('1A00', $this->client->codeInfoArray('1A00')['code'], 'a call after batches');
+    }
+
+    public function testGetManyTellsNoSuchCodeFromTryAgainLater(): void
+    {
+        $this->client->setCacheEntries(0);
+        $this->client->setMaxRetries(0);
+        self::$standIn->fault(['match' => '/codeinfo/1A00', 'kind' => 'status', 'status' => 503, 'retry_after' => '0', 'count' => 0]);
+        $results = $this->client->getManyArrays(
+            ['unknown' => self::MMS . 'codeinfo/ZZ99.9', 'busy' => self::MMS . 'codeinfo/1A00', 'cholera' => self::MMS . self::CHOLERA_ID],
+            $firstError
+        );
+        $this->assertSame(['unknown' => IcdException::HTTP, 'busy' => IcdException::HTTP, 'cholera' => IcdException::OK],
+                          array_map(static fn (array $item): int => $item['status'], $results));
+        $this->assertSame(['unknown' => 404, 'busy' => 503, 'cholera' => 200],
+                          array_map(static fn (array $item): int => $item['http_status'], $results),
+                          'no such code, try again later, success: the second failure is known too');
+        $this->assertSame(404, $firstError->getHttpStatus(), 'the first failure');
     }
 
     public function testGetManyOfNothingOfNonStringsAndOnAClosedClient(): void
@@ -562,8 +589,9 @@ final class ClientTest extends TestCase
             $second->setCacheDir($dir);
             $second->setMaxRetries(0);
             $this->assertSame('1A00', $second->codeInfoArray('1A00')['code']);
-            $second->getMany([self::MMS . self::CHOLERA_ID, self::MMS . 'codeinfo/1A00'], $firstError);
+            $fromDisk = $second->getMany([self::MMS . self::CHOLERA_ID, self::MMS . 'codeinfo/1A00'], $firstError);
             $this->assertNull($firstError);
+            $this->assertSame([200, 200], array_column($fromDisk, 'http_status'), 'answers from disk');
 
             $script = <<<'PHP'
                 $c = IcdApi\Client::local(getenv('T_URL'));
@@ -927,6 +955,7 @@ final class ClientTest extends TestCase
         for ($i = 0; $i < 4000; $i++) { // batches: C arrays, owned paths, bodies (two served by the cache)
             $results = $this->client->getMany($batch, $firstError);
             $this->assertSame(IcdException::OK, $results[1]['status']);
+            $this->assertSame(0, $results[4]['http_status']);
         }
         unset($results, $firstError);
         for ($i = 0; $i < 50; $i++) { // failures with an HTTP answer (cannot be cached: slower)
