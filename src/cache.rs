@@ -45,7 +45,8 @@ pub fn freshness_lifetime(cache_control: Option<&str>) -> Option<Duration> {
             max_age = value.trim_matches('"').parse::<u64>().ok();
         }
     }
-    max_age.filter(|&seconds| seconds > 0).map(Duration::from_secs)
+    // A year at most: a max-age of 2^64 seconds must not overflow the clock.
+    max_age.filter(|&seconds| seconds > 0).map(|seconds| Duration::from_secs(seconds.min(365 * 24 * 3600)))
 }
 
 impl ResponseCache {
@@ -99,6 +100,10 @@ mod tests {
         assert_eq!(freshness_lifetime(Some("max-age=0")), None);
         assert_eq!(freshness_lifetime(Some("public")), None);
         assert_eq!(freshness_lifetime(None), None);
+        assert_eq!(
+            freshness_lifetime(Some("max-age=18446744073709551615")),
+            Some(Duration::from_secs(365 * 24 * 3600))
+        );
     }
 
     #[test]

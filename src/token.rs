@@ -26,6 +26,8 @@ impl fmt::Debug for Credentials {
     }
 }
 
+const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
 /// A bearer token and when to stop using it.
 pub struct Token {
     /// "Bearer <token>", built once: every request sends it as it is.
@@ -38,6 +40,9 @@ impl Token {
     /// expires — 60 s or a tenth of its lifetime, whichever is smaller — so that no request
     /// carries a token that is about to die in flight.
     pub fn new(value: String, lifetime: Duration) -> Token {
+        // An endpoint claiming a lifetime of centuries is not believed (nor allowed to overflow
+        // the clock): a day at most, and a 401 still replaces a token that dies sooner.
+        let lifetime = lifetime.min(MAX_TOKEN_LIFETIME);
         let margin = Duration::from_secs(60).min(lifetime / 10);
         let value = Zeroizing::new(value);
         let authorization = Zeroizing::new(format!("Bearer {}", value.as_str()));

@@ -146,7 +146,7 @@ pub fn store(path: &Path, key: &TokenKey, token: &str, lifetime: Duration) -> Re
         icdapi_token_cache: FORMAT_VERSION,
         key: key.as_str().to_owned(),
         access_token: token.to_owned(),
-        expires_at: unix_now() + lifetime.as_secs(),
+        expires_at: unix_now().saturating_add(lifetime.as_secs()),
     };
     let text = Zeroizing::new(serde_json::to_string(&stored).expect("a plain struct serializes"));
     let _wipe = Zeroizing::new(stored.access_token);

@@ -158,7 +158,9 @@ pub fn send(agent: &Agent, config: &Config, request: &Request, deadline: Instant
             _ => return outcome.map_err(|(Failure::Retryable(e) | Failure::Final(e))| e),
         };
         let wait = retry_after.unwrap_or_else(|| backoff(attempt));
-        let may_retry = attempt < config.max_retries && Instant::now() + wait < deadline;
+        // checked_add: a hostile Retry-After of 2^64 seconds must not overflow the clock.
+        let may_retry =
+            attempt < config.max_retries && Instant::now().checked_add(wait).is_some_and(|then| then < deadline);
         if !may_retry {
             return outcome.map_err(|(Failure::Retryable(e) | Failure::Final(e))| e);
         }

@@ -172,6 +172,18 @@ fn every_fault_has_its_code_and_the_client_recovers() {
 }
 
 #[test]
+fn absurd_lifetimes_from_the_server_are_survived() {
+    // A token said to live 2^64 - 1 seconds and answers cacheable for as long: no overflow, no
+    // panic, and the client works.
+    let standin = StandIn::start();
+    standin.configure(json!({"expires_in": u64::MAX, "cache_control": format!("public,max-age={}", u64::MAX)}));
+    let client = standin.client();
+    client.codeinfo("1A00").unwrap();
+    client.codeinfo("1A00").unwrap();
+    assert_eq!(standin.api_requests().len(), 1, "cached");
+}
+
+#[test]
 fn a_client_with_an_unreachable_api_keeps_working_when_it_comes_back() {
     let standin = StandIn::start();
     let client: Client = standin.client();

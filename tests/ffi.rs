@@ -61,8 +61,7 @@ fn requests_return_owned_json_and_clear_the_last_error() {
         assert!(take(icd_get(client, c("/icd/release/11/2026-01/mms/257068234").as_ptr()))
             .unwrap()
             .contains("Cholera"));
-        let posted =
-            icd_post(client, c("/icd/release/11/2026-01/codedit").as_ptr(), c(r#"{"code":"1A00"}"#).as_ptr());
+        let posted = icd_post(client, c("/icd/release/11/2026-01/codedit").as_ptr(), c(r#"{"code":"1A00"}"#).as_ptr());
         assert!(take(posted).unwrap().contains("Codes found: 1A00"));
         icd_client_free(client);
     }
