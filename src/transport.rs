@@ -245,7 +245,9 @@ fn read_body(body: &mut ureq::Body, limit: u64) -> std::result::Result<Vec<u8>, 
     if body.content_length().is_some_and(|length| length > limit) {
         return Err(ureq::Error::BodyExceedsLimit(limit));
     }
-    let expected = body.content_length().unwrap_or(8 * 1024).min(limit) as usize;
+    // Sized up front from what the server announces, but never more than 16 MiB before the
+    // bytes actually arrive: a lying Content-Length must not make us allocate it.
+    let expected = body.content_length().unwrap_or(8 * 1024).min(limit).min(16 << 20) as usize;
     let mut buffer = Vec::with_capacity(expected);
     let mut reader = body.with_config().limit(limit).reader();
     reader.read_to_end(&mut buffer).map_err(|e| {
