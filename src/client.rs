@@ -372,7 +372,7 @@ impl Client {
                     crate::log::line(format_args!("{message}"));
                 }
             };
-            token_file::with_lock(path, deadline, || {
+            token_file::with_lock(path, deadline, complain, || {
                 if let Some(found) = token_file::load(path, &slot.key, rejected, complain) {
                     if config.log {
                         crate::log::line(format_args!("token read from {}", path.display()));

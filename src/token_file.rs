@@ -62,17 +62,30 @@ fn trustworthy(meta: &fs::Metadata) -> std::result::Result<(), String> {
 }
 
 /// Runs `body` holding the exclusive lock of `path`'s lock file, waiting for it until `deadline`.
-pub fn with_lock<T>(path: &Path, deadline: Instant, body: impl FnOnce() -> Result<T>) -> Result<T> {
+/// A lock file that cannot be used (a symlink, a read-only directory) is reported through
+/// `complain` and gone without: the file is a convenience, the call must not fail for it.
+pub fn with_lock<T>(
+    path: &Path,
+    deadline: Instant,
+    complain: impl Fn(String),
+    body: impl FnOnce() -> Result<T>,
+) -> Result<T> {
     let lock_path = sibling(path, ".lock");
-    let lock = OpenOptions::new()
+    let opened = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(&lock_path)
-        .map_err(|e| Error::invalid_argument(format!("token_cache_file lock {}: {e}", lock_path.display())))?;
+        .open(&lock_path);
+    let lock = match opened {
+        Ok(lock) => lock,
+        Err(e) => {
+            complain(format!("token_cache_file lock {} unusable ({e}): going without it", lock_path.display()));
+            return body();
+        }
+    };
     loop {
         // SAFETY: flock on a descriptor we own; it is released when `lock` is closed.
         if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX | libc::LOCK_NB) } == 0 {

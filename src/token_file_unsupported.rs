@@ -15,7 +15,12 @@ pub fn validate(path: &Path) -> Result<()> {
     )))
 }
 
-pub fn with_lock<T>(path: &Path, _deadline: Instant, _body: impl FnOnce() -> Result<T>) -> Result<T> {
+pub fn with_lock<T>(
+    path: &Path,
+    _deadline: Instant,
+    _complain: impl Fn(String),
+    _body: impl FnOnce() -> Result<T>,
+) -> Result<T> {
     validate(path).map(|()| unreachable!("validate always refuses"))
 }
 
@@ -40,6 +45,6 @@ mod tests {
     fn the_option_is_refused_with_a_reason() {
         let error = validate(Path::new("/tmp/token.json")).unwrap_err();
         assert!(error.message().contains("Unix only"), "{}", error.message());
-        assert!(with_lock(Path::new("t"), Instant::now(), || Ok(())).is_err());
+        assert!(with_lock(Path::new("t"), Instant::now(), |_| {}, || Ok(())).is_err());
     }
 }

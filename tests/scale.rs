@@ -227,6 +227,19 @@ fn a_damaged_token_file_is_ignored_and_rewritten() {
 }
 
 #[test]
+fn a_planted_lock_symlink_is_not_followed_and_the_call_still_works() {
+    let standin = StandIn::start();
+    let dir = temp_path("planted-lock");
+    let file = dir.join("token.json");
+    let victim = dir.join("victim");
+    std::os::unix::fs::symlink(&victim, dir.join("token.json.lock")).unwrap();
+    run_children(&standin, &file, 1);
+    assert_eq!(standin.tokens_issued(), 1, "the call fetched its token all the same");
+    assert!(!victim.exists(), "the symlink was not followed");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_token_file_that_is_not_ours_is_refused() {
     let dir = temp_path("foreign");
     let client = Client::cloud(Some("id"), Some("secret")).unwrap();
