@@ -175,10 +175,12 @@ char *icd_get(struct IcdClient *client, const char *path_or_uri);
  * POST a JSON body (`json_body`, which must be valid JSON) to a path or URI, resolved as for
  * icd_get: e.g. a death certificate to /icd/release/11/{release}/codedit or .../doris. (A search
  * by POST takes its parameters in the query, as the API's OpenAPI file says; its body is
- * ignored.) Answers of POST are never cached. Returns as icd_get does; ICD_ERR_INVALID_ARGUMENT
+ * ignored.) Answers of POST are never cached. Returns as icd_get does (a body the caller frees with icd_free_string, or NULL and the last error; thread-safe); ICD_ERR_INVALID_ARGUMENT
  * also when json_body is NULL or not JSON.
  */
-char *icd_post(struct IcdClient *client, const char *path_or_uri, const char *json_body);
+char *icd_post(struct IcdClient *client,
+               const char *path_or_uri,
+               const char *json_body);
 
 /**
  * Searches the configured release and linearization:
@@ -199,16 +201,18 @@ char *icd_codeinfo(struct IcdClient *client, const char *code);
 /**
  * Automatic coding of a diagnostic text:
  * GET /icd/release/11/{release}/{linearization}/autocode?searchText={text}, `text`
- * percent-encoded. Returns as icd_get does.
+ * percent-encoded. Returns as icd_get does (a body the caller frees with icd_free_string, or NULL and the last error; thread-safe).
  */
-char *icd_autocode(struct IcdClient *client, const char *text);
+char *icd_autocode(struct IcdClient *client,
+                   const char *text);
 
 /**
  * The linearization entity of a Foundation entity:
  * GET /icd/release/11/{release}/{linearization}/lookup?foundationUri={foundation_uri},
- * percent-encoded. Returns as icd_get does.
+ * percent-encoded. Returns as icd_get does (a body the caller frees with icd_free_string, or NULL and the last error; thread-safe).
  */
-char *icd_lookup(struct IcdClient *client, const char *foundation_uri);
+char *icd_lookup(struct IcdClient *client,
+                 const char *foundation_uri);
 
 /**
  * Fetches `count` paths or URIs concurrently — at most the option `concurrency` in flight

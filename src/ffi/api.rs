@@ -230,7 +230,7 @@ pub unsafe extern "C" fn icd_get(client: *mut IcdClient, path_or_uri: *const c_c
 /// POST a JSON body (`json_body`, which must be valid JSON) to a path or URI, resolved as for
 /// icd_get: e.g. a death certificate to /icd/release/11/{release}/codedit or .../doris. (A search
 /// by POST takes its parameters in the query, as the API's OpenAPI file says; its body is
-/// ignored.) Answers of POST are never cached. Returns as icd_get does; ICD_ERR_INVALID_ARGUMENT
+/// ignored.) Answers of POST are never cached. Returns as icd_get does (a body the caller frees with icd_free_string, or NULL and the last error; thread-safe); ICD_ERR_INVALID_ARGUMENT
 /// also when json_body is NULL or not JSON.
 #[no_mangle]
 pub unsafe extern "C" fn icd_post(
@@ -265,7 +265,7 @@ pub unsafe extern "C" fn icd_codeinfo(client: *mut IcdClient, code: *const c_cha
 
 /// Automatic coding of a diagnostic text:
 /// GET /icd/release/11/{release}/{linearization}/autocode?searchText={text}, `text`
-/// percent-encoded. Returns as icd_get does.
+/// percent-encoded. Returns as icd_get does (a body the caller frees with icd_free_string, or NULL and the last error; thread-safe).
 #[no_mangle]
 pub unsafe extern "C" fn icd_autocode(client: *mut IcdClient, text: *const c_char) -> *mut c_char {
     request(client, text, "text", Client::autocode)
@@ -273,7 +273,7 @@ pub unsafe extern "C" fn icd_autocode(client: *mut IcdClient, text: *const c_cha
 
 /// The linearization entity of a Foundation entity:
 /// GET /icd/release/11/{release}/{linearization}/lookup?foundationUri={foundation_uri},
-/// percent-encoded. Returns as icd_get does.
+/// percent-encoded. Returns as icd_get does (a body the caller frees with icd_free_string, or NULL and the last error; thread-safe).
 #[no_mangle]
 pub unsafe extern "C" fn icd_lookup(client: *mut IcdClient, foundation_uri: *const c_char) -> *mut c_char {
     request(client, foundation_uri, "foundation_uri", Client::lookup)
