@@ -187,14 +187,16 @@ char *icd_post(struct IcdClient *client,
  * GET /icd/release/11/{release}/{linearization}/search?q={query}, `query` percent-encoded
  * (a trailing '%' asks the API for a wildcard match). Note that the API answers 200 even for a
  * search it could not run: check "error" and "errorMessage" in the JSON. Returns as icd_get
- * does; ICD_ERR_INVALID_ARGUMENT for a NULL or empty query.
+ * does (a body the caller frees with icd_free_string, or NULL and the last error; thread-safe);
+ * ICD_ERR_INVALID_ARGUMENT for a NULL or empty query.
  */
 char *icd_search(struct IcdClient *client, const char *query);
 
 /**
  * Code information: GET /icd/release/11/{release}/{linearization}/codeinfo/{code}, `code`
  * percent-encoded, so postcoordinated codes with '&' and '/' arrive intact. Returns as icd_get
- * does (ICD_ERR_HTTP with status 404 for an unknown code).
+ * does (a body the caller frees with icd_free_string, or NULL and the last error; thread-safe):
+ * ICD_ERR_HTTP with status 404 for an unknown code.
  */
 char *icd_codeinfo(struct IcdClient *client, const char *code);
 

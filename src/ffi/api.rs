@@ -249,7 +249,8 @@ pub unsafe extern "C" fn icd_post(
 /// GET /icd/release/11/{release}/{linearization}/search?q={query}, `query` percent-encoded
 /// (a trailing '%' asks the API for a wildcard match). Note that the API answers 200 even for a
 /// search it could not run: check "error" and "errorMessage" in the JSON. Returns as icd_get
-/// does; ICD_ERR_INVALID_ARGUMENT for a NULL or empty query.
+/// does (a body the caller frees with icd_free_string, or NULL and the last error; thread-safe);
+/// ICD_ERR_INVALID_ARGUMENT for a NULL or empty query.
 #[no_mangle]
 pub unsafe extern "C" fn icd_search(client: *mut IcdClient, query: *const c_char) -> *mut c_char {
     request(client, query, "query", Client::search)
@@ -257,7 +258,8 @@ pub unsafe extern "C" fn icd_search(client: *mut IcdClient, query: *const c_char
 
 /// Code information: GET /icd/release/11/{release}/{linearization}/codeinfo/{code}, `code`
 /// percent-encoded, so postcoordinated codes with '&' and '/' arrive intact. Returns as icd_get
-/// does (ICD_ERR_HTTP with status 404 for an unknown code).
+/// does (a body the caller frees with icd_free_string, or NULL and the last error; thread-safe):
+/// ICD_ERR_HTTP with status 404 for an unknown code.
 #[no_mangle]
 pub unsafe extern "C" fn icd_codeinfo(client: *mut IcdClient, code: *const c_char) -> *mut c_char {
     request(client, code, "code", Client::codeinfo)
