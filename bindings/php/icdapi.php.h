@@ -25,15 +25,19 @@ void icd_client_free(struct IcdClient *client);
 
 char *icd_get(struct IcdClient *client, const char *path_or_uri);
 
-char *icd_post(struct IcdClient *client, const char *path_or_uri, const char *json_body);
+char *icd_post(struct IcdClient *client,
+               const char *path_or_uri,
+               const char *json_body);
 
 char *icd_search(struct IcdClient *client, const char *query);
 
 char *icd_codeinfo(struct IcdClient *client, const char *code);
 
-char *icd_autocode(struct IcdClient *client, const char *text);
+char *icd_autocode(struct IcdClient *client,
+                   const char *text);
 
-char *icd_lookup(struct IcdClient *client, const char *foundation_uri);
+char *icd_lookup(struct IcdClient *client,
+                 const char *foundation_uri);
 
 size_t icd_get_many(struct IcdClient *client,
                     const char *const *paths_or_uris,
