@@ -229,8 +229,9 @@ impl Client {
     /// The cached answer, or the exchange with the API; errors leave here scrubbed of secrets.
     fn execute(&self, config: &Config, method: Method, url: String, body: Option<&str>) -> Result<Reply> {
         let disk = match method {
-            Method::Get if is_fixed_release(&url) => self.disk.read().clone(),
-            _ => None,
+            // Only when a disk cache is set is the URL looked at: no work on the hot path otherwise.
+            Method::Get => self.disk.read().clone().filter(|_| is_fixed_release(&url)),
+            Method::Post => None,
         };
         let key = (method == Method::Get && (config.cache_entries > 0 || disk.is_some()))
             .then(|| cache_key(&url, &config.language, &config.api_version));
