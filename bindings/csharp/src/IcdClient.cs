@@ -343,12 +343,12 @@ namespace IcdApi
         public void SetApiVersion(string apiVersion) => SetOption("api_version", apiVersion);
 
         /// <summary>Where requests go, "https://id.who.int" by default (https only on a cloud client
-        /// unless the host is loopback). Drops the cached token.</summary>
+        /// unless the host is loopback). Switches to the token issued for the new pair.</summary>
         /// <param name="apiBase">A URL http(s)://host[:port][/prefix].</param>
         public void SetApiBase(string apiBase) => SetOption("api_base", apiBase);
 
         /// <summary>The OAuth2 token URL of a cloud client (not of a local one), by default
-        /// "https://icdaccessmanagement.who.int/connect/token". Drops the cached token.</summary>
+        /// "https://icdaccessmanagement.who.int/connect/token". Switches to the token issued for the new pair.</summary>
         /// <param name="tokenEndpoint">An https URL (or http on a loopback host).</param>
         public void SetTokenEndpoint(string tokenEndpoint) => SetOption("token_endpoint", tokenEndpoint);
 

@@ -271,13 +271,13 @@ final class Client
         $this->setOption('api_version', $apiVersion);
     }
 
-    /** Where requests go, "https://id.who.int" by default; drops the cached token. */
+    /** Where requests go, "https://id.who.int" by default; switches to the token issued for the new pair. */
     public function setApiBase(string $url): void
     {
         $this->setOption('api_base', $url);
     }
 
-    /** The OAuth2 token URL of a cloud client; drops the cached token. */
+    /** The OAuth2 token URL of a cloud client; switches to the token issued for the new pair. */
     public function setTokenEndpoint(string $url): void
     {
         $this->setOption('token_endpoint', $url);
