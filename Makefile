@@ -41,7 +41,7 @@ uninstall:
 bench:
 	bash bench/run.sh
 
-# Rewrites include/icdapi.h from the Rust source (src/ffi/api.rs) with the pinned cbindgen.
+# Rewrites include/icdapi.h from the Rust source (the exported functions of src/ffi/) with the pinned cbindgen.
 header:
 	ICDAPI_UPDATE_HEADER=1 cargo test --quiet --test header
 

@@ -1,12 +1,17 @@
-//! Generates the C header from src/ffi/api.rs with cbindgen (a pinned version, so that the
+//! Generates the C header from the exported functions of src/ffi/ with cbindgen (a pinned version, so that the
 //! output is stable) into OUT_DIR; tests/header.rs compares it with include/icdapi.h.
 
 use std::path::PathBuf;
 
+/// The files that export C functions and types, in the order the header presents them.
+const FFI_SOURCES: &[&str] = &["src/ffi/client.rs", "src/ffi/requests.rs", "src/ffi/batch.rs", "src/ffi/status.rs"];
+
 fn main() {
     let crate_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
-    println!("cargo:rerun-if-changed=src/ffi/api.rs");
+    for file in FFI_SOURCES {
+        println!("cargo:rerun-if-changed={file}");
+    }
     println!("cargo:rerun-if-changed=cbindgen.toml");
 
     let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml is valid");
@@ -20,12 +25,11 @@ fn main() {
         version("PATCH"),
         std::env::var("CARGO_PKG_VERSION").expect("set by cargo")
     );
-    let header = cbindgen::Builder::new()
-        .with_config(config)
-        .with_src(crate_dir.join("src/ffi/api.rs"))
-        .with_after_include(version_macros)
-        .generate()
-        .expect("cbindgen reads src/ffi/api.rs");
+    let mut builder = cbindgen::Builder::new().with_config(config).with_after_include(version_macros);
+    for file in FFI_SOURCES {
+        builder = builder.with_src(crate_dir.join(file));
+    }
+    let header = builder.generate().expect("cbindgen reads the sources of src/ffi/");
     header.write_to_file(out_dir.join("icdapi.h"));
     // Where tests/header.rs finds it.
     println!("cargo:rustc-env=ICDAPI_GENERATED_HEADER={}", out_dir.join("icdapi.h").display());

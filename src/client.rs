@@ -8,16 +8,16 @@ use parking_lot::RwLock;
 use ureq::http::{header, HeaderValue};
 use zeroize::Zeroizing;
 
-use crate::cache::{cache_key, freshness_lifetime, ResponseCache};
-use crate::disk_cache::{is_fixed_release, DiskCache};
+use crate::cache::disk::{is_fixed_release, DiskCache};
+use crate::cache::memory::{cache_key, freshness_lifetime, ResponseCache};
 use crate::error::{quote_body, Error, ErrorKind, Result};
+use crate::http::transport::{self, Answer, Body, Method, Request};
+use crate::http::url::{shorten, BaseUrl};
 use crate::options::{Config, Effect, ACCEPT_JSON, API_VERSION, DEFAULT_API_BASE, DEFAULT_TOKEN_ENDPOINT};
-use crate::shared_tokens::{self, TokenKey};
+use crate::token::endpoint::fetch_token;
+use crate::token::file as token_file;
+use crate::token::shared::{self as shared_tokens, TokenKey};
 use crate::token::{Credentials, Token, TokenCache};
-use crate::token_endpoint::fetch_token;
-use crate::token_file;
-use crate::transport::{self, Answer, Body, Method, Request};
-use crate::url::{encode_component, shorten, BaseUrl};
 
 /// Redirects followed within the API before giving up.
 const MAX_REDIRECTS: u32 = 5;
@@ -166,43 +166,6 @@ impl Client {
         self.execute(&config, Method::Post, url, Some(json_body))
     }
 
-    /// Searches the configured linearization and release (`.../search?q=`). A search that the
-    /// API could not run still answers 200, with `"error": true` and `errorMessage` in the JSON.
-    pub fn search(&self, query: &str) -> Result<Reply> {
-        self.linearization_get("query", query, |q| format!("search?q={q}"))
-    }
-
-    /// Code information (`.../codeinfo/{code}`); `&` and `/` of postcoordinated codes survive.
-    pub fn codeinfo(&self, code: &str) -> Result<Reply> {
-        self.linearization_get("code", code, |c| format!("codeinfo/{c}"))
-    }
-
-    /// Automatic coding of a diagnostic text (`.../autocode?searchText=`).
-    pub fn autocode(&self, text: &str) -> Result<Reply> {
-        self.linearization_get("text", text, |t| format!("autocode?searchText={t}"))
-    }
-
-    /// The linearization entity of a Foundation URI (`.../lookup?foundationUri=`).
-    pub fn lookup(&self, foundation_uri: &str) -> Result<Reply> {
-        self.linearization_get("foundation_uri", foundation_uri, |u| format!("lookup?foundationUri={u}"))
-    }
-
-    /// GET `/icd/release/11/{release}/{linearization}/{tail}`, with `argument` percent-encoded.
-    fn linearization_get(&self, name: &str, argument: &str, tail: impl FnOnce(&str) -> String) -> Result<Reply> {
-        if argument.trim().is_empty() {
-            return Err(Error::invalid_argument(format!("{name} is empty")));
-        }
-        let config = self.config();
-        let path = format!(
-            "/icd/release/11/{}/{}/{}",
-            config.release,
-            config.linearization,
-            tail(&encode_component(argument))
-        );
-        let url = config.api_base.resolve(&path)?;
-        self.execute(&config, Method::Get, url, None)
-    }
-
     /// GETs many paths or URIs at once, at most `concurrency` in flight, sharing the token,
     /// connections and caches. One result per target, in order; one failure fails only its item.
     pub fn get_many(&self, targets: &[&str]) -> Vec<Result<Reply>> {
@@ -227,7 +190,7 @@ impl Client {
     }
 
     /// The cached answer, or the exchange with the API; errors leave here scrubbed of secrets.
-    fn execute(&self, config: &Config, method: Method, url: String, body: Option<&str>) -> Result<Reply> {
+    pub(crate) fn execute(&self, config: &Config, method: Method, url: String, body: Option<&str>) -> Result<Reply> {
         let disk = match method {
             // Only when a disk cache is set is the URL looked at: no work on the hot path otherwise.
             Method::Get => self.disk.read().clone().filter(|_| is_fixed_release(&url)),

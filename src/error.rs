@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::url::shorten;
+use crate::http::url::shorten;
 
 /// What went wrong, in the categories a caller can act on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

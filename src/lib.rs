@@ -8,30 +8,16 @@
 
 mod cache;
 mod client;
-mod disk_cache;
 mod error;
 pub mod ffi;
+mod http;
+mod icd;
 mod log;
 mod options;
-mod resolver;
-mod shared_tokens;
 mod token;
-mod token_endpoint;
-#[cfg(unix)]
-mod token_file;
-#[cfg(not(unix))]
-#[path = "token_file_unsupported.rs"]
-mod token_file;
-// Compiled and tested on Unix too, so that it stays in step with the real one.
-#[cfg(all(unix, test))]
-#[path = "token_file_unsupported.rs"]
-#[allow(dead_code)]
-mod token_file_unsupported;
-mod transport;
-mod url;
 
 pub use client::{Client, Reply};
 pub use error::{Error, ErrorKind, Result};
+pub use http::transport::parse_retry_after;
+pub use http::url::{encode_component, normalize_raw, BaseUrl};
 pub use options::{Config, OPTION_NAMES};
-pub use transport::parse_retry_after;
-pub use url::{encode_component, normalize_raw, BaseUrl};

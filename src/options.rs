@@ -6,7 +6,7 @@ use std::time::Duration;
 use ureq::http::{HeaderName, HeaderValue};
 
 use crate::error::{Error, Result};
-use crate::url::{shorten, BaseUrl};
+use crate::http::url::{shorten, BaseUrl};
 
 pub const DEFAULT_API_BASE: &str = "https://id.who.int";
 pub const DEFAULT_TOKEN_ENDPOINT: &str = "https://icdaccessmanagement.who.int/connect/token";
@@ -233,7 +233,7 @@ impl Config {
                 self.token_cache_file = match value {
                     "" => None,
                     path => {
-                        crate::token_file::validate(std::path::Path::new(path))?;
+                        crate::token::file::validate(std::path::Path::new(path))?;
                         Some(PathBuf::from(path))
                     }
                 };

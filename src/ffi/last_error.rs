@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, CString};
 
-use super::api::IcdStatus;
+use super::IcdStatus;
 use crate::error::Error;
 
 struct LastError {

@@ -1,12 +1,30 @@
 //! The C ABI: a thin skin over [`crate::Client`].
 //!
-//! Every exported function (in `api.rs`, the file cbindgen reads) goes through `boundary`:
-//! it catches panics, so none crosses into C, and records the outcome as the thread's last error.
+//! Every exported function goes through `boundary`: it catches panics, so none crosses into C,
+//! and records the outcome as the thread's last error. The files are split by concern, in the
+//! order the header presents them (build.rs lists them for cbindgen, whose doc comments are the
+//! header's documentation): clients (`client`), requests (`requests`), batches (`batch`),
+//! outcomes (`status`).
+//!
+//! Safety, for every exported function: each pointer argument is NULL or valid for the call (a
+//! NUL-terminated string, or a live client from `icd_client_new*`); strings returned as `char *`
+//! go back through `icd_free_string` exactly once. That is C's contract, written once in the
+//! header's preamble rather than as a `# Safety` section on each function.
+//! The doc comments are written for the C header (cbindgen copies them as they are): C's
+//! `array[i]`, bare URLs and `<version>` are text there, not rustdoc links or HTML.
+#![allow(clippy::missing_safety_doc)]
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::bare_urls, rustdoc::invalid_html_tags)]
 
-mod api;
+mod batch;
+mod client;
 mod last_error;
+mod requests;
+mod status;
 
-pub use api::*;
+pub use batch::*;
+pub use client::*;
+pub use requests::*;
+pub use status::*;
 
 use std::ffi::{c_char, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -57,7 +75,7 @@ pub(crate) unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> Result<&'a s
 ///
 /// # Safety
 /// `ptr` is NULL or a live handle from `icd_client_new*`.
-pub(crate) unsafe fn client_arg<'a>(ptr: *const api::IcdClient) -> Result<&'a crate::Client> {
+pub(crate) unsafe fn client_arg<'a>(ptr: *const IcdClient) -> Result<&'a crate::Client> {
     ptr.as_ref().map(|handle| &handle.inner).ok_or_else(|| Error::invalid_argument("client is NULL"))
 }
 

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::shared_tokens::TokenKey;
+use crate::token::shared::TokenKey;
 
 /// A token with less left than this is not worth handing out.
 const MIN_REMAINING: Duration = Duration::from_secs(10);

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
-use crate::shared_tokens::TokenKey;
+use crate::token::shared::TokenKey;
 
 pub fn validate(path: &Path) -> Result<()> {
     Err(Error::invalid_argument(format!(

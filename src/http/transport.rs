@@ -14,8 +14,8 @@ use ureq::tls::{RootCerts, TlsConfig};
 use ureq::{Agent, Proxy};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::http::url::shorten;
 use crate::options::Config;
-use crate::url::shorten;
 
 /// Connections kept alive per host: enough for many threads sharing one client.
 const IDLE_CONNECTIONS_PER_HOST: usize = 64;
@@ -40,7 +40,7 @@ pub fn build_agent(config: &Config) -> Result<Agent> {
         .tls_config(TlsConfig::builder().root_certs(root_certs).build())
         .proxy(proxy_for(config)?);
     let connector = ureq::unversioned::transport::DefaultConnector::default();
-    Ok(Agent::with_parts(builder.build(), connector, crate::resolver::CachingResolver::default()))
+    Ok(Agent::with_parts(builder.build(), connector, crate::http::resolver::CachingResolver::default()))
 }
 
 fn load_pem_bundle(path: &std::path::Path) -> Result<Vec<ureq::tls::Certificate<'static>>> {

@@ -7,10 +7,10 @@ use ureq::http::header;
 use zeroize::Zeroizing;
 
 use crate::error::{quote_body, Error, ErrorKind, Result};
+use crate::http::transport::{self, Body, Method, Request};
+use crate::http::url::shorten;
 use crate::options::{Config, ACCEPT_JSON};
 use crate::token::Credentials;
-use crate::transport::{self, Body, Method, Request};
-use crate::url::shorten;
 
 /// Lifetime assumed when a token response omits `expires_in` (WHO's tokens live an hour; a
 /// shorter real lifetime still works, because a 401 makes the client fetch a new token).

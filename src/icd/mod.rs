@@ -1,0 +1,3 @@
+//! The ICD API itself: what the library knows of ICD beyond HTTP (the paths of the helpers).
+
+mod helpers;
