@@ -1041,6 +1041,33 @@ def loopback_host(host):
     sys.exit("icd_standin: --host must be a loopback address (127.0.0.0/8 or ::1), not %r" % host)
 
 
+def environment_to_paste(url, args, catalog):
+    """What a person starting the stand-in by hand needs: what it serves and how to point at it."""
+    icd11 = ", ".join(e["code"] for e in catalog.by_code.values())
+    icd10 = ", ".join(e["code"] for e in catalog.icd10.values())
+    lines = [
+        "",
+        "The local stand-in of the WHO ICD API is serving %s until you press Ctrl-C." % url,
+        "It answers like WHO's API (same paths, headers, errors, JSON-LD) from a small data set:",
+        "  ICD-11 MMS codes %s," % icd11,
+        "    in releases %s, languages %s;" % (", ".join(ICD11_RELEASES), ", ".join(sorted(ICD11_LANGUAGES))),
+        "  ICD-10 %s, releases %s, languages %s." % (icd10, ", ".join(ICD10_RELEASES),
+                                                      ", ".join(sorted(ICD10_LANGUAGES))),
+        "Paste this into the shell where you run your program:",
+        "",
+    ]
+    if args.local:
+        lines += ["export ICD_API_BASE=%s" % url,
+                  "# a local deployment: create the client with icd_client_new_local(NULL) (or the",
+                  "# binding's local client), which reads ICD_API_BASE; no credentials are needed"]
+    else:
+        lines += ["export ICD_CLIENT_ID=%s" % args.client_id,
+                  "export ICD_CLIENT_SECRET=%s" % args.client_secret,
+                  "export ICD_API_BASE=%s" % url,
+                  "export ICD_TOKEN_ENDPOINT=%s/connect/token" % url]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Local stand-in for the WHO ICD API (tests and demos).")
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
@@ -1052,6 +1079,9 @@ def main(argv=None):
     parser.add_argument("--tls-cert", help="PEM certificate: serve https")
     parser.add_argument("--tls-key", help="PEM private key for --tls-cert")
     parser.add_argument("--quiet", action="store_true", help="no access log on stderr")
+    parser.add_argument("--print-env", action="store_true",
+                        help="after LISTENING, print what the stand-in holds and the environment to paste "
+                             "into another shell (scripts/standin.sh, for people rather than tests)")
     args = parser.parse_args(argv)
     if bool(args.tls_cert) != bool(args.tls_key):
         parser.error("--tls-cert and --tls-key go together")
@@ -1078,7 +1108,10 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     port = server.server_address[1]
-    print("LISTENING %s://%s:%d" % (scheme, "[%s]" % host if ":" in host else host, port), flush=True)
+    url = "%s://%s:%d" % (scheme, "[%s]" % host if ":" in host else host, port)
+    print("LISTENING " + url, flush=True)
+    if args.print_env:
+        print(environment_to_paste(url, args, server.catalog), flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
