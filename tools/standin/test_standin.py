@@ -8,6 +8,7 @@ import base64
 import http.client
 import json
 import os
+import queue
 import select
 import shutil
 import socket
@@ -15,6 +16,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 from urllib.parse import urlencode
@@ -336,6 +338,66 @@ class LocalTest(StandinCase):
         status, _, _ = self.request("GET", "/icd/release/11/2024-01/mms/257068234", {"API-Version": "v2"})
         self.assertEqual(status, 412)
         self.assertEqual(self.request("POST", "/connect/token", FORM, "grant_type=client_credentials")[0], 404)
+
+
+class StartByHandTest(unittest.TestCase):
+    """scripts/standin.sh, the README's offline first hour: the environment it prints works."""
+
+    SCRIPT = os.path.join(HERE, "..", "..", "scripts", "standin.sh")
+
+    def printed(self, *args):
+        """Starts the script; returns (process, {variable: value}) once it has printed its exports."""
+        proc = subprocess.Popen(["bash", self.SCRIPT, "--port", "0", *args], stdout=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: (proc.terminate(), proc.wait(5), proc.stdout.close()))
+        # select() cannot see lines already buffered by the text reader: a thread reads instead.
+        lines = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+        exports, text = {}, ""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=1)
+            except queue.Empty:
+                continue
+            text += line
+            if line.startswith("export "):
+                name, value = line[len("export "):].strip().split("=", 1)
+                exports[name] = value
+            elif exports and not line.strip():
+                return proc, exports, text
+        self.fail("standin.sh printed no exports within 10 s:\n" + text)
+
+    def test_cloud_environment_fetches_a_token_and_answers(self):
+        _, env, text = self.printed()
+        self.assertIn("1A00", text)  # it says what it holds
+        self.assertIn("A00.0", text)
+        base = env["ICD_API_BASE"]
+        self.assertEqual(env["ICD_TOKEN_ENDPOINT"], base + "/connect/token")
+        host, port = base[len("http://"):].rsplit(":", 1)
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        form = urlencode({"client_id": env["ICD_CLIENT_ID"], "client_secret": env["ICD_CLIENT_SECRET"],
+                          "grant_type": "client_credentials", "scope": "icdapi_access"})
+        conn.request("POST", "/connect/token", body=form, headers=FORM)
+        response = conn.getresponse()
+        self.assertEqual(response.status, 200)
+        token = json.loads(response.read())["access_token"]
+        conn.request("GET", "/icd/release/11/2026-01/mms/codeinfo/1A00",
+                     headers={"Authorization": "Bearer " + token, "Accept": "application/json",
+                              "API-Version": "v2", "Accept-Language": "en"})
+        response = conn.getresponse()
+        self.assertEqual(response.status, 200)
+        self.assertIn("stemId", json.loads(response.read()))
+        conn.close()
+
+    def test_local_environment_needs_no_credentials(self):
+        _, env, _ = self.printed("--local")
+        self.assertEqual(set(env), {"ICD_API_BASE"})
+        host, port = env["ICD_API_BASE"][len("http://"):].rsplit(":", 1)
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        conn.request("GET", "/icd/release/10/2019/A00", headers={"Accept": "application/json", "API-Version": "v2",
+                                                                  "Accept-Language": "en"})
+        self.assertEqual(conn.getresponse().status, 200)
+        conn.close()
 
 
 @unittest.skipUnless(shutil.which("openssl"), "openssl is needed to make a test certificate")
