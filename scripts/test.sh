@@ -35,6 +35,7 @@ run_suite "stand-in self-test" python3 -m unittest tools/standin/test_standin.py
 run_suite "C#: bindings under Mono" bash bindings/csharp/run-tests.sh
 run_suite "PHP: bindings under PHPUnit" bash bindings/php/run-tests.sh
 run_suite "C: make install and pkg-config" bash tests/install/run.sh
+run_suite "README quick starts, offline, from a directory of the user's own" python3 tests/quickstart/run_quickstarts.py
 
 echo
 ((failed == 0)) || echo "failed suites: ${failures[*]}"

@@ -36,6 +36,10 @@ check "shared build with pkg-config" cc -std=c99 -Wall -Wextra -Werror "$ROOT/ex
 check "static build with pkg-config --static" cc -std=c99 -Wall -Wextra -Werror "$ROOT/examples/c/demo.c" -o "$build/demo_static" \
     $(pkg-config --cflags icdapi) "$prefix/lib/libicdapi.a" $(pkg-config --libs-only-l --static icdapi | sed 's/-licdapi//')
 check "the static build needs no libicdapi.so" bash -c "! ldd '$build/demo_static' | grep -q libicdapi"
+# The README's static line without installing, from a directory of the user's own.
+check "static build from the checkout (README line)" bash -c "cd '$build' && ICDAPI='$ROOT' && \
+    cc '$ROOT/examples/c/demo.c' -I\"\$ICDAPI/include\" \"\$ICDAPI/target/release/libicdapi.a\" \
+       -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc -o demo_checkout_static && ! ldd demo_checkout_static | grep -q libicdapi"
 check "the shared build loads the installed soname" bash -c "ldd '$build/demo_shared' | grep -q '$prefix/lib/libicdapi.so.${version%%.*}'"
 
 start_standin
