@@ -20,9 +20,9 @@
 
 /* The version of this header; icd_version() tells the version of the library linked. */
 #define ICDAPI_VERSION_MAJOR 0
-#define ICDAPI_VERSION_MINOR 1
+#define ICDAPI_VERSION_MINOR 2
 #define ICDAPI_VERSION_PATCH 0
-#define ICDAPI_VERSION "0.1.0"
+#define ICDAPI_VERSION "0.2.0"
 
 /**
  * Outcome of a call, also kept per thread (icd_last_error_code).
@@ -62,7 +62,33 @@ typedef enum IcdStatus {
    * A bug: a caught panic or a broken invariant. Please report it.
    */
   ICD_ERR_INTERNAL = 7,
+  /**
+   * The API answered 2xx but said in the body that it could not do the job (a search or
+   * autocode with "error": true): the message quotes its errorMessage, and
+   * icd_last_http_status is the 2xx status. Only the search and autocode functions report
+   * it; icd_get, icd_get_with and icd_get_many return such a body as it came.
+   */
+  ICD_ERR_API = 8,
 } IcdStatus;
+
+/**
+ * The type of a JSON value, for icd_json_type.
+ */
+typedef enum IcdJsonType {
+  /**
+   * The pointer names no value.
+   */
+  ICD_JSON_MISSING = 0,
+  ICD_JSON_NULL = 1,
+  ICD_JSON_BOOL = 2,
+  ICD_JSON_NUMBER = 3,
+  ICD_JSON_STRING = 4,
+  ICD_JSON_ARRAY = 5,
+  /**
+   * An object, JSON-LD language-tagged values ({"@language": ..., "@value": ...}) included.
+   */
+  ICD_JSON_OBJECT = 6,
+} IcdJsonType;
 
 /**
  * A client of the ICD API. Opaque.
@@ -72,6 +98,12 @@ typedef enum IcdStatus {
  * among them. Only icd_client_free must not run while another thread still uses the client.
  */
 typedef struct IcdClient IcdClient;
+
+/**
+ * A parsed JSON value: a whole document (from icd_json_parse) or a value inside one (from
+ * icd_json_at). Opaque and immutable; safe to read from many threads at once.
+ */
+typedef struct IcdJson IcdJson;
 
 #ifdef __cplusplus
 extern "C" {
@@ -130,6 +162,8 @@ struct IcdClient *icd_client_new_local(const char *base_url);
  *   (/icd/release/11/{release}/..., /icd/release/10/{release}/...) are kept across runs,
  *   so that they are answered without the network; "" turns it off
  * - cache_dir_max_bytes: "268435456"; bound of cache_dir (least recently used entries go first)
+ * - icd10_release: "2019"; ICD-10 release used by icd_icd10 (2019, 2016, 2010, 2008; any
+ *   non-empty release id is taken and percent-encoded into the path)
  *
  * Changing api_base or token_endpoint switches to the token of that pair: a token is never sent
  * to another API or endpoint than the one it was issued for.
@@ -139,6 +173,20 @@ struct IcdClient *icd_client_new_local(const char *base_url);
 enum IcdStatus icd_client_set_option(struct IcdClient *client,
                                      const char *name,
                                      const char *value);
+
+/**
+ * The current value of an option, as text in the form icd_client_set_option takes (so that it
+ * can be set back): e.g. "2026-01" for "release", "30000" for "timeout_ms", "off" or "debug"
+ * for "log". An option that is not set reads as "" (proxy, ca_file, token_cache_file,
+ * cache_dir; token_endpoint on a local client); proxy "" means the environment's HTTPS_PROXY /
+ * ALL_PROXY apply.
+ *
+ * Returns a string the caller owns and frees with icd_free_string, or NULL with the last error
+ * ICD_ERR_INVALID_ARGUMENT (NULL client or name, unknown name). The credentials are not
+ * options and can never be read back. Thread-safe, also while other threads set options (the
+ * value is the one in force at the moment of the call).
+ */
+char *icd_client_get_option(struct IcdClient *client, const char *name);
 
 /**
  * Frees a client and wipes its secret from memory. NULL is a no-op. No other thread may still
@@ -183,14 +231,40 @@ char *icd_post(struct IcdClient *client,
                const char *json_body);
 
 /**
+ * icd_get with query parameters: `params` is NULL, or name, value, name, value, ..., NULL — an
+ * array of C strings ended by a NULL name, borrowed for the call only. Each name and value is
+ * percent-encoded (every byte outside RFC 3986's unreserved set A-Z a-z 0-9 - . _ ~ becomes
+ * %XX, upper-case hex; an empty value is sent as "name=") and appended in order to the query
+ * that `path_or_uri` may already hold. Names are not checked against a list: every parameter
+ * of the API can be passed (releaseId, include, ...).
+ *
+ * A name without a value (the NULL comes where a value should be), an empty name or invalid
+ * UTF-8 is ICD_ERR_INVALID_ARGUMENT, and nothing is sent. The response cache keys on the full
+ * URL, so other parameters are another entry. Like icd_get, the body is returned as it came,
+ * even one with "error": true (never cached). Returns as icd_get does (a body the caller frees
+ * with icd_free_string, or NULL and the last error); thread-safe.
+ */
+char *icd_get_with(struct IcdClient *client, const char *path_or_uri, const char *const *params);
+
+/**
  * Searches the configured release and linearization:
  * GET /icd/release/11/{release}/{linearization}/search?q={query}, `query` percent-encoded
- * (a trailing '%' asks the API for a wildcard match). Note that the API answers 200 even for a
- * search it could not run: check "error" and "errorMessage" in the JSON. Returns as icd_get
- * does (a body the caller frees with icd_free_string, or NULL and the last error; thread-safe);
- * ICD_ERR_INVALID_ARGUMENT for a NULL or empty query.
+ * (a trailing '%' asks the API for a wildcard match). The API answers 200 even for a search it
+ * could not run, with "error": true in the body: that is ICD_ERR_API, with a message quoting
+ * its errorMessage and icd_last_http_status the 2xx status (such a body is never cached).
+ * Returns a body the caller frees with icd_free_string, or NULL and the last error as icd_get
+ * does; ICD_ERR_INVALID_ARGUMENT for a NULL or empty query. Thread-safe.
  */
 char *icd_search(struct IcdClient *client, const char *query);
+
+/**
+ * icd_search with more query parameters, appended after q: e.g.
+ * {"highlightingEnabled", "false", "flatResults", "true", "chapterFilter", "01;02", NULL}.
+ * `params` as for icd_get_with (NULL, or pairs ended by a NULL name; encoded by the library;
+ * a missing value, an empty name or invalid UTF-8 is ICD_ERR_INVALID_ARGUMENT before anything
+ * is sent). Everything else as icd_search, ICD_ERR_API included. Thread-safe.
+ */
+char *icd_search_with(struct IcdClient *client, const char *query, const char *const *params);
 
 /**
  * Code information: GET /icd/release/11/{release}/{linearization}/codeinfo/{code}, `code`
@@ -201,12 +275,26 @@ char *icd_search(struct IcdClient *client, const char *query);
 char *icd_codeinfo(struct IcdClient *client, const char *code);
 
 /**
+ * icd_codeinfo with query parameters after the code (flexiblemode, convertToTerminalCodes,
+ * ...). `params` as for icd_get_with. Everything else as icd_codeinfo. Thread-safe.
+ */
+char *icd_codeinfo_with(struct IcdClient *client, const char *code, const char *const *params);
+
+/**
  * Automatic coding of a diagnostic text:
  * GET /icd/release/11/{release}/{linearization}/autocode?searchText={text}, `text`
- * percent-encoded. Returns as icd_get does (a body the caller frees with icd_free_string, or NULL and the last error; thread-safe).
+ * percent-encoded. A 2xx answer with "error": true is ICD_ERR_API (as for icd_search). Returns
+ * a body the caller frees with icd_free_string, or NULL and the last error as icd_get does;
+ * ICD_ERR_INVALID_ARGUMENT for a NULL or empty text. Thread-safe.
  */
-char *icd_autocode(struct IcdClient *client,
-                   const char *text);
+char *icd_autocode(struct IcdClient *client, const char *text);
+
+/**
+ * icd_autocode with more query parameters after searchText (matchThreshold, subtreesFilter,
+ * ...). `params` as for icd_get_with. Everything else as icd_autocode, ICD_ERR_API included.
+ * Thread-safe.
+ */
+char *icd_autocode_with(struct IcdClient *client, const char *text, const char *const *params);
 
 /**
  * The linearization entity of a Foundation entity:
@@ -215,6 +303,27 @@ char *icd_autocode(struct IcdClient *client,
  */
 char *icd_lookup(struct IcdClient *client,
                  const char *foundation_uri);
+
+/**
+ * The linearization entity of a code, in the client's language and release, in one call:
+ * the code info (as icd_codeinfo), then its "stemId" URI followed (rewritten to api_base like
+ * any @id). A postcoordinated code ("1A00&XN6Y3") gives the entity of its stem. Returns the
+ * entity's JSON, which the caller frees with icd_free_string, or NULL and the last error:
+ * ICD_ERR_HTTP with status 404 for an unknown code, ICD_ERR_PARSE when the code info has no
+ * stemId, ICD_ERR_INVALID_ARGUMENT for a NULL or empty code, and otherwise as icd_get.
+ * Makes up to two requests (both cached like any GET). Thread-safe.
+ */
+char *icd_entity_by_code(struct IcdClient *client, const char *code);
+
+/**
+ * ICD-10: GET /icd/release/10/{icd10_release}/{code} — a category ("A00.0"), a block
+ * ("A00-A09") or a chapter ("I"); `code` percent-encoded. The release is the option
+ * icd10_release (default "2019"; also 2016, 2010, 2008). The API serves ICD-10 in English and
+ * French only. Returns a body the caller frees with icd_free_string, or NULL and the last
+ * error as icd_get does: ICD_ERR_HTTP 404 for an unknown code or release,
+ * ICD_ERR_INVALID_ARGUMENT for a NULL or empty code. Thread-safe.
+ */
+char *icd_icd10(struct IcdClient *client, const char *code);
 
 /**
  * Fetches `count` paths or URIs concurrently — at most the option `concurrency` in flight
@@ -251,6 +360,86 @@ size_t icd_get_many_detailed(struct IcdClient *client,
                              int *out_http_statuses);
 
 /**
+ * Parses a JSON text — e.g. a body returned by icd_get or icd_search — into a document to
+ * read with the icd_json_* functions. `json` is borrowed for the call only: the document keeps
+ * its own copy of everything.
+ *
+ * Returns a document that the caller owns and frees with icd_json_free, or NULL with the last
+ * error: ICD_ERR_INVALID_ARGUMENT (json is NULL or not UTF-8), ICD_ERR_PARSE (not JSON; the
+ * message says at which line and column). Thread-safe.
+ */
+struct IcdJson *icd_json_parse(const char *json);
+
+/**
+ * Frees a document and everything borrowed from it (the values of icd_json_at, the strings of
+ * icd_json_string). Only what icd_json_parse returned: a value from icd_json_at belongs to its
+ * document, and passing one here does nothing. NULL is a no-op. No other thread may still be
+ * reading the document. Leaves the last error untouched.
+ */
+void icd_json_free(struct IcdJson *doc);
+
+/**
+ * The value that `pointer` names, as a handle to pass to the other icd_json_* functions
+ * (e.g. one search result, to read several members of it with short pointers).
+ *
+ * `pointer` is an RFC 6901 JSON Pointer: "" is `doc` itself; "/destinationEntities/0/theCode"
+ * walks members and array elements; "~1" stands for '/' and "~0" for '~' in a member name.
+ * An array index with a leading zero ("01"), or "-", names no element.
+ *
+ * Returns a value borrowed from the document, valid until icd_json_free of the document (never
+ * free it yourself), or NULL: when the pointer names nothing — not an error, the last error is
+ * ICD_OK — or with ICD_ERR_INVALID_ARGUMENT for a NULL doc or pointer, a pointer that neither
+ * is "" nor starts with '/', or a '~' not followed by '0' or '1'. Thread-safe.
+ */
+const struct IcdJson *icd_json_at(const struct IcdJson *doc, const char *pointer);
+
+/**
+ * The string that `pointer` names, unescaped, as NUL-terminated UTF-8 ("\u00e9" comes back
+ * as "é"). A JSON-LD language-tagged value — an object whose "@value" is a string, as every
+ * title and definition of the API is ({"@language": "en", "@value": "Cholera"}) — counts as
+ * that string, so "/title" of an entity gives "Cholera".
+ *
+ * Returns a string borrowed from the document, valid until icd_json_free of the document
+ * (never free it yourself), or NULL when the value is missing, not a string, or a string
+ * holding U+0000 (which cannot be a C string; icd_json_type tells it apart) — none of which is
+ * an error: the last error is then ICD_OK. ICD_ERR_INVALID_ARGUMENT for a NULL doc or pointer or
+ * a malformed pointer (see icd_json_at). Thread-safe.
+ */
+const char *icd_json_string(const struct IcdJson *doc, const char *pointer);
+
+/**
+ * The number of elements of the array, or of members of the object, that `pointer` names;
+ * 0 for anything else or nothing (not an error: the last error is then ICD_OK).
+ * ICD_ERR_INVALID_ARGUMENT (and 0) for a NULL doc or pointer or a malformed pointer.
+ * Thread-safe.
+ */
+size_t icd_json_count(const struct IcdJson *doc, const char *pointer);
+
+/**
+ * Whether `pointer` names a number: then 1, and the number in `*out` (as a double: integers
+ * beyond 2^53 lose precision) unless `out` is NULL. Otherwise 0 and `*out` untouched; a
+ * missing value or one of another type is not an error (the last error is then ICD_OK).
+ * ICD_ERR_INVALID_ARGUMENT (and 0) for a NULL doc or pointer or a malformed pointer.
+ * Thread-safe.
+ */
+int icd_json_number(const struct IcdJson *doc, const char *pointer, double *out);
+
+/**
+ * Whether `pointer` names true or false: then 1, and 1 or 0 in `*out` unless `out` is NULL.
+ * Otherwise 0 and `*out` untouched; a missing value or one of another type is not an error
+ * (the last error is then ICD_OK). ICD_ERR_INVALID_ARGUMENT (and 0) for a NULL doc or pointer
+ * or a malformed pointer. Thread-safe.
+ */
+int icd_json_bool(const struct IcdJson *doc, const char *pointer, int *out);
+
+/**
+ * The JSON type of the value `pointer` names, ICD_JSON_MISSING when it names nothing (not an
+ * error: the last error is then ICD_OK). ICD_ERR_INVALID_ARGUMENT (and ICD_JSON_MISSING) for
+ * a NULL doc or pointer or a malformed pointer. Thread-safe.
+ */
+enum IcdJsonType icd_json_type(const struct IcdJson *doc, const char *pointer);
+
+/**
  * Frees a string returned by this library. NULL is a no-op. Leaves the last error untouched.
  */
 void icd_free_string(char *s);
@@ -277,7 +466,7 @@ const char *icd_last_error_message(void);
 int icd_last_http_status(void);
 
 /**
- * The library's version, e.g. "0.1.0": a static string, never freed. Equal to
+ * The library's version, e.g. "0.2.0": a static string, never freed. Equal to
  * ICDAPI_VERSION in the header the program was compiled with, unless it was linked against
  * another build.
  */

@@ -13,6 +13,8 @@ use crate::cache::memory::{cache_key, freshness_lifetime, ResponseCache};
 use crate::error::{quote_body, Error, ErrorKind, Result};
 use crate::http::transport::{self, Answer, Body, Method, Request};
 use crate::http::url::{shorten, BaseUrl};
+use crate::icd::params::{self, Param};
+use crate::icd::release::ServedReleases;
 use crate::options::{Config, Effect, ACCEPT_JSON, API_VERSION, DEFAULT_API_BASE, DEFAULT_TOKEN_ENDPOINT};
 use crate::token::endpoint::fetch_token;
 use crate::token::file as token_file;
@@ -30,6 +32,16 @@ const DISK_HIT_LIFETIME: Duration = Duration::from_secs(36000);
 pub struct Reply {
     pub body: Arc<str>,
     pub http_status: u16,
+    /// The body is an object with `"error": true`: the API says it could not do the job. Such
+    /// a body is never cached; the search and autocode helpers turn it into `ErrorKind::Api`.
+    pub reports_error: bool,
+}
+
+impl Reply {
+    fn cached(body: Arc<str>) -> Reply {
+        // Bodies that report an error never enter a cache.
+        Reply { body, http_status: 200, reports_error: false }
+    }
 }
 
 /// A client of the ICD API, shared freely between threads (`Client: Send + Sync`).
@@ -42,6 +54,8 @@ pub struct Client {
     tokens: RwLock<Arc<TokenSlot>>,
     cache: ResponseCache,
     disk: RwLock<Option<Arc<DiskCache>>>,
+    /// The releases the API serves, asked once per base, linearization and release (`icd::release`).
+    pub(crate) served_releases: ServedReleases,
 }
 
 struct TokenSlot {
@@ -116,6 +130,7 @@ impl Client {
             agent: RwLock::new(agent),
             tokens: RwLock::new(Arc::new(tokens)),
             disk: RwLock::new(None),
+            served_releases: ServedReleases::default(),
         })
     }
 
@@ -149,11 +164,24 @@ impl Client {
         Ok(())
     }
 
+    /// The current value of an option as text (see `Config::get`); never the credentials.
+    pub fn option(&self, name: &str) -> Result<String> {
+        self.config().get(name)
+    }
+
     /// GET a path (`/icd/...`, with or without a query), an `http://id.who.int/...` URI, or a URI
     /// under `api_base`.
     pub fn get(&self, path_or_uri: &str) -> Result<Reply> {
+        self.get_with(path_or_uri, &[])
+    }
+
+    /// `get` with query parameters appended (percent-encoded) to the query the target may
+    /// already have. The body comes back as it came, even one with `"error": true`.
+    pub fn get_with(&self, path_or_uri: &str, params: &[Param<'_>]) -> Result<Reply> {
+        params::validate(params)?;
         let config = self.config();
-        let url = config.api_base.resolve(path_or_uri)?;
+        let mut url = config.api_base.resolve(path_or_uri)?;
+        params::append_to_url(&mut url, params);
         self.execute(&config, Method::Get, url, None)
     }
 
@@ -202,7 +230,7 @@ impl Client {
             if config.log {
                 crate::log::line(format_args!("GET {url} -> 200 from the response cache"));
             }
-            return Ok(Reply { body, http_status: 200 });
+            return Ok(Reply::cached(body));
         }
         if let (Some(disk), Some(key)) = (&disk, &key) {
             if let Some(body) = disk.get(key) {
@@ -211,7 +239,7 @@ impl Client {
                 }
                 let body: Arc<str> = Arc::from(body);
                 self.cache.insert(key.clone(), body.clone(), DISK_HIT_LIFETIME);
-                return Ok(Reply { body, http_status: 200 });
+                return Ok(Reply::cached(body));
             }
         }
         let deadline = Instant::now() + config.timeout;
@@ -274,7 +302,10 @@ impl Client {
             match answer.status {
                 200..=299 => {
                     let lifetime = freshness_lifetime(answer.cache_control.as_deref());
-                    return Ok((json_reply(method, &url, answer)?, lifetime));
+                    let reply = json_reply(method, &url, answer)?;
+                    // A body saying the API could not do the job is never kept, in memory or on disk.
+                    let lifetime = lifetime.filter(|_| !reply.reports_error);
+                    return Ok((reply, lifetime));
                 }
                 401 if token.is_some() && !refreshed_after_401 => {
                     // The token was revoked or expired early: drop it, fetch a new one, once.
@@ -385,11 +416,11 @@ fn json_reply(method: Method, url: &str, answer: Answer) -> Result<Reply> {
         .with_http_status(status)
     };
     let text = String::from_utf8(answer.body).map_err(|_| not_json("not UTF-8".into()))?;
-    serde_json::from_str::<serde::de::IgnoredAny>(&text).map_err(|e| {
+    let shape = crate::json::inspect(&text).map_err(|e| {
         let kind = answer.content_type.as_deref().unwrap_or("no Content-Type");
         not_json(format!("{kind}: {e}"))
     })?;
-    Ok(Reply { body: Arc::from(text), http_status: status })
+    Ok(Reply { body: Arc::from(text), http_status: status, reports_error: shape.reports_error })
 }
 
 fn http_error(method: Method, url: &str, status: u16, answer: &Answer, secrets: &[&str]) -> Error {

@@ -22,6 +22,9 @@ pub enum ErrorKind {
     Parse,
     /// A bug: a caught panic or a broken invariant.
     Internal,
+    /// The API answered 2xx but said in the body that it could not do the job (a search or
+    /// autocode with `"error": true`); the message quotes its `errorMessage`.
+    Api,
 }
 
 /// An error with a message meant for people. Messages never contain the client secret or a token:

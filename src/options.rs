@@ -31,6 +31,7 @@ pub const OPTION_NAMES: &[&str] = &[
     "token_cache_file",
     "cache_dir",
     "cache_dir_max_bytes",
+    "icd10_release",
 ];
 
 /// The request headers that only change with an option, parsed once per change rather than once
@@ -84,6 +85,8 @@ pub struct Config {
     /// Where answers about fixed releases are kept across runs.
     pub cache_dir: Option<PathBuf>,
     pub cache_dir_max_bytes: u64,
+    /// The ICD-10 release used by `icd10` (2019, 2016, 2010, 2008, ...).
+    pub icd10_release: String,
 }
 
 /// What else must change when an option changes.
@@ -123,6 +126,7 @@ impl Config {
             token_cache_file: None,
             cache_dir: None,
             cache_dir_max_bytes: 256 * 1024 * 1024,
+            icd10_release: "2019".into(),
         }
     }
 
@@ -246,16 +250,54 @@ impl Config {
                 self.cache_dir_max_bytes = parse_number(value, 65536, 1 << 50).map_err(|why| bad(&why))?;
                 return Ok(Effect::DiskCache);
             }
-            _ => {
-                return Err(Error::invalid_argument(format!(
-                    "unknown option \"{}\"; known options: {}",
-                    shorten(name, 60),
-                    OPTION_NAMES.join(", ")
-                )))
+            // Any release id is taken (WHO adds them); it is percent-encoded into the path.
+            "icd10_release" => {
+                if value.trim().is_empty() || value.len() > 64 || value.chars().any(char::is_control) {
+                    return Err(bad("expected an ICD-10 release id such as 2019, 2016, 2010 or 2008"));
+                }
+                self.icd10_release = value.to_owned();
             }
+            _ => return Err(unknown_option(name)),
         }
         Ok(Effect::None)
     }
+
+    /// The current value of an option as text, in the form `set` takes: what is not set reads
+    /// as "" (proxy, ca_file, token_cache_file, cache_dir, and token_endpoint of a local client).
+    /// The credentials are not options: they can never be read back.
+    pub fn get(&self, name: &str) -> Result<String> {
+        let path = |path: &Option<PathBuf>| path.as_ref().map_or(String::new(), |p| p.to_string_lossy().into_owned());
+        Ok(match name {
+            "language" => self.language.clone(),
+            "release" => self.release.clone(),
+            "linearization" => self.linearization.clone(),
+            "api_version" => self.api_version.clone(),
+            "api_base" => self.api_base.as_url(),
+            "token_endpoint" => self.token_endpoint.as_ref().map_or(String::new(), BaseUrl::as_url),
+            "timeout_ms" => self.timeout.as_millis().to_string(),
+            "max_retries" => self.max_retries.to_string(),
+            "cache_entries" => self.cache_entries.to_string(),
+            "max_response_bytes" => self.max_response_bytes.to_string(),
+            "user_agent" => self.user_agent.clone(),
+            "proxy" => self.proxy.clone().unwrap_or_default(),
+            "ca_file" => path(&self.ca_file),
+            "log" => (if self.log { "debug" } else { "off" }).to_owned(),
+            "concurrency" => self.concurrency.to_string(),
+            "token_cache_file" => path(&self.token_cache_file),
+            "cache_dir" => path(&self.cache_dir),
+            "cache_dir_max_bytes" => self.cache_dir_max_bytes.to_string(),
+            "icd10_release" => self.icd10_release.clone(),
+            _ => return Err(unknown_option(name)),
+        })
+    }
+}
+
+fn unknown_option(name: &str) -> Error {
+    Error::invalid_argument(format!(
+        "unknown option \"{}\"; known options: {}",
+        shorten(name, 60),
+        OPTION_NAMES.join(", ")
+    ))
 }
 
 /// `value` when it is 1 to `max_len` ASCII letters, digits and `extra`: safe in a header or path.

@@ -9,9 +9,22 @@ typedef enum IcdStatus {
   ICD_ERR_TIMEOUT = 5,
   ICD_ERR_PARSE = 6,
   ICD_ERR_INTERNAL = 7,
+  ICD_ERR_API = 8,
 } IcdStatus;
 
+typedef enum IcdJsonType {
+  ICD_JSON_MISSING = 0,
+  ICD_JSON_NULL = 1,
+  ICD_JSON_BOOL = 2,
+  ICD_JSON_NUMBER = 3,
+  ICD_JSON_STRING = 4,
+  ICD_JSON_ARRAY = 5,
+  ICD_JSON_OBJECT = 6,
+} IcdJsonType;
+
 typedef struct IcdClient IcdClient;
+
+typedef struct IcdJson IcdJson;
 
 struct IcdClient *icd_client_new(const char *client_id, const char *client_secret);
 
@@ -21,6 +34,8 @@ enum IcdStatus icd_client_set_option(struct IcdClient *client,
                                      const char *name,
                                      const char *value);
 
+char *icd_client_get_option(struct IcdClient *client, const char *name);
+
 void icd_client_free(struct IcdClient *client);
 
 char *icd_get(struct IcdClient *client, const char *path_or_uri);
@@ -29,15 +44,26 @@ char *icd_post(struct IcdClient *client,
                const char *path_or_uri,
                const char *json_body);
 
+char *icd_get_with(struct IcdClient *client, const char *path_or_uri, const char *const *params);
+
 char *icd_search(struct IcdClient *client, const char *query);
+
+char *icd_search_with(struct IcdClient *client, const char *query, const char *const *params);
 
 char *icd_codeinfo(struct IcdClient *client, const char *code);
 
-char *icd_autocode(struct IcdClient *client,
-                   const char *text);
+char *icd_codeinfo_with(struct IcdClient *client, const char *code, const char *const *params);
+
+char *icd_autocode(struct IcdClient *client, const char *text);
+
+char *icd_autocode_with(struct IcdClient *client, const char *text, const char *const *params);
 
 char *icd_lookup(struct IcdClient *client,
                  const char *foundation_uri);
+
+char *icd_entity_by_code(struct IcdClient *client, const char *code);
+
+char *icd_icd10(struct IcdClient *client, const char *code);
 
 size_t icd_get_many(struct IcdClient *client,
                     const char *const *paths_or_uris,
@@ -51,6 +77,22 @@ size_t icd_get_many_detailed(struct IcdClient *client,
                              char **out_bodies,
                              enum IcdStatus *out_statuses,
                              int *out_http_statuses);
+
+struct IcdJson *icd_json_parse(const char *json);
+
+void icd_json_free(struct IcdJson *doc);
+
+const struct IcdJson *icd_json_at(const struct IcdJson *doc, const char *pointer);
+
+const char *icd_json_string(const struct IcdJson *doc, const char *pointer);
+
+size_t icd_json_count(const struct IcdJson *doc, const char *pointer);
+
+int icd_json_number(const struct IcdJson *doc, const char *pointer, double *out);
+
+int icd_json_bool(const struct IcdJson *doc, const char *pointer, int *out);
+
+enum IcdJsonType icd_json_type(const struct IcdJson *doc, const char *pointer);
 
 void icd_free_string(char *s);
 

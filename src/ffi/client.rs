@@ -3,6 +3,7 @@
 use std::ffi::c_char;
 use std::ptr;
 
+use super::requests::copy_to_c;
 use super::{boundary, client_arg, last_error, str_arg, IcdStatus};
 use crate::error::Result;
 use crate::Client;
@@ -83,6 +84,8 @@ pub unsafe extern "C" fn icd_client_new_local(base_url: *const c_char) -> *mut I
 ///   (/icd/release/11/{release}/..., /icd/release/10/{release}/...) are kept across runs,
 ///   so that they are answered without the network; "" turns it off
 /// - cache_dir_max_bytes: "268435456"; bound of cache_dir (least recently used entries go first)
+/// - icd10_release: "2019"; ICD-10 release used by icd_icd10 (2019, 2016, 2010, 2008; any
+///   non-empty release id is taken and percent-encoded into the path)
 ///
 /// Changing api_base or token_endpoint switches to the token of that pair: a token is never sent
 /// to another API or endpoint than the one it was issued for.
@@ -109,6 +112,25 @@ pub unsafe extern "C" fn icd_client_set_option(
     } else {
         last_error::code()
     }
+}
+
+/// The current value of an option, as text in the form icd_client_set_option takes (so that it
+/// can be set back): e.g. "2026-01" for "release", "30000" for "timeout_ms", "off" or "debug"
+/// for "log". An option that is not set reads as "" (proxy, ca_file, token_cache_file,
+/// cache_dir; token_endpoint on a local client); proxy "" means the environment's HTTPS_PROXY /
+/// ALL_PROXY apply.
+///
+/// Returns a string the caller owns and frees with icd_free_string, or NULL with the last error
+/// ICD_ERR_INVALID_ARGUMENT (NULL client or name, unknown name). The credentials are not
+/// options and can never be read back. Thread-safe, also while other threads set options (the
+/// value is the one in force at the moment of the call).
+#[no_mangle]
+pub unsafe extern "C" fn icd_client_get_option(client: *mut IcdClient, name: *const c_char) -> *mut c_char {
+    boundary(ptr::null_mut(), || {
+        let client = client_arg(client)?;
+        let value = client.option(str_arg(name, "name")?)?;
+        Ok((copy_to_c(&value)?, 0))
+    })
 }
 
 /// Frees a client and wipes its secret from memory. NULL is a no-op. No other thread may still

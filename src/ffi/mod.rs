@@ -4,7 +4,7 @@
 //! and records the outcome as the thread's last error. The files are split by concern, in the
 //! order the header presents them (build.rs lists them for cbindgen, whose doc comments are the
 //! header's documentation): clients (`client`), requests (`requests`), batches (`batch`),
-//! outcomes (`status`).
+//! JSON documents (`json`), outcomes (`status`).
 //!
 //! Safety, for every exported function: each pointer argument is NULL or valid for the call (a
 //! NUL-terminated string, or a live client from `icd_client_new*`); strings returned as `char *`
@@ -17,12 +17,14 @@
 
 mod batch;
 mod client;
+mod json;
 mod last_error;
 mod requests;
 mod status;
 
 pub use batch::*;
 pub use client::*;
+pub use json::*;
 pub use requests::*;
 pub use status::*;
 
@@ -69,6 +71,35 @@ pub(crate) unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> Result<&'a s
     CStr::from_ptr(ptr).to_str().map_err(|e| {
         Error::invalid_argument(format!("{name} is not valid UTF-8 (invalid byte at offset {})", e.valid_up_to()))
     })
+}
+
+/// Borrows a query-parameter array: NULL (none), or name, value, name, value, ..., NULL — ended
+/// by a NULL name. A NULL where a value should be, invalid UTF-8 or an empty name is refused.
+///
+/// # Safety
+/// `params` is NULL or points to an array of C strings ended by a NULL name, as described.
+pub(crate) unsafe fn params_arg<'a>(params: *const *const c_char) -> Result<Vec<(&'a str, &'a str)>> {
+    let mut pairs = Vec::new();
+    if params.is_null() {
+        return Ok(pairs);
+    }
+    let mut at = params;
+    while !(*at).is_null() {
+        let index = pairs.len();
+        let name = str_arg(*at, &format!("params: the name of parameter {index}"))?;
+        let value = *at.add(1);
+        if value.is_null() {
+            return Err(Error::invalid_argument(format!(
+                "params: parameter {index} (\"{}\") has no value: a NULL stands where its value should \
+                 be (end the array with a NULL name, after the last value); nothing was sent",
+                crate::http::url::shorten(name, 60)
+            )));
+        }
+        pairs.push((name, str_arg(value, &format!("params: the value of parameter {index} (\"{name}\")"))?));
+        at = at.add(2);
+    }
+    crate::icd::params::validate(&pairs)?;
+    Ok(pairs)
 }
 
 /// Borrows the client behind a handle, or says it is NULL.

@@ -28,6 +28,11 @@ pub enum IcdStatus {
     ICD_ERR_PARSE = 6,
     /// A bug: a caught panic or a broken invariant. Please report it.
     ICD_ERR_INTERNAL = 7,
+    /// The API answered 2xx but said in the body that it could not do the job (a search or
+    /// autocode with "error": true): the message quotes its errorMessage, and
+    /// icd_last_http_status is the 2xx status. Only the search and autocode functions report
+    /// it; icd_get, icd_get_with and icd_get_many return such a body as it came.
+    ICD_ERR_API = 8,
 }
 
 impl From<ErrorKind> for IcdStatus {
@@ -40,6 +45,7 @@ impl From<ErrorKind> for IcdStatus {
             ErrorKind::Timeout => IcdStatus::ICD_ERR_TIMEOUT,
             ErrorKind::Parse => IcdStatus::ICD_ERR_PARSE,
             ErrorKind::Internal => IcdStatus::ICD_ERR_INTERNAL,
+            ErrorKind::Api => IcdStatus::ICD_ERR_API,
         }
     }
 }
@@ -75,7 +81,7 @@ pub extern "C" fn icd_last_http_status() -> c_int {
     last_error::http_status()
 }
 
-/// The library's version, e.g. "0.1.0": a static string, never freed. Equal to
+/// The library's version, e.g. "0.2.0": a static string, never freed. Equal to
 /// ICDAPI_VERSION in the header the program was compiled with, unless it was linked against
 /// another build.
 #[no_mangle]

@@ -1,38 +1,77 @@
 //! The helpers that build `/icd/release/11/{release}/{linearization}/...` from the client's
-//! options: search, code info, autocoding, lookup.
+//! options: search, code info, autocoding, lookup — each also with caller's query parameters.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::http::transport::Method;
-use crate::http::url::encode_component;
+use crate::http::url::{encode_component, shorten};
+use crate::icd::params::{self, Param};
 use crate::{Client, Reply};
 
+/// What a helper does, for its path and its messages.
+struct Job<'a> {
+    /// The argument's name in messages ("query", "code", ...).
+    argument: &'a str,
+    /// The request's name in messages ("search", "code info", ...).
+    name: &'a str,
+    /// A 2xx body with `"error": true` fails the call (`ErrorKind::Api`) rather than returning.
+    reported_error_fails: bool,
+}
+
 impl Client {
-    /// Searches the configured linearization and release (`.../search?q=`). A search that the
-    /// API could not run still answers 200, with `"error": true` and `errorMessage` in the JSON.
+    /// Searches the configured linearization and release (`.../search?q=`). A search the API
+    /// could not run (200 with `"error": true`) is `ErrorKind::Api`, quoting its `errorMessage`.
     pub fn search(&self, query: &str) -> Result<Reply> {
-        self.linearization_get("query", query, |q| format!("search?q={q}"))
+        self.search_with(query, &[])
+    }
+
+    /// `search` with more query parameters after `q` (flatResults, highlightingEnabled, ...).
+    pub fn search_with(&self, query: &str, params: &[Param<'_>]) -> Result<Reply> {
+        let job = Job { argument: "query", name: "search", reported_error_fails: true };
+        self.linearization_get(&job, query, |q| format!("search?q={q}"), params)
     }
 
     /// Code information (`.../codeinfo/{code}`); `&` and `/` of postcoordinated codes survive.
     pub fn codeinfo(&self, code: &str) -> Result<Reply> {
-        self.linearization_get("code", code, |c| format!("codeinfo/{c}"))
+        self.codeinfo_with(code, &[])
     }
 
-    /// Automatic coding of a diagnostic text (`.../autocode?searchText=`).
+    /// `codeinfo` with query parameters (flexiblemode, convertToTerminalCodes, ...).
+    pub fn codeinfo_with(&self, code: &str, params: &[Param<'_>]) -> Result<Reply> {
+        let job = Job { argument: "code", name: "code info", reported_error_fails: false };
+        self.linearization_get(&job, code, |c| format!("codeinfo/{c}"), params)
+    }
+
+    /// Automatic coding of a diagnostic text (`.../autocode?searchText=`); a body with
+    /// `"error": true` is `ErrorKind::Api`.
     pub fn autocode(&self, text: &str) -> Result<Reply> {
-        self.linearization_get("text", text, |t| format!("autocode?searchText={t}"))
+        self.autocode_with(text, &[])
+    }
+
+    /// `autocode` with more query parameters after `searchText` (matchThreshold, ...).
+    pub fn autocode_with(&self, text: &str, params: &[Param<'_>]) -> Result<Reply> {
+        let job = Job { argument: "text", name: "autocode", reported_error_fails: true };
+        self.linearization_get(&job, text, |t| format!("autocode?searchText={t}"), params)
     }
 
     /// The linearization entity of a Foundation URI (`.../lookup?foundationUri=`).
     pub fn lookup(&self, foundation_uri: &str) -> Result<Reply> {
-        self.linearization_get("foundation_uri", foundation_uri, |u| format!("lookup?foundationUri={u}"))
+        let job = Job { argument: "foundation_uri", name: "lookup", reported_error_fails: false };
+        self.linearization_get(&job, foundation_uri, |u| format!("lookup?foundationUri={u}"), &[])
     }
 
-    /// GET `/icd/release/11/{release}/{linearization}/{tail}`, with `argument` percent-encoded.
-    fn linearization_get(&self, name: &str, argument: &str, tail: impl FnOnce(&str) -> String) -> Result<Reply> {
+    /// GET `/icd/release/11/{release}/{linearization}/{tail}`, with `argument` percent-encoded
+    /// and `params` appended. A 404 is explained when the API does not serve the release.
+    fn linearization_get(
+        &self,
+        job: &Job<'_>,
+        argument: &str,
+        tail: impl FnOnce(&str) -> String,
+        params: &[Param<'_>],
+    ) -> Result<Reply> {
         if argument.trim().is_empty() {
-            return Err(Error::invalid_argument(format!("{name} is empty")));
+            return Err(Error::invalid_argument(format!("{} is empty", job.argument)));
         }
+        params::validate(params)?;
         let config = self.config();
         let path = format!(
             "/icd/release/11/{}/{}/{}",
@@ -40,7 +79,28 @@ impl Client {
             config.linearization,
             tail(&encode_component(argument))
         );
-        let url = config.api_base.resolve(&path)?;
-        self.execute(&config, Method::Get, url, None)
+        let mut url = config.api_base.resolve(&path)?;
+        params::append_to_url(&mut url, params);
+        let reply = self
+            .execute(&config, Method::Get, url.clone(), None)
+            .map_err(|error| self.explain_unserved_release(&config, error))?;
+        if job.reported_error_fails && reply.reports_error {
+            return Err(reported_error(job.name, &url, &reply));
+        }
+        Ok(reply)
     }
+}
+
+/// `ErrorKind::Api` for a 2xx body with `"error": true`, quoting its `errorMessage`.
+fn reported_error(job: &str, url: &str, reply: &Reply) -> Error {
+    let said = crate::json::error_message(&reply.body)
+        .map_or_else(|| "without an errorMessage".to_owned(), |m| format!("\"{}\"", shorten(&m, 300)));
+    Error::new(
+        ErrorKind::Api,
+        format!(
+            "GET {url}: the API answered {} but could not do the {job} (\"error\": true): {said}",
+            reply.http_status
+        ),
+    )
+    .with_http_status(reply.http_status)
 }

@@ -1,3 +1,7 @@
-//! The ICD API itself: what the library knows of ICD beyond HTTP (the paths of the helpers).
+//! The ICD API itself: what the library knows of ICD beyond HTTP — the helpers and their query
+//! parameters, code → entity, ICD-10, and the check of an unserved release.
 
+mod entity;
 mod helpers;
+pub mod params;
+pub mod release;

@@ -2,6 +2,8 @@
 //! free loopback port for each test, with its admin endpoints for faults and the request log.
 #![allow(dead_code)]
 
+pub mod c_abi;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -128,6 +130,14 @@ impl StandIn {
     /// The API requests (token requests excepted).
     pub fn api_requests(&self) -> Vec<Value> {
         self.requests().into_iter().filter(|r| r["path"].as_str().is_some_and(|p| p.starts_with("/icd"))).collect()
+    }
+
+    /// The API requests but the release lists (`/icd/release/11/{linearization}`) that a helper's
+    /// first 404 asks for, to tell an unserved release.
+    pub fn api_requests_but_release_lists(&self) -> Vec<Value> {
+        let is_list =
+            |r: &Value| r["path"].as_str().is_some_and(|p| p == "/icd/release/11/mms" || p == "/icd/release/11/icf");
+        self.api_requests().into_iter().filter(|r| !is_list(r)).collect()
     }
 
     pub fn last_api_request(&self) -> Value {

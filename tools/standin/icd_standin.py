@@ -10,6 +10,7 @@ The data set (data/icd_data.json) is a small consistent subset of ICD-11 MMS and
 
     python3 icd_standin.py [--host 127.0.0.1] [--port 0] [--client-id ID] [--client-secret S]
                            [--expires-in 3600] [--local] [--tls-cert PEM --tls-key PEM] [--quiet]
+                           [--releases 2024-01[,...]]
 
 Test support, JSON in and out, no auth, never logged or faulted:
   GET  /_admin/health   {"ok":true}
@@ -20,6 +21,8 @@ Test support, JSON in and out, no auth, never logged or faulted:
   GET  /_admin/config   current configuration;  GET /_admin/faults  faults still queued
   POST /_admin/config   any of expires_in, cache_control (null: no header), delay_ms,
                         token_delay_ms, client_id, client_secret, local, escape_non_ascii
+                        (\u00e9 escapes for non-ASCII in JSON answers), releases (a list of the
+                        ICD-11 releases served, as --releases; null: all)
   POST /_admin/revoke   every token issued so far answers 401 from now on
   POST /_admin/reset    clears log, stats, faults and revocations; config back to the command line
   POST /_admin/fault    {"match": substring of the request target ("" = any), "kind": ...,
@@ -352,7 +355,7 @@ def b64url(raw):
 
 CONFIG_TYPES = {"expires_in": int, "delay_ms": int, "token_delay_ms": int, "client_id": str,
                 "client_secret": str, "cache_control": (str, type(None)), "local": bool,
-                "escape_non_ascii": bool}
+                "escape_non_ascii": bool, "releases": (list, type(None))}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -606,7 +609,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         """POST /icd/release/11/{release}/codedit: a death certificate (JSON) checked by the
         DORIS coding-edit rules; the answer has the DeathCertificateCheckResult shape. The stand-in
         only reports which codes of its data set the certificate mentions."""
-        if release not in ICD11_RELEASES:
+        if release not in self.served_releases():
             raise ApiError(404, "Release not found: %s" % release)
         if not (self.headers.get("Content-Type") or "").startswith(("application/json", "text/json")):
             raise ApiError(415, "Unsupported Media Type: the death certificate is JSON.")
@@ -620,6 +623,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         found = sorted(known & set(re.findall(r"[0-9A-Z]{2}[0-9A-Z]{2}(?:\.[0-9A-Z]+)?", json.dumps(certificate))))
         report = "Codes found: %s" % (", ".join(found) if found else "none")
         return self.json_answer({"report": report, "tabularReport": report, "issueIds": ""})
+
+    def served_releases(self):
+        """The ICD-11 releases this server holds, newest first: all of them, or those chosen with
+        --releases / the admin config "releases" (as a local container holds those of include=)."""
+        chosen = self.state.snapshot()["releases"]
+        return [r for r in ICD11_RELEASES if chosen is None or r in chosen]
 
     def language(self, available):
         """Most preferred Accept-Language tag (primary subtag); 404 if the release lacks it."""
@@ -642,13 +651,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def icd11(self, segs, params):
         if segs and segs[0] in LINEARIZATIONS:  # /release/11/{lin}[/{id}[/{residual}]]
             lin, rest = segs[0], segs[1:]
-            lang = self.language(languages_11(ICD11_RELEASES[0]))
+            lang = self.language(languages_11(self.served_releases()[0]))
             if not rest:
                 return self.multi_version(f"/{lin}", lst(LINEARIZATIONS[lin], lang), "TopLevel")
             entity = self.find_entity(lin, rest)
             return self.multi_version(f"/{lin}/{entity['id']}", lst(entity["title"], lang),
                                       "LinearizationEntity")
-        if len(segs) < 2 or segs[0] not in ICD11_RELEASES:
+        if len(segs) < 2 or segs[0] not in self.served_releases():
             raise ApiError(404, "Release not found: %s" % (segs[0] if segs else ""))
         release, lin, rest = segs[0], segs[1], segs[2:]
         if lin not in LINEARIZATIONS:
@@ -687,7 +696,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def multi_version(self, tail, title, context, family="11"):
         """Which releases hold `tail` (a linearization or an entity), newest first."""
         releases = [f"{WHO}/icd/release/{family}/{r}{tail}"
-                    for r in (ICD11_RELEASES if family == "11" else ICD10_RELEASES)]
+                    for r in (self.served_releases() if family == "11" else ICD10_RELEASES)]
         return self.json_answer({"@context": f"{CTX}contextFor{context}.json",
                                  "@id": f"{WHO}/icd/release/{family}{tail}", "title": title,
                                  "release": releases, "latestRelease": releases[0]})
@@ -865,7 +874,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         score, term, is_title, eid = best
         e = self.catalog.icd11[eid]
         if base is None:  # the foundation endpoint still names the MMS entity and its code
-            base = f"{WHO}/icd/release/11/{ICD11_RELEASES[0]}/mms"
+            base = f"{WHO}/icd/release/11/{self.served_releases()[0]}/mms"
         return {"searchText": text, "matchingText": term, "theCode": e.get("code") or None,
                 "foundationURI": foundation_uri(eid), "linearizationURI": f"{base}/{eid}",
                 "matchLevel": 0 if score == 1.0 else 1, "matchScore": score, "matchType": 0,
@@ -874,8 +883,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     # -- Foundation -----------------------------------------------------------------------------
 
     def foundation(self, segs, params):
-        release = params.get("releaseId") or ICD11_RELEASES[0]
-        if release not in ICD11_RELEASES:
+        release = params.get("releaseId") or self.served_releases()[0]
+        if release not in self.served_releases():
             raise ApiError(404, "Release not found: %s" % release)
         lang = self.language(languages_11(release))
         ids = self.catalog.foundation_ids()
@@ -887,7 +896,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "child": [foundation_uri(c) for c in self.catalog.chapters],
                 "browserUrl": f"https://icd.who.int/browse/{release}/foundation/{lang}",
                 "supportedLinearizations": sorted(LINEARIZATIONS),
-                "allReleases": [f"{WHO}/icd/entity?releaseId={r}" for r in ICD11_RELEASES]})
+                "allReleases": [f"{WHO}/icd/entity?releaseId={r}" for r in self.served_releases()]})
         if segs == ["search"]:
             return self.json_answer(self.search(ids, params, lang, None))
         if segs == ["autocode"]:
@@ -985,6 +994,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     bool_for_int = wanted is int and isinstance(value, bool)  # bool is an int in Python
                     if wanted is None or not isinstance(value, wanted) or bool_for_int:
                         return reply({"error": "bad config entry: %s" % key}, 400)
+                    if key == "releases" and value is not None and (
+                            not value or not set(value) <= set(ICD11_RELEASES)):
+                        return reply({"error": "releases: a non-empty list of " + ", ".join(ICD11_RELEASES)}, 400)
                 return reply({"ok": True, "config": state.configure(data)})
             return reply(state.snapshot())
         faults = data if isinstance(data, list) else [data]
@@ -1045,12 +1057,14 @@ def environment_to_paste(url, args, catalog):
     """What a person starting the stand-in by hand needs: what it serves and how to point at it."""
     icd11 = ", ".join(e["code"] for e in catalog.by_code.values())
     icd10 = ", ".join(e["code"] for e in catalog.icd10.values())
+    chosen = [r.strip() for r in (args.releases or "").split(",")]
+    served = [r for r in ICD11_RELEASES if not args.releases or r in chosen]
     lines = [
         "",
         "The local stand-in of the WHO ICD API is serving %s until you press Ctrl-C." % url,
         "It answers like WHO's API (same paths, headers, errors, JSON-LD) from a small data set:",
         "  ICD-11 MMS codes %s," % icd11,
-        "    in releases %s, languages %s;" % (", ".join(ICD11_RELEASES), ", ".join(sorted(ICD11_LANGUAGES))),
+        "    in releases %s, languages %s;" % (", ".join(served), ", ".join(sorted(ICD11_LANGUAGES))),
         "  ICD-10 %s, releases %s, languages %s." % (icd10, ", ".join(ICD10_RELEASES),
                                                       ", ".join(sorted(ICD10_LANGUAGES))),
         "Paste this into the shell where you run your program:",
@@ -1082,9 +1096,17 @@ def main(argv=None):
     parser.add_argument("--print-env", action="store_true",
                         help="after LISTENING, print what the stand-in holds and the environment to paste "
                              "into another shell (scripts/standin.sh, for people rather than tests)")
+    parser.add_argument("--releases", help="serve only these ICD-11 releases (comma-separated, e.g. "
+                                           "2024-01), as a local container started with include= does")
     args = parser.parse_args(argv)
     if bool(args.tls_cert) != bool(args.tls_key):
         parser.error("--tls-cert and --tls-key go together")
+    releases = None
+    if args.releases is not None:
+        releases = [r.strip() for r in args.releases.split(",") if r.strip()]
+        unknown = [r for r in releases if r not in ICD11_RELEASES]
+        if unknown or not releases:
+            parser.error("--releases takes some of " + ", ".join(ICD11_RELEASES))
 
     host = loopback_host(args.host)
     server = (Server6 if ":" in host else Server)((host, args.port), Handler)
@@ -1094,7 +1116,7 @@ def main(argv=None):
     server.state = State({"expires_in": args.expires_in, "cache_control": "public,max-age=36000",
                           "delay_ms": 0, "token_delay_ms": 0, "client_id": args.client_id,
                           "client_secret": args.client_secret, "local": args.local,
-                          "escape_non_ascii": False})
+                          "escape_non_ascii": False, "releases": releases})
     scheme = "http"
     if args.tls_cert:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
