@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 use crate::cache::disk::{is_fixed_release, DiskCache};
 use crate::cache::memory::{cache_key, freshness_lifetime, ResponseCache};
 use crate::error::{quote_body, Error, ErrorKind, Result};
+use crate::http::pool::{self, Connections};
 use crate::http::transport::{self, Answer, Body, Method, Request};
 use crate::http::url::{shorten, BaseUrl};
 use crate::icd::params::{self, Param};
@@ -49,7 +50,8 @@ pub struct Client {
     /// None for a local deployment, which needs no token.
     credentials: Option<Credentials>,
     config: RwLock<Arc<Config>>,
-    agent: RwLock<ureq::Agent>,
+    /// The process-wide connection pool of this client's transport settings.
+    connections: RwLock<Arc<Connections>>,
     /// The process-wide token cache for this client's credentials, endpoint and API.
     tokens: RwLock<Arc<TokenSlot>>,
     cache: ResponseCache,
@@ -121,13 +123,13 @@ impl Client {
 
     fn with_config(credentials: Option<Credentials>, mut config: Config) -> Result<Client> {
         config.log = crate::log::enabled_by_env();
-        let agent = transport::build_agent(&config)?;
+        let connections = pool::for_config(&config)?;
         let tokens = TokenSlot::for_config(&config, credentials.as_ref());
         Ok(Client {
             credentials,
             cache: ResponseCache::new(config.cache_entries),
             config: RwLock::new(Arc::new(config)),
-            agent: RwLock::new(agent),
+            connections: RwLock::new(connections),
             tokens: RwLock::new(Arc::new(tokens)),
             disk: RwLock::new(None),
             served_releases: ServedReleases::default(),
@@ -146,7 +148,7 @@ impl Client {
         let mut changed = Config::clone(&current);
         let effect = changed.set(name, value)?;
         match effect {
-            Effect::Transport => *self.agent.write() = transport::build_agent(&changed)?,
+            Effect::Transport => *self.connections.write() = pool::for_config(&changed)?,
             // Another endpoint or API: another token, never the one issued for the old pair.
             Effect::Endpoint => {
                 *self.tokens.write() = Arc::new(TokenSlot::for_config(&changed, self.credentials.as_ref()))
@@ -243,9 +245,9 @@ impl Client {
             }
         }
         let deadline = Instant::now() + config.timeout;
-        let agent = self.agent.read().clone();
+        let connections = self.connections.read().clone();
         let mut last_token = None;
-        let result = self.exchange(&agent, config, method, url, body, deadline, &mut last_token);
+        let result = self.exchange(&connections, config, method, url, body, deadline, &mut last_token);
         let result = result.map_err(|error| self.scrub(error, last_token.as_deref()));
         let (reply, lifetime) = result?;
         if let (Some(key), Some(lifetime)) = (key, lifetime) {
@@ -262,7 +264,7 @@ impl Client {
     #[allow(clippy::too_many_arguments)]
     fn exchange(
         &self,
-        agent: &ureq::Agent,
+        connections: &Arc<Connections>,
         config: &Config,
         method: Method,
         mut url: String,
@@ -274,7 +276,7 @@ impl Client {
         let mut redirects = 0;
         loop {
             let token = match &self.credentials {
-                Some(credentials) => Some(self.token(agent, config, credentials, deadline)?),
+                Some(credentials) => Some(self.token(connections, config, credentials, deadline)?),
                 None => None,
             };
             *last_token = token.clone();
@@ -297,7 +299,7 @@ impl Client {
                 headers.push((&header::AUTHORIZATION, authorization));
             }
             let request = Request { method, url: &url, headers: &headers, body: body.map_or(Body::None, Body::Json) };
-            let answer = transport::send(agent, config, &request, deadline)?;
+            let answer = transport::send(connections.agent(), config, &request, deadline)?;
             let secrets = [self.secret(), token.as_deref().map_or("", Token::value)];
             match answer.status {
                 200..=299 => {
@@ -352,15 +354,25 @@ impl Client {
     /// `token_cache_file` when another process left a good one there, else from the endpoint.
     fn token(
         &self,
-        agent: &ureq::Agent,
+        connections: &Arc<Connections>,
         config: &Config,
         credentials: &Credentials,
         deadline: Instant,
     ) -> Result<Arc<Token>> {
         let slot = self.tokens.read().clone();
+        // While the token is fetched, the connection to the API is opened (when the API is on
+        // another host than the token endpoint, as WHO's is): the first call then costs the token
+        // exchange plus one request.
+        let fetch = || {
+            let api = &config.api_base;
+            if config.token_endpoint.as_ref().is_some_and(|endpoint| endpoint.origin() != api.origin()) {
+                connections.preconnect(api.origin(), deadline);
+            }
+            fetch_token(connections.agent(), config, credentials, deadline)
+        };
         slot.cache.get(deadline, |rejected| {
             let Some(path) = &config.token_cache_file else {
-                return fetch_token(agent, config, credentials, deadline);
+                return fetch();
             };
             let complain = |message: String| {
                 if config.log {
@@ -374,7 +386,7 @@ impl Client {
                     }
                     return Ok(found);
                 }
-                let (token, lifetime) = fetch_token(agent, config, credentials, deadline)?;
+                let (token, lifetime) = fetch()?;
                 if let Err(error) = token_file::store(path, &slot.key, &token, lifetime) {
                     complain(error.message().to_owned());
                 }
@@ -427,7 +439,12 @@ fn http_error(method: Method, url: &str, status: u16, answer: &Answer, secrets: 
     let reason = ureq::http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
     Error::new(
         ErrorKind::Http,
-        format!("{} {url}: the API answered {status} {reason}: {}", method.as_str(), quote_body(&answer.body, secrets)),
+        format!(
+            "{} {url}: the API answered {status} {reason}{}: {}",
+            method.as_str(),
+            answer.attempts_note(),
+            quote_body(&answer.body, secrets)
+        ),
     )
     .with_http_status(status)
 }

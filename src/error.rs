@@ -47,6 +47,12 @@ impl Error {
         self
     }
 
+    /// Adds to the message (e.g. " after 3 attempts").
+    pub(crate) fn with_note(mut self, note: &str) -> Self {
+        self.message.push_str(note);
+        self
+    }
+
     pub fn invalid_argument(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidArgument, message)
     }

@@ -8,82 +8,18 @@ use std::hash::{BuildHasher, Hasher};
 use std::io;
 use std::time::{Duration, Instant, SystemTime};
 
-use ureq::config::RedirectAuthHeaders;
 use ureq::http::{HeaderName, HeaderValue};
-use ureq::tls::{RootCerts, TlsConfig};
-use ureq::{Agent, Proxy};
+use ureq::Agent;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::url::shorten;
 use crate::options::Config;
 
-/// Connections kept alive per host: enough for many threads sharing one client.
-const IDLE_CONNECTIONS_PER_HOST: usize = 64;
 /// Longest single backoff when the server gives no `Retry-After`.
 const MAX_BACKOFF: Duration = Duration::from_secs(8);
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
-
-/// Builds the HTTP agent for a configuration: TLS roots, proxy, pool. Redirects are never
-/// followed by ureq: the client decides itself, so that a token never follows one off the API.
-pub fn build_agent(config: &Config) -> Result<Agent> {
-    let root_certs = match &config.ca_file {
-        Some(path) => RootCerts::Specific(std::sync::Arc::new(load_pem_bundle(path)?)),
-        None => RootCerts::PlatformVerifier,
-    };
-    let builder = Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .redirect_auth_headers(RedirectAuthHeaders::Never)
-        .https_only(false)
-        .max_idle_connections(IDLE_CONNECTIONS_PER_HOST * 4)
-        .max_idle_connections_per_host(IDLE_CONNECTIONS_PER_HOST)
-        .tls_config(TlsConfig::builder().root_certs(root_certs).build())
-        .proxy(proxy_for(config)?);
-    let connector = ureq::unversioned::transport::DefaultConnector::default();
-    Ok(Agent::with_parts(builder.build(), connector, crate::http::resolver::CachingResolver::default()))
-}
-
-fn load_pem_bundle(path: &std::path::Path) -> Result<Vec<ureq::tls::Certificate<'static>>> {
-    use ureq::tls::PemItem;
-    let bad = |why: String| Error::invalid_argument(format!("ca_file {}: {why}", path.display()));
-    let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
-    let mut certs = Vec::new();
-    for item in ureq::tls::parse_pem(&pem) {
-        match item.map_err(|e| bad(format!("not a PEM bundle ({e})")))? {
-            PemItem::Certificate(cert) => certs.push(cert.to_owned()),
-            _ => continue,
-        }
-    }
-    if certs.is_empty() {
-        return Err(bad("holds no PEM certificate".into()));
-    }
-    Ok(certs)
-}
-
-/// The proxy from the `proxy` option, else from `HTTPS_PROXY`/`ALL_PROXY`. Loopback hosts and
-/// the hosts in `NO_PROXY` always go direct.
-fn proxy_for(config: &Config) -> Result<Option<Proxy>> {
-    let from_env = || {
-        ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
-            .iter()
-            .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
-    };
-    let Some(url) = config.proxy.clone().or_else(from_env) else { return Ok(None) };
-    let parsed = Proxy::new(&url)
-        .map_err(|e| Error::invalid_argument(format!("proxy \"{}\" is not usable: {e}", shorten(&url, 100))))?;
-    let mut builder = Proxy::builder(parsed.protocol()).host(parsed.host()).port(parsed.port());
-    if let (Some(user), Some(password)) = (parsed.username(), parsed.password()) {
-        builder = builder.username(user).password(password);
-    }
-    let no_proxy = std::env::var("NO_PROXY").or_else(|_| std::env::var("no_proxy")).unwrap_or_default();
-    // Loopback goes direct: localhost, all of 127.0.0.0/8 ("127." is a prefix entry), ::1.
-    for host in ["localhost", "127.", "::1", "[::1]"].into_iter().chain(no_proxy.split(',')) {
-        if !host.trim().is_empty() {
-            builder = builder.no_proxy(host.trim());
-        }
-    }
-    builder.build().map(Some).map_err(|e| Error::invalid_argument(format!("proxy: {e}")))
-}
+/// Longest request URL: the request line must fit in a connection's output buffer (servers
+/// refuse far shorter ones anyway: 8 KiB is a common limit).
+pub const MAX_URL_BYTES: usize = crate::http::tls::OUTPUT_BUFFER - 64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -123,6 +59,23 @@ pub struct Answer {
     pub location: Option<String>,
     pub content_type: Option<String>,
     pub retry_after: Option<String>,
+    /// How many attempts were made: more than 1 when it came back after retries.
+    pub attempts: u32,
+}
+
+impl Answer {
+    /// " after 3 attempts" when the answer came after retries, for the caller's message.
+    pub fn attempts_note(&self) -> String {
+        attempts_note(self.attempts)
+    }
+}
+
+fn attempts_note(attempts: u32) -> String {
+    if attempts > 1 {
+        format!(" after {attempts} attempts")
+    } else {
+        String::new()
+    }
 }
 
 enum Failure {
@@ -152,17 +105,22 @@ pub fn send(agent: &Agent, config: &Config, request: &Request, deadline: Instant
                 attempt + 1
             ));
         }
+        // What comes back says how many attempts it took, when there were retries.
+        let give_up = |outcome: std::result::Result<Answer, Failure>| match outcome {
+            Ok(answer) => Ok(Answer { attempts: attempt + 1, ..answer }),
+            Err(Failure::Retryable(e) | Failure::Final(e)) => Err(e.with_note(&attempts_note(attempt + 1))),
+        };
         let retry_after = match &outcome {
             Ok(answer) if is_retryable_status(answer.status) => answer_retry_after(answer),
             Err(Failure::Retryable(_)) => None,
-            _ => return outcome.map_err(|(Failure::Retryable(e) | Failure::Final(e))| e),
+            _ => return give_up(outcome),
         };
         let wait = retry_after.unwrap_or_else(|| backoff(attempt));
         // checked_add: a hostile Retry-After of 2^64 seconds must not overflow the clock.
         let may_retry =
             attempt < config.max_retries && Instant::now().checked_add(wait).is_some_and(|then| then < deadline);
         if !may_retry {
-            return outcome.map_err(|(Failure::Retryable(e) | Failure::Final(e))| e);
+            return give_up(outcome);
         }
         std::thread::sleep(wait);
         attempt += 1;
@@ -207,6 +165,15 @@ fn send_once(
     if remaining.is_zero() {
         return Err(Failure::Final(timeout_error(config, &describe())));
     }
+    if request.url.len() > MAX_URL_BYTES {
+        return Err(Failure::Final(Error::invalid_argument(format!(
+            "{} {}: the URL is {} bytes long, more than the {MAX_URL_BYTES} that a request line may take \
+             (servers refuse far shorter ones; shorten the query)",
+            request.method.as_str(),
+            crate::http::url::shorten(request.url, 100),
+            request.url.len()
+        ))));
+    }
     let sent = match request.method {
         Method::Get => {
             let mut builder = agent.get(request.url);
@@ -235,7 +202,7 @@ fn send_once(
     let status = response.status().as_u16();
     let body = read_body(response.body_mut(), config.max_response_bytes)
         .map_err(|e| classify(e, config, &describe()).with_status(status))?;
-    Ok(Answer { status, body, cache_control, location, content_type, retry_after })
+    Ok(Answer { status, body, cache_control, location, content_type, retry_after, attempts: 1 })
 }
 
 /// Reads a whole body into a buffer sized from Content-Length up front (ureq's `read_to_vec`
@@ -289,9 +256,15 @@ fn classify(error: ureq::Error, config: &Config, what: &str) -> Failure {
             io::ErrorKind::ConnectionReset
             | io::ErrorKind::ConnectionAborted
             | io::ErrorKind::BrokenPipe
-            | io::ErrorKind::UnexpectedEof => Failure::Retryable(network(format!("the connection was cut: {e}"))),
-            io::ErrorKind::ConnectionRefused => Failure::Final(network(format!("connection refused: {e}"))),
-            _ => Failure::Final(network(e.to_string())),
+            | io::ErrorKind::UnexpectedEof => {
+                Failure::Retryable(network(format!("the connection was cut ({})", io_text(&e).to_lowercase())))
+            }
+            io::ErrorKind::ConnectionRefused => Failure::Final(network(
+                "connection refused: nothing accepts connections at that address and port \
+                 (is the server up, and the URL right?)"
+                    .into(),
+            )),
+            _ => Failure::Final(network(io_text(&e))),
         },
         ureq::Error::HostNotFound => Failure::Final(network("the host name could not be resolved".into())),
         ureq::Error::BodyExceedsLimit(limit) => {
@@ -304,6 +277,15 @@ fn classify(error: ureq::Error, config: &Config, what: &str) -> Failure {
         ureq::Error::Tls(e) => Failure::Final(network(tls_failure(e))),
         ureq::Error::Protocol(e) => Failure::Retryable(network(format!("the server broke the HTTP protocol: {e}"))),
         other => Failure::Final(network(other.to_string())),
+    }
+}
+
+/// An I/O error's text without the "(os error N)" that adds nothing to the OS's description.
+pub(crate) fn io_text(error: &io::Error) -> String {
+    let text = error.to_string();
+    match text.find(" (os error ") {
+        Some(at) => text[..at].to_owned(),
+        None => text,
     }
 }
 

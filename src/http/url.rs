@@ -105,6 +105,11 @@ impl BaseUrl {
         self.https
     }
 
+    /// `scheme://host[:port]`: URLs with the same origin can share a connection.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
     /// The URL as text, e.g. for the token endpoint.
     pub fn as_url(&self) -> String {
         format!("{}{}", self.origin, self.prefix)

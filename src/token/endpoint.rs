@@ -49,6 +49,7 @@ pub fn fetch_token(
     let headers = [(&header::ACCEPT, &ACCEPT_JSON), (&header::USER_AGENT, &config.headers.user_agent)];
     let request = Request { method: Method::Post, url: &url, headers: &headers, body: Body::Form(&fields) };
     let answer = transport::send(agent, config, &request, deadline)?;
+    let answer_attempts = answer.attempts_note();
     let body = Zeroizing::new(answer.body);
     let status = answer.status;
     match status {
@@ -85,7 +86,8 @@ pub fn fetch_token(
         _ => Err(Error::new(
             ErrorKind::Http,
             format!(
-                "POST {url}: the token endpoint answered {status}: {}",
+                "POST {url}: the token endpoint answered {status}{}: {}",
+                answer_attempts,
                 quote_body(&body, &[credentials.client_secret.as_str()])
             ),
         )

@@ -1,0 +1,329 @@
+//! One connection pool per process for each set of transport settings.
+//!
+//! Every client with the same trust roots (the system's store, or the *content* of its
+//! `ca_file`) and the same proxy shares one ureq agent — one pool of kept-alive connections, one
+//! TLS configuration and its cache of sessions to resume — whether it lives for the whole
+//! program or for one PHP page. Pools outlive their clients, as tokens do (`token::shared`): a
+//! program that creates and frees a client per request reuses the connection of the one before.
+//! A connection made under one trust configuration never serves a client with another: clients
+//! with different settings have different agents, and agents never share connections.
+//!
+//! The user agent is not a transport setting here: the `user_agent` option travels in each
+//! request's headers, and no connection depends on it.
+//!
+//! The pool also opens connections ahead of need (`Connections::preconnect`): while a token is
+//! being fetched, the connection to the API host is opened and its TLS handshake done on a
+//! helper thread, so that the first call costs the token exchange plus one request.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+use ureq::config::RedirectAuthHeaders;
+use ureq::http::Uri;
+use ureq::unversioned::resolver::Resolver;
+use ureq::unversioned::transport::{
+    time, ConnectProxyConnector, ConnectionDetails, Connector, NextTimeout, TcpConnector, Transport,
+};
+use ureq::{Agent, Proxy, ProxyProtocol};
+
+use crate::error::{Error, Result};
+use crate::http::resolver::CachingResolver;
+use crate::http::tls::{self, SharedTlsConfig, TrustRoots};
+use crate::http::url::shorten;
+use crate::options::Config;
+
+/// Idle connections kept per host: enough for many threads sharing one client.
+const IDLE_CONNECTIONS_PER_HOST: usize = 64;
+/// Settings whose pool no client uses any more are kept up to this many (then dropped).
+const KEPT_UNUSED_POOLS: usize = 16;
+/// A connection opened ahead of need and not taken within this time is closed: servers close
+/// idle connections, and ureq keeps pooled ones no longer than 15 s either.
+const PRECONNECTED_LIFETIME: Duration = Duration::from_secs(10);
+
+/// What makes one connection unfit for a client with other settings.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Settings {
+    /// None: the system's store; else the SHA-256 of the `ca_file`'s certificates.
+    roots: Option<[u8; 32]>,
+    proxy: Option<Proxy>,
+}
+
+/// The shared pool of one set of transport settings.
+pub struct Connections {
+    agent: Agent,
+    connector: Arc<ConnectorState>,
+    resolver: Arc<CachingResolver>,
+}
+
+static POOLS: LazyLock<Mutex<HashMap<Settings, Arc<Connections>>>> = LazyLock::new(Default::default);
+
+/// The process-wide pool for a client's settings (the `ca_file` is read here, once per call).
+pub fn for_config(config: &Config) -> Result<Arc<Connections>> {
+    let roots = match &config.ca_file {
+        Some(path) => TrustRoots::from_ca_file(path)?,
+        None => TrustRoots::System,
+    };
+    let settings = Settings { roots: roots.identity(), proxy: proxy_for(config)? };
+    let mut pools = POOLS.lock();
+    if let Some(found) = pools.get(&settings) {
+        return Ok(found.clone());
+    }
+    if pools.len() >= KEPT_UNUSED_POOLS {
+        pools.retain(|_, pool| Arc::strong_count(pool) > 1);
+    }
+    let connections = Arc::new(Connections::new(roots, settings.proxy.clone()));
+    pools.insert(settings, connections.clone());
+    Ok(connections)
+}
+
+impl Connections {
+    fn new(roots: TrustRoots, proxy: Option<Proxy>) -> Connections {
+        // Redirects are never followed by ureq: the client decides itself, so that a token never
+        // follows one off the API.
+        let config = Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .redirect_auth_headers(RedirectAuthHeaders::Never)
+            .https_only(false)
+            .max_idle_connections(IDLE_CONNECTIONS_PER_HOST * 4)
+            .max_idle_connections_per_host(IDLE_CONNECTIONS_PER_HOST)
+            // ureq zeroes 128 KiB for each of these per new connection by default.
+            .input_buffer_size(tls::INPUT_BUFFER)
+            .output_buffer_size(tls::OUTPUT_BUFFER)
+            .max_response_header_size(tls::MAX_RESPONSE_HEAD)
+            .proxy(proxy)
+            .build();
+        // Under TLS the TCP connection's buffers hold only TLS records: smaller ones do.
+        let record_config = Agent::config_builder()
+            .input_buffer_size(tls::RECORD_BUFFER)
+            .output_buffer_size(tls::RECORD_BUFFER)
+            .build();
+        let connector = Arc::new(ConnectorState {
+            tls: SharedTlsConfig::new(roots),
+            record_config,
+            tunnel: ConnectProxyConnector::default(),
+            tcp: TcpConnector::default(),
+            preconnected: Mutex::new(HashMap::new()),
+            preconnect_done: Condvar::new(),
+        });
+        let resolver = Arc::new(CachingResolver::default());
+        let agent = Agent::with_parts(config, PoolConnector(connector.clone()), SharedResolver(resolver.clone()));
+        Connections { agent, connector, resolver }
+    }
+
+    pub fn agent(&self) -> &Agent {
+        &self.agent
+    }
+
+    /// Opens a connection to `url`'s host on a helper thread — TCP, and TLS for https — for the
+    /// next request there to take, unless one is already open or being opened ahead. Gives up
+    /// at `deadline`. Nothing is sent on it but the TLS handshake.
+    pub fn preconnect(self: &Arc<Self>, url: &str, deadline: Instant) {
+        let Ok(uri) = url.parse::<Uri>() else { return };
+        let Some(target) = target_of(&uri) else { return };
+        if self.agent.config().proxy().is_some_and(|proxy| !proxy.is_no_proxy(&uri)) {
+            return; // Through a proxy: not worth the tunnel set-up done twice.
+        }
+        {
+            let mut slots = self.connector.preconnected.lock();
+            if slots.contains_key(&target) {
+                return;
+            }
+            slots.insert(target.clone(), Preconnected::Opening);
+        }
+        let (connections, slot) = (self.clone(), target.clone());
+        let spawned = std::thread::Builder::new().name("icdapi-connect".into()).spawn(move || {
+            let opened = connections.open_ahead(&uri, deadline);
+            let mut slots = connections.connector.preconnected.lock();
+            match opened {
+                Ok(transport) => slots.insert(slot, Preconnected::Open(transport, Instant::now())),
+                // The request opens its own, and says why if it cannot either.
+                Err(_) => slots.remove(&slot),
+            };
+            connections.connector.preconnect_done.notify_all();
+        });
+        if spawned.is_err() {
+            // A process at its thread limit: the request connects by itself, as without this.
+            self.connector.preconnected.lock().remove(&target);
+        }
+    }
+
+    fn open_ahead(&self, uri: &Uri, deadline: Instant) -> std::result::Result<Box<dyn Transport>, ureq::Error> {
+        let config = self.agent.config();
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let timeout = NextTimeout {
+            after: time::Duration::Exact(remaining),
+            reason: ureq::Timeout::Connect,
+            ..NextTimeout::default()
+        };
+        let addrs = self.resolver.resolve(uri, config, timeout)?;
+        let details = ConnectionDetails {
+            uri,
+            addrs,
+            config,
+            request_level: false,
+            resolver: &*self.resolver,
+            now: time::Instant::now(),
+            timeout,
+            current_time: Arc::new(time::Instant::now),
+            // Only a proxy tunnel needs these, and connections through a proxy are not opened
+            // ahead; an agent's shutdown (which we never ask for) would not reach this one.
+            run_connector: Arc::new(|_| Err(ureq::Error::ConnectionFailed)),
+            register_shutdown: Arc::new(|_| Ok(())),
+        };
+        self.connector.open(&details)
+    }
+}
+
+/// A connection opened ahead of need, or being opened.
+enum Preconnected {
+    Opening,
+    Open(Box<dyn Transport>, Instant),
+}
+
+/// "https://host:port": what a connection opened ahead is for.
+fn target_of(uri: &Uri) -> Option<String> {
+    let scheme = uri.scheme_str()?;
+    let authority = uri.authority()?;
+    let port = authority.port_u16().unwrap_or(if scheme == "https" { 443 } else { 80 });
+    Some(format!("{scheme}://{}:{port}", authority.host()))
+}
+
+/// What the agent's connector holds, shared with the helper threads that open connections ahead.
+struct ConnectorState {
+    tls: SharedTlsConfig,
+    /// The agent's settings with small buffers, for the TCP connection under TLS.
+    record_config: ureq::config::Config,
+    tunnel: ConnectProxyConnector,
+    tcp: TcpConnector,
+    preconnected: Mutex<HashMap<String, Preconnected>>,
+    preconnect_done: Condvar,
+}
+
+impl ConnectorState {
+    /// TCP (through the proxy's tunnel, if any), then TLS for https with the shared configuration.
+    fn open(&self, details: &ConnectionDetails) -> std::result::Result<Box<dyn Transport>, ureq::Error> {
+        if !details.needs_tls() {
+            let tunnel = self.tunnel.connect(details, None::<()>)?;
+            let transport = self.tcp.connect(details, tunnel)?.ok_or(ureq::Error::ConnectionFailed)?;
+            return Ok(transport.boxed());
+        }
+        let config = self.tls.get().map_err(|e| ureq::Error::Io(std::io::Error::other(e.message().to_owned())))?;
+        let small = ConnectionDetails {
+            uri: details.uri,
+            addrs: details.addrs.clone(),
+            config: &self.record_config,
+            request_level: details.request_level,
+            resolver: details.resolver,
+            now: details.now,
+            timeout: details.timeout,
+            current_time: details.current_time.clone(),
+            run_connector: details.run_connector.clone(),
+            register_shutdown: details.register_shutdown.clone(),
+        };
+        // The tunnel reads the proxy from the request's own settings; the TCP connection takes
+        // the small buffers.
+        let tunnel = self.tunnel.connect(details, None::<()>)?;
+        let tcp = self.tcp.connect(&small, tunnel)?.ok_or(ureq::Error::ConnectionFailed)?;
+        Ok(Box::new(tls::handshake(config, details, tcp.boxed())?))
+    }
+
+    /// The connection opened ahead for this request's host, waiting for it if it is being opened
+    /// (within the request's time to connect). None: open one as usual.
+    fn take_preconnected(&self, details: &ConnectionDetails) -> Option<Box<dyn Transport>> {
+        let target = target_of(details.uri)?;
+        let mut slots = self.preconnected.lock();
+        if slots.is_empty() {
+            return None;
+        }
+        // A deadline beyond the clock's range (none at all) waits a day at most.
+        let give_up = Instant::now()
+            .checked_add(*details.timeout.after)
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
+        loop {
+            match slots.remove(&target)? {
+                Preconnected::Opening => {
+                    slots.insert(target.clone(), Preconnected::Opening);
+                    if self.preconnect_done.wait_until(&mut slots, give_up).timed_out() {
+                        return None;
+                    }
+                }
+                Preconnected::Open(mut transport, opened) => {
+                    let fresh = opened.elapsed() < PRECONNECTED_LIFETIME && transport.is_open();
+                    return fresh.then_some(transport);
+                }
+            }
+        }
+    }
+}
+
+#[derive(Clone)]
+struct PoolConnector(Arc<ConnectorState>);
+
+impl std::fmt::Debug for PoolConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PoolConnector")
+    }
+}
+
+impl Connector<()> for PoolConnector {
+    type Out = Box<dyn Transport>;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        _chained: Option<()>,
+    ) -> std::result::Result<Option<Self::Out>, ureq::Error> {
+        if let Some(transport) = self.0.take_preconnected(details) {
+            return Ok(Some(transport));
+        }
+        self.0.open(details).map(Some)
+    }
+}
+
+/// The pool's resolver, shared with the helper threads that open connections ahead.
+#[derive(Debug)]
+struct SharedResolver(Arc<CachingResolver>);
+
+impl Resolver for SharedResolver {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> std::result::Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        self.0.resolve(uri, config, timeout)
+    }
+}
+
+/// The proxy from the `proxy` option, else from `HTTPS_PROXY`/`ALL_PROXY`. Loopback hosts and
+/// the hosts in `NO_PROXY` always go direct.
+fn proxy_for(config: &Config) -> Result<Option<Proxy>> {
+    let from_env = || {
+        ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
+            .iter()
+            .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    };
+    let Some(url) = config.proxy.clone().or_else(from_env) else { return Ok(None) };
+    let unusable =
+        |why: String| Error::invalid_argument(format!("proxy \"{}\" is not usable: {why}", shorten(&url, 100)));
+    let parsed = Proxy::new(&url).map_err(|e| unusable(e.to_string()))?;
+    if !matches!(parsed.protocol(), ProxyProtocol::Http | ProxyProtocol::Https) {
+        // SOCKS support is not built in: refuse it rather than silently connecting directly.
+        return Err(unusable("only http:// proxies (HTTP CONNECT) are supported".into()));
+    }
+    let mut builder = Proxy::builder(parsed.protocol()).host(parsed.host()).port(parsed.port());
+    if let (Some(user), Some(password)) = (parsed.username(), parsed.password()) {
+        builder = builder.username(user).password(password);
+    }
+    let no_proxy = std::env::var("NO_PROXY").or_else(|_| std::env::var("no_proxy")).unwrap_or_default();
+    // Loopback goes direct: localhost, all of 127.0.0.0/8 ("127." is a prefix entry), ::1.
+    for host in ["localhost", "127.", "::1", "[::1]"].into_iter().chain(no_proxy.split(',')) {
+        if !host.trim().is_empty() {
+            builder = builder.no_proxy(host.trim());
+        }
+    }
+    builder.build().map(Some).map_err(|e| Error::invalid_argument(format!("proxy: {e}")))
+}

@@ -1,0 +1,214 @@
+//! TLS with one rustls `ClientConfig` per trust configuration, built once and shared.
+//!
+//! Why not ureq's own rustls connector: it caches its `ClientConfig` only for agent-level
+//! requests (`get_cached_config` in ureq's `tls/rustls.rs`). Every request of ours carries its
+//! own deadline (`timeout_global`), which makes its configuration request-level, and ureq then
+//! builds a fresh `ClientConfig` for every connection: the system trust store read again (the
+//! platform verifier opens and decodes every root certificate, ~30 M instructions), and an empty
+//! session cache, so no TLS session ever resumed. Here the `ClientConfig` is built once per
+//! trust configuration, and its session cache (tickets, TLS 1.3 PSK) serves every connection
+//! made with it. The rest of the connection — TCP, proxies, timeouts — stays ureq's.
+
+use std::io::{Read, Write};
+use std::sync::{Arc, LazyLock};
+
+use parking_lot::Mutex;
+use ring::digest::{Context, SHA256};
+use rustls::client::danger::ServerCertVerifier;
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
+use ureq::unversioned::transport::{Buffers, ConnectionDetails, LazyBuffers, NextTimeout, Transport, TransportAdapter};
+
+use crate::error::{Error, Result};
+use crate::http::transport::io_text;
+
+/// Sizes of the plaintext buffers of a TLS connection. ureq's default is 128 KiB each, zeroed
+/// when a connection is opened; a response head is at most `MAX_RESPONSE_HEAD` (the input
+/// buffer must be larger, so that a head too large is reported as such), and the request line
+/// must fit in the output buffer (see `transport::MAX_URL_BYTES`).
+pub const INPUT_BUFFER: usize = 72 * 1024;
+pub const OUTPUT_BUFFER: usize = 16 * 1024;
+/// The largest response head (status line and headers) accepted: ureq's default.
+pub const MAX_RESPONSE_HEAD: usize = 64 * 1024;
+/// Buffers of the TCP connection under TLS, which only ever hold TLS records (at most ~16.7 KiB;
+/// larger ones are read and written in parts).
+pub const RECORD_BUFFER: usize = 17 * 1024;
+
+/// Where the certificates that vouch for servers come from.
+#[derive(Clone)]
+pub enum TrustRoots {
+    /// The platform's store (on Linux the system's CA bundle; `SSL_CERT_FILE`/`SSL_CERT_DIR`).
+    System,
+    /// The certificates of a `ca_file`, with the SHA-256 of their DER bytes: two files with the
+    /// same certificates are one trust configuration, one file whose content changed is another.
+    Bundle { certs: Arc<Vec<CertificateDer<'static>>>, digest: [u8; 32] },
+}
+
+impl TrustRoots {
+    /// Reads and checks a `ca_file` (one read; the certificates are decoded into a trust store
+    /// only when a connection first needs them, once per content and process).
+    pub fn from_ca_file(path: &std::path::Path) -> Result<TrustRoots> {
+        use ureq::tls::PemItem;
+        let bad = |why: String| Error::invalid_argument(format!("ca_file {}: {why}", path.display()));
+        let pem = std::fs::read(path).map_err(|e| bad(io_text(&e)))?;
+        let mut certs = Vec::new();
+        let mut hash = Context::new(&SHA256);
+        for item in ureq::tls::parse_pem(&pem) {
+            if let PemItem::Certificate(cert) = item.map_err(|e| bad(format!("not a PEM bundle ({e})")))? {
+                let der = cert.der().to_vec();
+                hash.update(&(der.len() as u64).to_be_bytes());
+                hash.update(&der);
+                certs.push(CertificateDer::from(der));
+            }
+        }
+        if certs.is_empty() {
+            return Err(bad("holds no PEM certificate".into()));
+        }
+        let digest = hash.finish().as_ref().try_into().expect("SHA-256 is 32 bytes");
+        Ok(TrustRoots::Bundle { certs: Arc::new(certs), digest })
+    }
+
+    /// What tells two trust configurations apart: None for the system's store.
+    pub fn identity(&self) -> Option<[u8; 32]> {
+        match self {
+            TrustRoots::System => None,
+            TrustRoots::Bundle { digest, .. } => Some(*digest),
+        }
+    }
+}
+
+/// The system store's verifier, shared by every trust configuration that uses it: the store is
+/// read once per process (again only if reading it failed).
+static SYSTEM_VERIFIER: LazyLock<Mutex<Option<Arc<dyn ServerCertVerifier>>>> = LazyLock::new(Default::default);
+
+fn system_verifier(provider: &Arc<rustls::crypto::CryptoProvider>) -> Result<Arc<dyn ServerCertVerifier>> {
+    let mut slot = SYSTEM_VERIFIER.lock();
+    if let Some(verifier) = &*slot {
+        return Ok(verifier.clone());
+    }
+    let verifier: Arc<dyn ServerCertVerifier> = Arc::new(
+        rustls_platform_verifier::Verifier::new(provider.clone())
+            .map_err(|e| tls_setup_error(format!("the system's certificate store cannot be used: {e}")))?,
+    );
+    *slot = Some(verifier.clone());
+    Ok(verifier)
+}
+
+fn tls_setup_error(message: String) -> Error {
+    Error::new(crate::error::ErrorKind::Network, message)
+}
+
+/// The rustls configuration of one trust configuration, built on first use and then shared by
+/// every connection made with it (and so is its cache of sessions to resume).
+pub struct SharedTlsConfig {
+    roots: TrustRoots,
+    built: Mutex<Option<Arc<ClientConfig>>>,
+}
+
+impl SharedTlsConfig {
+    pub fn new(roots: TrustRoots) -> SharedTlsConfig {
+        SharedTlsConfig { roots, built: Mutex::new(None) }
+    }
+
+    pub fn get(&self) -> Result<Arc<ClientConfig>> {
+        // Held while building, so that threads racing to the first connection build it once.
+        let mut built = self.built.lock();
+        if let Some(config) = &*built {
+            return Ok(config.clone());
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| tls_setup_error(format!("TLS cannot be set up: {e}")))?;
+        let config = match &self.roots {
+            TrustRoots::System => {
+                // Not dangerous: the platform's own verifier, exactly what ureq uses for
+                // RootCerts::PlatformVerifier.
+                builder.dangerous().with_custom_certificate_verifier(system_verifier(&provider)?).with_no_client_auth()
+            }
+            TrustRoots::Bundle { certs, .. } => {
+                let mut store = RootCertStore::empty();
+                let (added, _) = store.add_parsable_certificates(certs.iter().cloned());
+                if added == 0 {
+                    return Err(Error::invalid_argument(
+                        "ca_file: none of its certificates can serve as a trust anchor",
+                    ));
+                }
+                builder.with_root_certificates(store).with_no_client_auth()
+            }
+        };
+        // The default resumption store (in memory, 256 servers; tickets and TLS 1.3 PSK) is what
+        // we want: it lives as long as this configuration, i.e. as long as the process.
+        let config = Arc::new(config);
+        *built = Some(config.clone());
+        Ok(config)
+    }
+}
+
+/// Wraps an open transport (a TCP connection, or a tunnel through a proxy) in TLS and does the
+/// handshake within the connection's deadline.
+pub fn handshake(
+    config: Arc<ClientConfig>,
+    details: &ConnectionDetails,
+    transport: Box<dyn Transport>,
+) -> std::result::Result<TlsTransport, ureq::Error> {
+    let host = details.uri.host().ok_or(ureq::Error::Tls("a URL without a host"))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let name = ServerName::try_from(host.to_owned()).map_err(|_| ureq::Error::Tls("not a valid TLS server name"))?;
+    let mut connection = ClientConnection::new(config, name)?;
+    let mut socket = TransportAdapter::new(transport, details.current_time.clone());
+    socket.set_timeout(details.timeout);
+    connection.complete_io(&mut socket)?;
+    Ok(TlsTransport {
+        buffers: LazyBuffers::new(INPUT_BUFFER, OUTPUT_BUFFER),
+        stream: StreamOwned::new(connection, socket),
+    })
+}
+
+/// A TLS connection as ureq sees it: plaintext buffers over a rustls stream.
+pub struct TlsTransport {
+    buffers: LazyBuffers,
+    stream: StreamOwned<ClientConnection, TransportAdapter>,
+}
+
+impl TlsTransport {
+    /// Whether this connection resumed an earlier session (an abbreviated handshake).
+    pub fn resumed(&self) -> bool {
+        self.stream.conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed)
+    }
+}
+
+impl Transport for TlsTransport {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        &mut self.buffers
+    }
+
+    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> std::result::Result<(), ureq::Error> {
+        self.stream.sock.set_timeout(timeout);
+        let output = &self.buffers.output()[..amount];
+        self.stream.write_all(output)?;
+        Ok(())
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> std::result::Result<bool, ureq::Error> {
+        self.stream.sock.set_timeout(timeout);
+        let input = self.buffers.input_append_buf();
+        let amount = self.stream.read(input)?;
+        self.buffers.input_appended(amount);
+        Ok(amount > 0)
+    }
+
+    fn is_open(&mut self) -> bool {
+        self.stream.sock.get_mut().is_open()
+    }
+
+    fn is_tls(&self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for TlsTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsTransport").field("resumed", &self.resumed()).finish()
+    }
+}
