@@ -287,3 +287,57 @@ fn errors_quoting_a_body_never_quote_the_token_or_secret() {
     assert_no_secrets(&standin, &error);
     assert!(!format!("{client:?}").contains(CLIENT_SECRET));
 }
+
+/// How many times `words` occurs in `text`, ignoring case.
+fn occurrences(text: &str, words: &str) -> usize {
+    text.to_lowercase().matches(&words.to_lowercase()).count()
+}
+
+#[test]
+fn messages_say_nothing_twice() {
+    let standin = StandIn::start();
+    let client = standin.client();
+    client.set_option("timeout_ms", "10000").unwrap();
+    client.set_option("api_base", "http://127.0.0.1:9").unwrap();
+    client.set_option("token_endpoint", "http://127.0.0.1:9/connect/token").unwrap();
+    let message = client.codeinfo("1A00").unwrap_err().message().to_owned();
+    assert_eq!(occurrences(&message, "refused"), 1, "{message}");
+    assert!(!message.contains("os error"), "the OS's error number adds nothing: {message}");
+
+    let client = standin.client();
+    client.set_option("timeout_ms", "10000").unwrap();
+    client.set_option("max_retries", "0").unwrap();
+    standin.fault(json!({"match": "/codeinfo/", "kind": "reset", "count": 1}));
+    let message = client.codeinfo("1A00").unwrap_err().message().to_owned();
+    assert_eq!(occurrences(&message, "connection"), 1, "{message}");
+    assert!(!message.contains("os error") && !message.contains("attempts"), "one attempt, nothing to count: {message}");
+}
+
+#[test]
+fn a_failure_after_retries_says_how_many_attempts_were_made() {
+    let standin = StandIn::start();
+    let client = standin.client();
+    client.set_option("timeout_ms", "10000").unwrap();
+    client.codeinfo("1A00").unwrap(); // the token, fetched
+
+    // Cut connections, retried twice (max_retries = 2, the default).
+    standin.fault(json!({"match": "/codeinfo/", "kind": "reset", "count": 3}));
+    let error = client.codeinfo("1A01").unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Network);
+    assert!(error.message().ends_with("after 3 attempts"), "{}", error.message());
+
+    // A status that stays 503.
+    standin.fault(json!({"match": "/codeinfo/", "kind": "status", "status": 503, "retry_after": "0", "count": 2}));
+    client.set_option("max_retries", "1").unwrap();
+    let error = client.codeinfo("1A02").unwrap_err();
+    assert_eq!((error.kind(), error.http_status()), (ErrorKind::Http, 503));
+    assert!(error.message().contains("503 Service Unavailable after 2 attempts:"), "{}", error.message());
+
+    // The token endpoint too.
+    let fresh = standin.client_with_secret(CLIENT_SECRET);
+    fresh.set_option("timeout_ms", "10000").unwrap();
+    standin.revoke_tokens();
+    standin.fault(json!({"match": "/connect/token", "kind": "status", "status": 500, "count": 3}));
+    let error = fresh.codeinfo("1A03").unwrap_err();
+    assert!(error.message().contains("token endpoint answered 500 after 3 attempts"), "{}", error.message());
+}

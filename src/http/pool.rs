@@ -95,14 +95,8 @@ impl Connections {
             .max_response_header_size(tls::MAX_RESPONSE_HEAD)
             .proxy(proxy)
             .build();
-        // Under TLS the TCP connection's buffers hold only TLS records: smaller ones do.
-        let record_config = Agent::config_builder()
-            .input_buffer_size(tls::RECORD_BUFFER)
-            .output_buffer_size(tls::RECORD_BUFFER)
-            .build();
         let connector = Arc::new(ConnectorState {
             tls: SharedTlsConfig::new(roots),
-            record_config,
             tunnel: ConnectProxyConnector::default(),
             tcp: TcpConnector::default(),
             preconnected: Mutex::new(HashMap::new()),
@@ -194,8 +188,6 @@ fn target_of(uri: &Uri) -> Option<String> {
 /// What the agent's connector holds, shared with the helper threads that open connections ahead.
 struct ConnectorState {
     tls: SharedTlsConfig,
-    /// The agent's settings with small buffers, for the TCP connection under TLS.
-    record_config: ureq::config::Config,
     tunnel: ConnectProxyConnector,
     tcp: TcpConnector,
     preconnected: Mutex<HashMap<String, Preconnected>>,
@@ -211,23 +203,11 @@ impl ConnectorState {
             return Ok(transport.boxed());
         }
         let config = self.tls.get().map_err(|e| ureq::Error::Io(std::io::Error::other(e.message().to_owned())))?;
-        let small = ConnectionDetails {
-            uri: details.uri,
-            addrs: details.addrs.clone(),
-            config: &self.record_config,
-            request_level: details.request_level,
-            resolver: details.resolver,
-            now: details.now,
-            timeout: details.timeout,
-            current_time: details.current_time.clone(),
-            run_connector: details.run_connector.clone(),
-            register_shutdown: details.register_shutdown.clone(),
-        };
-        // The tunnel reads the proxy from the request's own settings; the TCP connection takes
-        // the small buffers.
-        let tunnel = self.tunnel.connect(details, None::<()>)?;
-        let tcp = self.tcp.connect(&small, tunnel)?.ok_or(ureq::Error::ConnectionFailed)?;
-        Ok(Box::new(tls::handshake(config, details, tcp.boxed())?))
+        // Through a proxy: TLS inside ureq's CONNECT tunnel. Else TLS on a socket of our own.
+        match self.tunnel.connect(details, None::<()>)? {
+            Some(tunnel) => Ok(Box::new(tls::connect_tunnel(config, details, tunnel.boxed())?)),
+            None => Ok(Box::new(tls::connect(config, details)?)),
+        }
     }
 
     /// The connection opened ahead for this request's host, waiting for it if it is being opened

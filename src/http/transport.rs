@@ -246,6 +246,7 @@ fn timeout_error(config: &Config, what: &str) -> Error {
 /// Sorts ureq's errors into the library's codes, with messages that say what happened.
 fn classify(error: ureq::Error, config: &Config, what: &str) -> Failure {
     let network = |detail: String| Error::new(ErrorKind::Network, format!("{what}: {detail}"));
+    let cut = |how: &str| format!("the connection was cut: {how}");
     match error {
         ureq::Error::Timeout(_) => Failure::Final(timeout_error(config, what)),
         ureq::Error::Io(e) if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) => {
@@ -253,12 +254,10 @@ fn classify(error: ureq::Error, config: &Config, what: &str) -> Failure {
         }
         ureq::Error::Io(e) => match e.kind() {
             io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Failure::Final(timeout_error(config, what)),
-            io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::BrokenPipe
-            | io::ErrorKind::UnexpectedEof => {
-                Failure::Retryable(network(format!("the connection was cut ({})", io_text(&e).to_lowercase())))
-            }
+            io::ErrorKind::ConnectionReset => Failure::Retryable(network(cut("the server reset it"))),
+            io::ErrorKind::ConnectionAborted => Failure::Retryable(network(cut("aborted on this side"))),
+            io::ErrorKind::BrokenPipe => Failure::Retryable(network(cut("closed while the request was sent"))),
+            io::ErrorKind::UnexpectedEof => Failure::Retryable(network(cut("closed before the answer was complete"))),
             io::ErrorKind::ConnectionRefused => Failure::Final(network(
                 "connection refused: nothing accepts connections at that address and port \
                  (is the server up, and the URL right?)"

@@ -1,0 +1,257 @@
+//! Connections over TLS, seen from the server's side (tests/tls_server): clients with the same
+//! settings share one process-wide pool, clients with other trust settings never get its
+//! connections, sessions resume when the server closes every connection, the system's trust
+//! store is read once per process, and the first call opens the API connection while the token
+//! is fetched.
+//!
+//! Each test runs under a deadline of its own (`within`): a regression fails it, never hangs it.
+
+mod tls_server;
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use icdapi::Client;
+use tls_server::{Behaviour, TestCa, TlsServer};
+
+/// Runs `test` on a thread and fails if it has not finished within `seconds`.
+fn within(seconds: u64, test: impl FnOnce() + Send + 'static) {
+    let (done, finished) = mpsc::channel();
+    let runner = std::thread::spawn(move || {
+        test();
+        let _ = done.send(());
+    });
+    match finished.recv_timeout(Duration::from_secs(seconds)) {
+        Ok(()) => runner.join().unwrap(),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            // The test panicked: show its message.
+            if let Err(panic) = runner.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("the test did not finish within {seconds} s"),
+    }
+}
+
+/// A client of `server` (API and token endpoint), trusting `ca_file`, with the cache off so
+/// that every call reaches the server.
+fn client_of(server: &TlsServer, token_server: &TlsServer, ca_file: Option<&str>) -> Client {
+    let client = Client::cloud(Some("conn-client"), Some("conn-secret")).unwrap();
+    client.set_option("api_base", &server.url).unwrap();
+    client.set_option("token_endpoint", &token_server.token_endpoint()).unwrap();
+    client.set_option("timeout_ms", "10000").unwrap();
+    client.set_option("cache_entries", "0").unwrap();
+    if let Some(ca_file) = ca_file {
+        client.set_option("ca_file", ca_file).unwrap();
+    }
+    client
+}
+
+fn call(client: &Client, n: usize) {
+    let reply = client.get(&format!("/icd/release/11/2026-01/mms/{n}")).unwrap();
+    assert!(reply.body.contains("Cholera"), "{}", reply.body);
+}
+
+#[test]
+fn clients_created_one_after_another_share_one_connection() {
+    within(60, || {
+        let ca = TestCa::new("reuse");
+        let server = TlsServer::start(&ca, Behaviour::default());
+        for n in 0..40 {
+            // What a PHP page does: a client per request, freed at the end.
+            let client = client_of(&server, &server, Some(&ca.path("ca.pem")));
+            call(&client, n);
+        }
+        let seen = server.seen();
+        assert_eq!(seen.requests, 41, "one token request and 40 API requests: {seen:?}");
+        assert_eq!(seen.token_requests, 1);
+        assert_eq!(seen.connections, 1, "40 clients, one after another, one connection: {seen:?}");
+    });
+}
+
+#[test]
+fn clients_with_other_trust_settings_never_get_the_connection() {
+    within(60, || {
+        let ca = TestCa::new("trust");
+        let other = TestCa::new("trust-other");
+        let server = TlsServer::start(&ca, Behaviour::default());
+        // Both files trust the server, but they are different trust settings.
+        let only_ours = ca.path("ca.pem");
+        let both = ca.write("both.pem", &format!("{}{}", ca.ca_pem, other.ca_pem));
+        // The same content under another path is the same trust setting.
+        let copy = ca.write("copy.pem", &ca.ca_pem);
+
+        call(&client_of(&server, &server, Some(&only_ours)), 0);
+        assert_eq!(server.seen().connections, 1);
+        call(&client_of(&server, &server, Some(&both)), 1);
+        assert_eq!(server.seen().connections, 2, "another trust setting opens its own connection");
+        call(&client_of(&server, &server, Some(&copy)), 2);
+        call(&client_of(&server, &server, Some(&both)), 3);
+        call(&client_of(&server, &server, Some(&only_ours)), 4);
+        let seen = server.seen();
+        assert_eq!(seen.connections, 2, "each trust setting reuses its own connection: {seen:?}");
+
+        // Changing a file's content changes the setting: the file is read again when set.
+        std::fs::write(&copy, format!("{}{}", other.ca_pem, ca.ca_pem)).unwrap();
+        call(&client_of(&server, &server, Some(&copy)), 5);
+        assert_eq!(server.seen().connections, 3);
+    });
+}
+
+#[test]
+fn sessions_resume_when_the_server_closes_every_connection() {
+    within(60, || {
+        let ca = TestCa::new("resume");
+        let behaviour = Behaviour { close_every_connection: true, ..Behaviour::default() };
+        let server = TlsServer::start(&ca, behaviour);
+        let client = client_of(&server, &server, Some(&ca.path("ca.pem")));
+        for n in 0..20 {
+            call(&client, n);
+        }
+        // Clients made later resume too: the sessions belong to the process's pool.
+        for n in 20..30 {
+            call(&client_of(&server, &server, Some(&ca.path("ca.pem"))), n);
+        }
+        let seen = server.seen();
+        assert_eq!(seen.handshakes, 31, "a connection per request (and one for the token): {seen:?}");
+        assert_eq!(seen.resumed, 30, "every reconnection resumed its session: {seen:?}");
+    });
+}
+
+/// Runs in a child process whose system trust store (SSL_CERT_FILE) holds only the test CA:
+/// several clients, each reconnecting several times to a server that closes every connection.
+#[test]
+fn system_store_child() {
+    let Ok(url) = std::env::var("ICDAPI_CHILD_TLS_URL") else { return };
+    for client_number in 0..4 {
+        let client = Client::cloud(Some("conn-client"), Some("conn-secret")).unwrap();
+        client.set_option("api_base", &url).unwrap();
+        client.set_option("token_endpoint", &format!("{url}/connect/token")).unwrap();
+        client.set_option("timeout_ms", "10000").unwrap();
+        client.set_option("cache_entries", "0").unwrap();
+        for n in 0..3 {
+            call(&client, client_number * 10 + n);
+        }
+    }
+}
+
+/// Counts the times a file is opened, by any process, with inotify.
+struct OpenCounter {
+    fd: i32,
+}
+
+impl OpenCounter {
+    fn watch(path: &str) -> OpenCounter {
+        let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
+        assert!(fd >= 0, "inotify_init1");
+        let c_path = std::ffi::CString::new(path).unwrap();
+        assert!(unsafe { libc::inotify_add_watch(fd, c_path.as_ptr(), libc::IN_OPEN) } >= 0, "inotify_add_watch");
+        OpenCounter { fd }
+    }
+
+    fn opens(&self) -> usize {
+        let mut count = 0;
+        let mut buffer = [0u8; 4096];
+        loop {
+            let read = unsafe { libc::read(self.fd, buffer.as_mut_ptr().cast(), buffer.len()) };
+            if read <= 0 {
+                return count;
+            }
+            let mut at = 0;
+            while at < read as usize {
+                let event = unsafe { std::ptr::read_unaligned(buffer[at..].as_ptr() as *const libc::inotify_event) };
+                if event.mask & libc::IN_OPEN != 0 {
+                    count += 1;
+                }
+                at += std::mem::size_of::<libc::inotify_event>() + event.len as usize;
+            }
+        }
+    }
+}
+
+impl Drop for OpenCounter {
+    fn drop(&mut self) {
+        unsafe { libc::close(self.fd) };
+    }
+}
+
+#[test]
+fn the_system_trust_store_is_read_once_per_process() {
+    within(120, || {
+        let ca = TestCa::new("system");
+        let behaviour = Behaviour { close_every_connection: true, ..Behaviour::default() };
+        let server = TlsServer::start(&ca, behaviour);
+        let store = ca.path("ca.pem");
+        let counter = OpenCounter::watch(&store);
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "system_store_child", "--test-threads=1", "--quiet"])
+            .env("ICDAPI_CHILD_TLS_URL", &server.url)
+            .env("SSL_CERT_FILE", &store)
+            .env_remove("SSL_CERT_DIR")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > Duration::from_secs(90) {
+                let _ = child.kill();
+                panic!("the child did not finish within 90 s");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(status.success(), "the child's calls succeed with the system store");
+        let seen = server.seen();
+        assert_eq!(seen.handshakes, 13, "4 clients x 3 calls, each on a new connection, and the token: {seen:?}");
+        assert_eq!(counter.opens(), 1, "13 TLS connections, 1 reading of the system's trust store");
+    });
+}
+
+#[test]
+fn the_first_call_opens_the_api_connection_while_the_token_is_fetched() {
+    within(60, || {
+        let ca = TestCa::new("overlap");
+        const TOKEN_DELAY: Duration = Duration::from_millis(400);
+        let token_server = TlsServer::start(&ca, Behaviour { token_delay: TOKEN_DELAY, ..Behaviour::default() });
+        let api = TlsServer::start(&ca, Behaviour::default());
+        let client = client_of(&api, &token_server, Some(&ca.path("ca.pem")));
+        let started = Instant::now();
+        call(&client, 0);
+        let elapsed = started.elapsed();
+
+        let (token_seen, api_seen) = (token_server.seen(), api.seen());
+        assert_eq!(api_seen.connections, 1, "the API request went on the connection opened ahead: {api_seen:?}");
+        let api_ready = api_seen.handshakes_at[0];
+        let token_sent = token_seen.tokens_sent_at[0];
+        assert!(
+            api_ready < token_sent,
+            "the API's TLS handshake was done {:?} before the token was sent",
+            token_sent.saturating_duration_since(api_ready)
+        );
+        assert!(api_seen.api_requests_at[0] >= token_sent, "the API request waited for its token");
+        // The token's delay, not the sum of two connection set-ups, is what the call took.
+        assert!(elapsed >= TOKEN_DELAY && elapsed < TOKEN_DELAY * 3, "{elapsed:?}");
+
+        // Later calls, and later clients, find the connection in the pool.
+        call(&client, 1);
+        call(&client_of(&api, &token_server, Some(&ca.path("ca.pem"))), 2);
+        assert_eq!(api.seen().connections, 1);
+        assert_eq!(token_server.seen().token_requests, 1);
+    });
+}
+
+#[test]
+fn a_url_too_long_for_a_request_line_is_refused_with_a_reason() {
+    within(30, || {
+        let ca = TestCa::new("long");
+        let server = TlsServer::start(&ca, Behaviour::default());
+        let client = client_of(&server, &server, Some(&ca.path("ca.pem")));
+        let error = client.get(&format!("/icd/release/11/2026-01/mms/search?q={}", "a".repeat(20_000))).unwrap_err();
+        assert_eq!(error.kind(), icdapi::ErrorKind::InvalidArgument, "{}", error.message());
+        assert!(error.message().contains("bytes long"), "{}", error.message());
+        assert!(server.seen().api_requests_at.is_empty(), "nothing was sent to the API");
+        call(&client, 1);
+    });
+}

@@ -1,0 +1,233 @@
+//! A small HTTPS server for the connection tests (rustls, a CA made by rcgen for the test): it
+//! answers the token endpoint and any API GET, and counts what only a server sees — TCP
+//! connections, TLS handshakes, resumed sessions — with the time of each event.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::{ServerConfig, ServerConnection, StreamOwned};
+
+pub const ACCESS_TOKEN: &str = "tls-test-token";
+
+/// A CA made for the test and a certificate for 127.0.0.1 and localhost signed by it; the CA's
+/// PEM is written to a file of its own in a temporary directory, for `ca_file`.
+pub struct TestCa {
+    pub dir: std::path::PathBuf,
+    pub ca_pem: String,
+    cert: CertificateDer<'static>,
+    key: Vec<u8>,
+}
+
+impl TestCa {
+    pub fn new(name: &str) -> TestCa {
+        let dir = std::env::temp_dir().join(format!("icdapi-conn-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params.distinguished_name.push(rcgen::DnType::CommonName, format!("icdapi test CA {name}"));
+        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca_params, ca_key);
+        let server_key = KeyPair::generate().unwrap();
+        let params = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
+        let cert = params.signed_by(&server_key, &issuer).unwrap();
+        let ca = TestCa { dir, ca_pem: ca_cert.pem(), cert: cert.der().clone(), key: server_key.serialize_der() };
+        std::fs::write(ca.path("ca.pem"), &ca.ca_pem).unwrap();
+        ca
+    }
+
+    pub fn path(&self, file: &str) -> String {
+        self.dir.join(file).display().to_string()
+    }
+
+    /// Writes `contents` to a file of the directory and returns its path.
+    pub fn write(&self, file: &str, contents: &str) -> String {
+        std::fs::write(self.path(file), contents).unwrap();
+        self.path(file)
+    }
+
+    fn server_config(&self) -> Arc<ServerConfig> {
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key.clone()));
+        let config = ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![self.cert.clone()], key)
+            .unwrap();
+        // Stateful resumption (the default session cache): TLS 1.3 tickets name cached sessions.
+        Arc::new(config)
+    }
+}
+
+impl Drop for TestCa {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// What the server saw, with when.
+#[derive(Debug, Clone, Default)]
+pub struct Seen {
+    pub connections: usize,
+    pub handshakes: usize,
+    pub resumed: usize,
+    pub requests: usize,
+    pub token_requests: usize,
+    /// When each TLS handshake completed.
+    pub handshakes_at: Vec<Instant>,
+    /// When each token response was sent.
+    pub tokens_sent_at: Vec<Instant>,
+    /// When each API request arrived.
+    pub api_requests_at: Vec<Instant>,
+}
+
+#[derive(Clone, Copy)]
+pub struct Behaviour {
+    /// Close the connection after every response (`Connection: close`).
+    pub close_every_connection: bool,
+    /// Wait this long before answering a token request.
+    pub token_delay: Duration,
+}
+
+impl Default for Behaviour {
+    fn default() -> Self {
+        Behaviour { close_every_connection: false, token_delay: Duration::ZERO }
+    }
+}
+
+pub struct TlsServer {
+    pub url: String,
+    seen: Arc<Mutex<Seen>>,
+    stop: Arc<AtomicBool>,
+    port: u16,
+}
+
+impl TlsServer {
+    pub fn start(ca: &TestCa, behaviour: Behaviour) -> TlsServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (seen, stop) = (Arc::new(Mutex::new(Seen::default())), Arc::new(AtomicBool::new(false)));
+        let config = ca.server_config();
+        {
+            let (seen, stop) = (seen.clone(), stop.clone());
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(stream) = stream else { continue };
+                    seen.lock().unwrap().connections += 1;
+                    let (seen, config) = (seen.clone(), config.clone());
+                    std::thread::spawn(move || serve(stream, config, behaviour, seen));
+                }
+            });
+        }
+        TlsServer { url: format!("https://127.0.0.1:{port}"), seen, stop, port }
+    }
+
+    pub fn token_endpoint(&self) -> String {
+        format!("{}/connect/token", self.url)
+    }
+
+    pub fn seen(&self) -> Seen {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port)); // wakes the accept loop
+    }
+}
+
+fn serve(tcp: TcpStream, config: Arc<ServerConfig>, behaviour: Behaviour, seen: Arc<Mutex<Seen>>) {
+    // No connection outlives a test by much, whatever the client does.
+    let _ = tcp.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = tcp.set_nodelay(true);
+    let mut connection = ServerConnection::new(config).unwrap();
+    let mut tcp = tcp;
+    while connection.is_handshaking() {
+        if connection.complete_io(&mut tcp).is_err() {
+            return;
+        }
+    }
+    {
+        let mut seen = seen.lock().unwrap();
+        seen.handshakes += 1;
+        seen.handshakes_at.push(Instant::now());
+        if connection.handshake_kind() == Some(rustls::HandshakeKind::Resumed) {
+            seen.resumed += 1;
+        }
+    }
+    let mut reader = BufReader::new(StreamOwned::new(connection, tcp));
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut content_length = 0;
+        let mut authorization = String::new();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            let (name, value) = line.split_once(':').unwrap_or((line, ""));
+            match name.to_ascii_lowercase().as_str() {
+                "content-length" => content_length = value.trim().parse().unwrap_or(0),
+                "authorization" => authorization = value.trim().to_owned(),
+                _ => {}
+            }
+        }
+        let mut body = vec![0; content_length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+        let (status, answer) = if path == "/connect/token" {
+            std::thread::sleep(behaviour.token_delay);
+            (200, format!(r#"{{"access_token":"{ACCESS_TOKEN}","expires_in":3600,"token_type":"Bearer"}}"#))
+        } else if authorization != format!("Bearer {ACCESS_TOKEN}") {
+            (401, r#"{"error":"no token"}"#.to_owned())
+        } else {
+            (200, format!(r#"{{"@id":"http://id.who.int{path}","title":{{"@language":"en","@value":"Cholera"}}}}"#))
+        };
+        {
+            let mut seen = seen.lock().unwrap();
+            seen.requests += 1;
+            if path == "/connect/token" {
+                seen.token_requests += 1;
+                seen.tokens_sent_at.push(Instant::now());
+            } else {
+                seen.api_requests_at.push(Instant::now());
+            }
+        }
+        let close = if behaviour.close_every_connection { "Connection: close\r\n" } else { "" };
+        let head = format!(
+            "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{close}\r\n",
+            if status == 200 { "OK" } else { "Unauthorized" },
+            answer.len()
+        );
+        let stream = reader.get_mut();
+        if stream.write_all(head.as_bytes()).and_then(|_| stream.write_all(answer.as_bytes())).is_err() {
+            return;
+        }
+        let _ = stream.flush();
+        if behaviour.close_every_connection {
+            stream.conn.send_close_notify();
+            let _ = stream.flush();
+            return;
+        }
+    }
+}
