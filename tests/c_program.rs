@@ -40,7 +40,8 @@ fn compile(compiler: &str, language_flags: &[&str], output: &Path, lib_dir: &Pat
 }
 
 fn run_against_standin(program: &Path) {
-    let standin = StandIn::start();
+    // Non-ASCII as \u escapes: the program proves icd_json_string unescapes them.
+    let standin = StandIn::start_with(&["--escape-non-ascii"]);
     let output = Command::new(program)
         .env("ICD_CLIENT_ID", CLIENT_ID)
         .env("ICD_CLIENT_SECRET", CLIENT_SECRET)

@@ -81,6 +81,21 @@ proptest! {
             }
             prop_assert!(icd_post(client, arg.as_ptr(), second.as_ptr()).is_null());
             assert_expected_failure()?;
+            for call in [icd_entity_by_code, icd_icd10] {
+                prop_assert!(call(client, arg.as_ptr()).is_null());
+                assert_expected_failure()?;
+            }
+            // The 0.2 functions with query parameters: the bytes as a name, a value and a target.
+            let params = [arg.as_ptr(), second.as_ptr(), std::ptr::null()];
+            let with_calls: [unsafe extern "C" fn(*mut IcdClient, *const c_char, *const *const c_char) -> *mut c_char; 4] =
+                [icd_get_with, icd_search_with, icd_autocode_with, icd_codeinfo_with];
+            for call in with_calls {
+                prop_assert!(call(client, arg.as_ptr(), params.as_ptr()).is_null());
+                assert_expected_failure()?;
+            }
+            let value = icd_client_get_option(client, arg.as_ptr());
+            prop_assert!(value.is_null() || icd_last_error_code() == IcdStatus::ICD_OK);
+            icd_free_string(value);
             let status = icd_client_set_option(client, arg.as_ptr(), second.as_ptr());
             prop_assert_eq!(status, IcdStatus::ICD_ERR_INVALID_ARGUMENT);
             for name in OPTION_NAMES {

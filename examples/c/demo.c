@@ -1,6 +1,7 @@
 /*
  * The demo job in C: search "cholera", take the first code, print its code info and its title
- * in English and French.
+ * in English and French. Answers are read with the library's JSON functions (icd_json_*): no
+ * JSON library, no string scraping.
  *
  *   cc demo.c -I../../include -L../../target/release -licdapi -o demo
  *   ICD_CLIENT_ID=... ICD_CLIENT_SECRET=... ./demo
@@ -10,7 +11,6 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "icdapi.h"
 
@@ -21,66 +21,54 @@ static void die(const char *what) {
     exit(1);
 }
 
-/* Copies the string after `"key":"` (starting the search at `from`) into out. A real program
- * would use a JSON parser; the demo stays dependency-free. */
-static const char *string_after(const char *from, const char *key, char *out, size_t size) {
-    char pattern[64];
-    const char *start, *end;
-    snprintf(pattern, sizeof pattern, "\"%s\":\"", key);
-    start = strstr(from, pattern);
-    if (start == NULL) return NULL;
-    start += strlen(pattern);
-    end = strchr(start, '"');
-    if (end == NULL || (size_t)(end - start) >= size) return NULL;
-    memcpy(out, start, (size_t)(end - start));
-    out[end - start] = '\0';
-    return end;
+/* Parses a body the library returned, and frees the body: the document keeps what it needs. */
+static IcdJson *parse(char *body, const char *what) {
+    IcdJson *doc;
+    if (body == NULL) die(what);
+    doc = icd_json_parse(body);
+    icd_free_string(body);
+    if (doc == NULL) die("icd_json_parse");
+    return doc;
 }
 
-/* Prints the entity's title in one language. */
-static void print_title(IcdClient *client, const char *uri, const char *language) {
-    char title[256];
-    const char *at;
-    char *entity;
+/* Prints the title of the code's entity in one language. */
+static void print_title(IcdClient *client, const char *code, const char *language) {
+    IcdJson *entity;
+    const char *title;
     if (icd_client_set_option(client, "language", language) != ICD_OK) die("set_option language");
-    entity = icd_get(client, uri);
-    if (entity == NULL) die("icd_get");
-    at = strstr(entity, "\"title\"");
-    if (at == NULL || string_after(at, "@value", title, sizeof title) == NULL) {
-        fprintf(stderr, "C: no title in %s\n", entity);
-        exit(1);
-    }
-    printf("C: title %s: %s\n", language, title);
-    icd_free_string(entity);
+    entity = parse(icd_entity_by_code(client, code), "icd_entity_by_code"); /* codeinfo, then its stemId */
+    title = icd_json_string(entity, "/title"); /* {"@language": ..., "@value": ...} reads as its text */
+    printf("C: title %s: %s\n", language, title ? title : "(none)");
+    icd_json_free(entity); /* title was borrowed from it */
 }
 
 int main(void) {
-    char code[64], stem[512];
-    char *found, *info;
+    /* Plain titles, without the <em class='found'> marks the API adds by default. */
+    const char *const search_params[] = {"highlightingEnabled", "false", NULL};
+    IcdJson *found;
+    const char *code, *title;
+    char *info;
     IcdClient *client = icd_client_new(NULL, NULL); /* credentials from the environment */
     if (client == NULL) die("icd_client_new");
 
-    found = icd_search(client, "cholera");
-    if (found == NULL) die("icd_search");
-    if (string_after(found, "theCode", code, sizeof code) == NULL) {
+    found = parse(icd_search_with(client, "cholera", search_params), "icd_search_with");
+    code = icd_json_string(found, "/destinationEntities/0/theCode");
+    if (code == NULL) {
         fprintf(stderr, "C: no code in the search result\n");
         return 1;
     }
-    printf("C: search \"cholera\" -> %s\n", code);
-    icd_free_string(found);
+    title = icd_json_string(found, "/destinationEntities/0/title");
+    printf("C: search \"cholera\" -> %s (%s)\n", code, title ? title : "no title");
 
     info = icd_codeinfo(client, code);
     if (info == NULL) die("icd_codeinfo");
     printf("C: codeinfo %s -> %s\n", code, info);
-    if (string_after(info, "stemId", stem, sizeof stem) == NULL) {
-        fprintf(stderr, "C: no stemId in the code info\n");
-        return 1;
-    }
     icd_free_string(info);
 
-    print_title(client, stem, "en");
-    print_title(client, stem, "fr");
+    print_title(client, code, "en");
+    print_title(client, code, "fr");
 
+    icd_json_free(found); /* code was borrowed from it */
     icd_client_free(client);
     return 0;
 }

@@ -11,7 +11,7 @@ lib_dir=${ICDAPI_LIB_DIR:-$ROOT/target/release}
 out=$ROOT/target/c-tests
 mkdir -p "$out"
 
-start_standin
+start_standin --escape-non-ascii
 export ICD_CLIENT_ID=standin-client ICD_CLIENT_SECRET=standin-secret
 export ICD_API_BASE=$STANDIN_URL ICD_TOKEN_ENDPOINT=$STANDIN_URL/connect/token
 

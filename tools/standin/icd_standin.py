@@ -7,10 +7,16 @@ and serves until SIGTERM/SIGINT. It copies the real API where clients trip: form
 requests, a plain-text 401, the required API-Version header, http://id.who.int URIs in every
 answer, 200 on failed searches, percent-encoded `&` and `/` in codes, per-release languages.
 The data set (data/icd_data.json) is a small consistent subset of ICD-11 MMS and ICD-10.
+Searches take the API's parameters (highlightingEnabled=false: plain titles without
+<em class='found'>; flatResults=false: hits nested in their ancestors' "descendants";
+chapterFilter, subtreesFilter, medicalCodingMode, includeKeywordResult) and ignore unknown ones,
+as WHO does; a query of wildcards only ("%") answers 200 with "error": true, as does the fault
+json_error_200 for any request. GET /icd/release/11/{lin} lists the releases served (all, or
+those of --releases); /icd/release/10/{release}/{code} serves ICD-10 categories, blocks, chapters.
 
     python3 icd_standin.py [--host 127.0.0.1] [--port 0] [--client-id ID] [--client-secret S]
                            [--expires-in 3600] [--local] [--tls-cert PEM --tls-key PEM] [--quiet]
-                           [--releases 2024-01[,...]]
+                           [--releases 2024-01[,...]] [--escape-non-ascii]
 
 Test support, JSON in and out, no auth, never logged or faulted:
   GET  /_admin/health   {"ok":true}
@@ -827,7 +833,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             score = max([p[0] for p in pvs] + ([1.0] if code_hit else []))
             title_pv = next((p for p in pvs if p[1] == "Title"), None)
             uri = foundation_uri(eid) if foundation else f"{base}/{eid}"
-            hits.append((-score, e.get("code") or "", {
+            hits.append((-score, e.get("code") or "", eid, {
                 "id": uri, "title": title_pv[2] if title_pv else terms[0][1], "stemId": uri,
                 "isLeaf": not self.catalog.children[eid],
                 "postcoordinationAvailability": e.get("postcoordination", 0),
@@ -843,7 +849,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "titleIsTopScore": title_pv is not None and title_pv[0] == pvs[0][0],
                 "entityType": 0, "important": score == 1.0, "descendants": []}))
         hits.sort(key=lambda h: (h[0], h[1]))
-        result["destinationEntities"] = [h[2] for h in hits]
+        result["destinationEntities"] = [h[3] for h in hits]
+        if not truthy(params.get("flatResults"), True):
+            result["destinationEntities"] = self.nest(hits)
         if truthy(params.get("includeKeywordResult"), False):
             stem = fold(words[-1].rstrip("%"))
             texts = [text for i in ids for _, text in index_terms(self.catalog.icd11[i], lang)]
@@ -851,6 +859,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
                            if fold(w).startswith(stem)})
             result["words"] = [{"label": w, "dontChangeResult": False} for w in seen]
         return result
+
+    def nest(self, hits):
+        """flatResults=false: each hit goes into the "descendants" of its nearest ancestor that is
+        a hit too; only the others stay at the top, as the API nests its hierarchical results."""
+        entries = {eid: entry for _, _, eid, entry in hits}
+        top = []
+        for _, _, eid, entry in hits:
+            parent = next((a for a in self.catalog.ancestors(eid) if a in entries), None)
+            (entries[parent]["descendants"] if parent else top).append(entry)
+        return top
 
     def autocode(self, ids, params, lang, base):
         text = (params.get("searchText") or "").strip()
@@ -1096,6 +1114,9 @@ def main(argv=None):
     parser.add_argument("--print-env", action="store_true",
                         help="after LISTENING, print what the stand-in holds and the environment to paste "
                              "into another shell (scripts/standin.sh, for people rather than tests)")
+    parser.add_argument("--escape-non-ascii", action="store_true",
+                        help="write non-ASCII characters in JSON answers as \\u escapes (\\u00e9 for é), "
+                             "as some servers do; the admin config escape_non_ascii switches it too")
     parser.add_argument("--releases", help="serve only these ICD-11 releases (comma-separated, e.g. "
                                            "2024-01), as a local container started with include= does")
     args = parser.parse_args(argv)
@@ -1116,7 +1137,7 @@ def main(argv=None):
     server.state = State({"expires_in": args.expires_in, "cache_control": "public,max-age=36000",
                           "delay_ms": 0, "token_delay_ms": 0, "client_id": args.client_id,
                           "client_secret": args.client_secret, "local": args.local,
-                          "escape_non_ascii": False, "releases": releases})
+                          "escape_non_ascii": args.escape_non_ascii, "releases": releases})
     scheme = "http"
     if args.tls_cert:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

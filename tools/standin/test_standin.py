@@ -265,6 +265,61 @@ class CloudTest(StandinCase):
         self.assertEqual(self.api_json("/icd/release/10/2019/A00", token, "fr")["title"]["@value"], "Choléra")
         self.assertEqual(self.api("/icd/release/10/2019/Z99", token)[0], 404)
 
+    def test_search_parameters_shape_the_answer(self):
+        token = self.get_token()
+        base = "/icd/release/11/2024-01/mms/search?q=malaria&highlightingEnabled=false"
+        flat = self.api_json(base + "&medicalCodingMode=false", token)["destinationEntities"]
+        self.assertIn("Malaria", [e["title"] for e in flat])
+        self.assertTrue(all("<em" not in e["title"] for e in flat))
+        self.assertTrue(all(e["descendants"] == [] for e in flat))
+        nested = self.api_json(base + "&medicalCodingMode=false&flatResults=false&somethingNew=1", token)
+        tops = nested["destinationEntities"]
+        self.assertEqual([e["title"] for e in tops], ["Malaria"], "the categories nest in their block")
+        self.assertEqual(len(tops[0]["descendants"]), len(flat) - 1)
+        self.assertTrue(all(d["theCode"].startswith("1F4") for d in tops[0]["descendants"]))
+        self.assertEqual(self.api_json(base + "&chapterFilter=15", token)["destinationEntities"], [])
+        self.assertEqual(len(self.api_json(base + "&chapterFilter=01;15", token)["destinationEntities"]), 7)
+        wildcards = self.api_json("/icd/release/11/2024-01/mms/search?q=%25", token)
+        self.assertEqual((wildcards["error"], wildcards["errorMessage"]), (True, "The search text (q) is empty."))
+
+    def test_release_list_and_icd10_shapes(self):
+        token = self.get_token()
+        listing = self.api_json("/icd/release/11/mms", token)
+        self.assertEqual(sorted(listing), ["@context", "@id", "latestRelease", "release", "title"])
+        self.assertEqual(listing["release"][0], "http://id.who.int/icd/release/11/2026-01/mms")
+        self.assertEqual(listing["latestRelease"], listing["release"][0])
+        for code, kind, parent in (("A00.0", "category", "A00"), ("A00-A09", "block", "I"), ("I", "chapter", None)):
+            entity = self.api_json("/icd/release/10/2016/" + code, token)
+            self.assertEqual((entity["code"], entity["classKind"]), (code, kind))
+            self.assertEqual(entity["@id"], "http://id.who.int/icd/release/10/2016/" + code)
+            want = "http://id.who.int/icd/release/10/2016" + ("/" + parent if parent else "")
+            self.assertEqual(entity["parent"], [want])
+            self.assertTrue(entity["browserUrl"].startswith("https://icd.who.int/browse10/2016/en"))
+        self.assertEqual(self.api("/icd/release/10/2019/A00", token, "es")[0], 404, "ICD-10: en and fr only")
+
+    def test_serving_only_chosen_releases(self):
+        token = self.get_token()
+        self.admin("POST", "config", {"releases": ["2024-01", "2023-01"]})
+        listing = self.api_json("/icd/release/11/mms", token)
+        self.assertEqual(listing["release"], ["http://id.who.int/icd/release/11/2024-01/mms",
+                                              "http://id.who.int/icd/release/11/2023-01/mms"])
+        self.assertEqual(self.api("/icd/release/11/2026-01/mms/search?q=cholera", token)[0], 404)
+        self.assertEqual(self.api("/icd/release/11/2024-01/mms/search?q=cholera", token)[0], 200)
+        self.assertEqual(self.api_json("/icd/entity", token)["releaseId"], "2024-01")
+        status, _, _ = self.request("POST", "/_admin/config", body=json.dumps({"releases": ["1999"]}))
+        self.assertEqual(status, 400)
+        self.admin("POST", "reset")
+        self.assertEqual(len(self.api_json("/icd/release/11/mms", token)["release"]), 9)
+
+    def test_escaped_non_ascii_on_demand(self):
+        token = self.get_token()
+        target = "/icd/release/11/2024-01/mms/257068234"
+        self.assertIn("Choléra".encode(), self.api(target, token, "fr")[2])
+        self.admin("POST", "config", {"escape_non_ascii": True})
+        data = self.api(target, token, "fr")[2]
+        self.assertIn(b"Chol\\u00e9ra", data)
+        self.assertEqual(json.loads(data)["title"]["@value"], "Choléra")
+
     # -- test support
 
     def test_fault_status_with_retry_after_is_used_up(self):
@@ -426,3 +481,22 @@ class TlsTest(StandinCase):
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
+
+
+class CommandLineTest(unittest.TestCase):
+    def test_releases_and_escapes_from_the_command_line(self):
+        proc, host, port, _ = start_standin("--local", "--releases", "2024-01", "--escape-non-ascii")
+        try:
+            conn = http.client.HTTPConnection(host, port, timeout=10)
+            headers = {"Accept": "application/json", "API-Version": "v2", "Accept-Language": "fr"}
+            conn.request("GET", "/icd/release/11/mms", headers=headers)
+            listing = json.loads(conn.getresponse().read())
+            self.assertEqual(listing["release"], ["http://id.who.int/icd/release/11/2024-01/mms"])
+            conn.request("GET", "/icd/release/11/2024-01/mms/257068234", headers=headers)
+            self.assertIn(b"Chol\\u00e9ra", conn.getresponse().read())
+            conn.close()
+        finally:
+            stop_standin(proc)
+        bad = subprocess.run([sys.executable, SERVER, "--releases", "1999"], capture_output=True, text=True)
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertIn("--releases takes some of", bad.stderr)

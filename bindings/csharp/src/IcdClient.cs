@@ -40,7 +40,7 @@ namespace IcdApi
             this.handle = handle;
         }
 
-        /// <summary>The version of the native library loaded, for example "0.1.0".</summary>
+        /// <summary>The version of the native library loaded, for example "0.2.0".</summary>
         public static string Version => Utf8.Decode(Native.icd_version());
 
         /// <summary>

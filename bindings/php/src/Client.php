@@ -57,7 +57,7 @@ final class Client
         return self::wrap(FFI::instance()->icd_client_new_local($baseUrl));
     }
 
-    /** The version of the native library, e.g. "0.1.0". */
+    /** The version of the native library, e.g. "0.2.0". */
     public static function version(): string
     {
         return FFI::instance()->icd_version();
