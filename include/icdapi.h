@@ -140,7 +140,13 @@ struct IcdClient *icd_client_new_local(const char *base_url);
  *
  * Options (name: default; meaning):
  * - language: "en"; Accept-Language of every request (ar, zh, en, fr, es, ru, ...)
- * - release: "2026-01"; ICD-11 release used by icd_search, icd_codeinfo, icd_autocode, icd_lookup
+ * - release: "2026-01"; ICD-11 release used by the helpers (icd_search, icd_codeinfo,
+ *   icd_autocode, icd_lookup, their _with forms, icd_entity_by_code). When a helper gets a 404
+ *   and the API's list of releases (GET /icd/release/11/{linearization}, asked at most once per
+ *   client, api_base, linearization and release) does not hold this one, the error, still
+ *   ICD_ERR_HTTP 404, says so and names the releases served: `release "2026-01" is not served
+ *   by http://localhost:8080 (it serves 2024-01): set the release option`. If the list cannot
+ *   be had, the 404 is reported as it was.
  * - linearization: "mms"; "mms" or "icf"
  * - api_version: "v2"; the API-Version header
  * - api_base: "https://id.who.int"; where requests go (https only on a cloud client unless loopback)
@@ -210,7 +216,8 @@ void icd_client_free(struct IcdClient *client);
  *
  * Every request carries Authorization (cloud), Accept: application/json, Accept-Language,
  * API-Version and User-Agent. Successful GET answers are cached as long as their Cache-Control
- * allows. A 401 drops the token and retries once with a new one.
+ * allows. A 401 drops the token and retries once with a new one. A 2xx body with "error": true
+ * (a search the API could not run) is returned as it came, and never cached.
  *
  * Returns a NUL-terminated UTF-8 JSON document that the caller owns and frees with
  * icd_free_string, or NULL with the last error set: ICD_ERR_INVALID_ARGUMENT, ICD_ERR_AUTH,
@@ -270,7 +277,8 @@ char *icd_search_with(struct IcdClient *client, const char *query, const char *c
  * Code information: GET /icd/release/11/{release}/{linearization}/codeinfo/{code}, `code`
  * percent-encoded, so postcoordinated codes with '&' and '/' arrive intact. Returns as icd_get
  * does (a body the caller frees with icd_free_string, or NULL and the last error; thread-safe):
- * ICD_ERR_HTTP with status 404 for an unknown code.
+ * ICD_ERR_HTTP with status 404 for an unknown code — or for a release the API does not serve,
+ * which the message then says (see the option release of icd_client_set_option).
  */
 char *icd_codeinfo(struct IcdClient *client, const char *code);
 

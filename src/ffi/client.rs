@@ -62,7 +62,13 @@ pub unsafe extern "C" fn icd_client_new_local(base_url: *const c_char) -> *mut I
 ///
 /// Options (name: default; meaning):
 /// - language: "en"; Accept-Language of every request (ar, zh, en, fr, es, ru, ...)
-/// - release: "2026-01"; ICD-11 release used by icd_search, icd_codeinfo, icd_autocode, icd_lookup
+/// - release: "2026-01"; ICD-11 release used by the helpers (icd_search, icd_codeinfo,
+///   icd_autocode, icd_lookup, their _with forms, icd_entity_by_code). When a helper gets a 404
+///   and the API's list of releases (GET /icd/release/11/{linearization}, asked at most once per
+///   client, api_base, linearization and release) does not hold this one, the error, still
+///   ICD_ERR_HTTP 404, says so and names the releases served: `release "2026-01" is not served
+///   by http://localhost:8080 (it serves 2024-01): set the release option`. If the list cannot
+///   be had, the 404 is reported as it was.
 /// - linearization: "mms"; "mms" or "icf"
 /// - api_version: "v2"; the API-Version header
 /// - api_base: "https://id.who.int"; where requests go (https only on a cloud client unless loopback)

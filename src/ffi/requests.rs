@@ -71,7 +71,8 @@ unsafe fn request_with(
 ///
 /// Every request carries Authorization (cloud), Accept: application/json, Accept-Language,
 /// API-Version and User-Agent. Successful GET answers are cached as long as their Cache-Control
-/// allows. A 401 drops the token and retries once with a new one.
+/// allows. A 401 drops the token and retries once with a new one. A 2xx body with "error": true
+/// (a search the API could not run) is returned as it came, and never cached.
 ///
 /// Returns a NUL-terminated UTF-8 JSON document that the caller owns and frees with
 /// icd_free_string, or NULL with the last error set: ICD_ERR_INVALID_ARGUMENT, ICD_ERR_AUTH,
@@ -150,7 +151,8 @@ pub unsafe extern "C" fn icd_search_with(
 /// Code information: GET /icd/release/11/{release}/{linearization}/codeinfo/{code}, `code`
 /// percent-encoded, so postcoordinated codes with '&' and '/' arrive intact. Returns as icd_get
 /// does (a body the caller frees with icd_free_string, or NULL and the last error; thread-safe):
-/// ICD_ERR_HTTP with status 404 for an unknown code.
+/// ICD_ERR_HTTP with status 404 for an unknown code — or for a release the API does not serve,
+/// which the message then says (see the option release of icd_client_set_option).
 #[no_mangle]
 pub unsafe extern "C" fn icd_codeinfo(client: *mut IcdClient, code: *const c_char) -> *mut c_char {
     request(client, code, "code", Client::codeinfo)
