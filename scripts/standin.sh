@@ -5,6 +5,8 @@
 #   scripts/standin.sh            http://127.0.0.1:8080, as the WHO cloud API (OAuth2 token)
 #   scripts/standin.sh --local    as WHO's local deployment container (no token)
 #   scripts/standin.sh --port N   another port (0 picks a free one)
+#   scripts/standin.sh --releases 2024-01   only that ICD-11 release, as a local container
+#                                 started with include=2024-01_en holds
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 if ! command -v python3 >/dev/null 2>&1; then
