@@ -1,7 +1,7 @@
 <?php
 /*
- * The demo job in PHP: search "cholera", take the first code, print its code info and its title
- * in English and French.
+ * The demo job in PHP: search "cholera" (plain titles: highlightingEnabled=false), take the first
+ * code, print its code info and its title in English and French (entityByCode).
  *
  *   ICD_CLIENT_ID=... ICD_CLIENT_SECRET=... php examples/demo.php
  *
@@ -21,25 +21,26 @@ require is_file($autoload) ? $autoload : __DIR__ . '/../tests/bootstrap.php';
 try {
     $icd = Client::cloud(); // credentials from the environment
 
-    $found = $icd->searchArray('cholera');
+    // highlightingEnabled=false: plain titles, without <em class='found'> marks.
+    $found = $icd->searchArray('cholera', ['highlightingEnabled' => false]);
     $hit = $found['destinationEntities'][0] ?? null;
     if ($hit === null) {
-        fwrite(STDERR, 'PHP: no search result: ' . ($found['errorMessage'] ?? 'none') . "\n");
+        fwrite(STDERR, "PHP: no search result for \"cholera\"\n");
         exit(1);
     }
     $code = $hit['theCode'];
-    echo "PHP: search \"cholera\" -> $code\n";
+    echo "PHP: search \"cholera\" -> $code ({$hit['title']})\n";
 
     $info = $icd->codeInfo($code);
     echo "PHP: codeinfo $code -> $info\n";
-    $stemId = json_decode($info, true, 512, JSON_THROW_ON_ERROR)['stemId'];
 
     foreach (['en', 'fr'] as $language) {
         $icd->setLanguage($language);
-        $entity = $icd->getArray($stemId); // an http://id.who.int/... URI, rewritten to the API
+        $entity = $icd->entityByCodeArray($code); // code info, then its stemId, in one call
         echo "PHP: title $language: {$entity['title']['@value']}\n";
     }
 } catch (IcdException $e) {
+    // A search the API could not run is IcdException::API; an unknown code HTTP 404.
     fwrite(STDERR, sprintf("PHP: failed: %s (status %s, HTTP %d)\n", $e->getMessage(), $e->getStatusName(), $e->getHttpStatus()));
     exit(1);
 }

@@ -17,13 +17,22 @@ use FFI\CData;
  *
  *     $icd = Client::cloud();                     // ICD_CLIENT_ID / ICD_CLIENT_SECRET
  *     $icd->setLanguage('fr');
- *     $hit = $icd->searchArray('cholera')['destinationEntities'][0];
+ *     $hit = $icd->searchArray('cholera', ['highlightingEnabled' => false])['destinationEntities'][0];
+ *
+ * Query parameters: get, search, autocode and codeInfo (and their ...Array twins) take a last
+ * argument $params, name => value, appended in order to the request's query and percent-encoded
+ * by the library: true/false become "true"/"false", ints their decimal text, floats the shortest
+ * plain decimal text that reads back as the same float (0.75, 0.30000000000000004 for 0.1 + 0.2,
+ * 100000000000000000000 for 1e20, 2 for 2.0; never an exponent), strings go as they are and null
+ * values are left out. A key that is not a non-empty string (a list given by mistake), a value of
+ * another type, INF or NAN, a NUL byte or invalid UTF-8 throws IcdException INVALID_ARGUMENT
+ * before anything is sent.
  */
 final class Client
 {
     private ?CData $handle;
 
-    /** @var array{\FFI\CType, \FFI\CType, \FFI\CType, \FFI\CType}|null element types of getMany()'s C arrays */
+    /** @var array{\FFI\CType, \FFI\CType, \FFI\CType}|null element types of getMany()'s C arrays */
     private static ?array $batchTypes = null;
 
     private function __construct(CData $handle)
@@ -42,7 +51,11 @@ final class Client
     {
         self::checkNoNul($clientId, 'clientId');
         self::checkNoNul($clientSecret, 'clientSecret');
-        return self::wrap(FFI::instance()->icd_client_new($clientId, $clientSecret));
+        $handle = FFI::instance()->icd_client_new($clientId, $clientSecret);
+        if ($handle === null && $clientId === null && $clientSecret === null) {
+            throw self::withEnvironmentHint(self::lastError(), ['ICD_CLIENT_ID', 'ICD_CLIENT_SECRET']);
+        }
+        return self::wrap($handle);
     }
 
     /**
@@ -55,6 +68,28 @@ final class Client
     {
         self::checkNoNul($baseUrl, 'baseUrl');
         return self::wrap(FFI::instance()->icd_client_new_local($baseUrl));
+    }
+
+    /**
+     * Under PHP-FPM, whose default clear_env=yes hides the server's environment from its workers,
+     * a variable the library read and did not find is explained with the pool's env[...] line.
+     *
+     * @param list<string> $variables
+     */
+    private static function withEnvironmentHint(IcdException $e, array $variables): IcdException
+    {
+        $unset = array_values(array_filter($variables, static fn (string $name): bool => in_array(getenv($name), [false, ''], true)));
+        if (PHP_SAPI !== 'fpm-fcgi' || $unset === []) {
+            return $e;
+        }
+        $lines = implode(', ', array_map(static fn (string $name): string => "env[$name] = \$$name", $unset));
+        return new IcdException(
+            $e->getMessage() . '. This PHP-FPM worker\'s environment lacks ' . implode(' and ', $unset)
+            . ": php-fpm's default clear_env=yes hides the server's environment from workers; pass them "
+            . "with the pool's $lines lines (or set clear_env = no), then reload php-fpm",
+            $e->getStatus(),
+            $e->getHttpStatus()
+        );
     }
 
     /** The version of the native library, e.g. "0.2.0". */
@@ -98,10 +133,14 @@ final class Client
     /**
      * GET a path ("/icd/release/11/2026-01/mms/257068234", query string allowed), an
      * http://id.who.int/... URI from an answer's "@id", or a URI under the configured api_base.
+     * $params are added to the query the path may already hold (see the class's doc). The answer
+     * comes as it came, even one with "error": true (never cached).
+     *
+     * @param array<string, string|int|float|bool|\Stringable|null> $params e.g. ['include' => 'ancestor']
      */
-    public function get(string $pathOrUri): string
+    public function get(string $pathOrUri, array $params = []): string
     {
-        return $this->request('icd_get', ['pathOrUri' => $pathOrUri]);
+        return $this->request('icd_get', ['pathOrUri' => $pathOrUri], $params);
     }
 
     /** POST a JSON body to a path or URI (as for get()); answers of POST are never cached. */
@@ -112,23 +151,56 @@ final class Client
 
     /**
      * Searches the configured release and linearization. A trailing '%' asks for a wildcard
-     * match. The API answers 200 even for a search it could not run: check "error" in the answer.
+     * match. $params after q, e.g. ['highlightingEnabled' => false, 'flatResults' => true,
+     * 'chapterFilter' => '01;02']. A search the API could not run (it answers 200 with
+     * "error": true) throws IcdException API quoting its errorMessage, with the 2xx HTTP status.
+     *
+     * @param array<string, string|int|float|bool|\Stringable|null> $params
      */
-    public function search(string $query): string
+    public function search(string $query, array $params = []): string
     {
-        return $this->request('icd_search', ['query' => $query]);
+        return $this->request('icd_search', ['query' => $query], $params);
     }
 
-    /** Code information, e.g. codeInfo('1A00'); postcoordinated codes ('&', '/') arrive intact. */
-    public function codeInfo(string $code): string
+    /**
+     * Code information, e.g. codeInfo('1A00'); postcoordinated codes ('&', '/') arrive intact.
+     * $params after the code, e.g. ['flexiblemode' => true, 'convertToTerminalCodes' => true].
+     *
+     * @param array<string, string|int|float|bool|\Stringable|null> $params
+     */
+    public function codeInfo(string $code, array $params = []): string
     {
-        return $this->request('icd_codeinfo', ['code' => $code]);
+        return $this->request('icd_codeinfo', ['code' => $code], $params);
     }
 
-    /** Automatic coding of a diagnostic text. */
-    public function autocode(string $text): string
+    /**
+     * Automatic coding of a diagnostic text. $params after searchText, e.g.
+     * ['matchThreshold' => 0.75]. "error": true in the answer throws IcdException API, as for search().
+     *
+     * @param array<string, string|int|float|bool|\Stringable|null> $params
+     */
+    public function autocode(string $text, array $params = []): string
     {
-        return $this->request('icd_autocode', ['text' => $text]);
+        return $this->request('icd_autocode', ['text' => $text], $params);
+    }
+
+    /**
+     * The linearization entity of a code, in one call: the code info, then its stemId followed,
+     * in the client's language and release. A postcoordinated code ("1A00&XN6P4") gives its
+     * stem's entity. An unknown code throws IcdException HTTP with getHttpStatus() 404.
+     */
+    public function entityByCode(string $code): string
+    {
+        return $this->request('icd_entity_by_code', ['code' => $code]);
+    }
+
+    /**
+     * ICD-10: a category ("A00.0"), a block ("A00-A09") or a chapter ("I") of the release
+     * setIcd10Release() chose (2019 by default). The API serves ICD-10 in English and French only.
+     */
+    public function icd10(string $code): string
+    {
+        return $this->request('icd_icd10', ['code' => $code]);
     }
 
     /** The entity of the configured linearization that holds a Foundation entity. */
@@ -188,10 +260,13 @@ final class Client
 
     // ---- requests, decoded ----------------------------------------------------------------
 
-    /** @return array<string, mixed> */
-    public function getArray(string $pathOrUri): array
+    /**
+     * @param array<string, string|int|float|bool|\Stringable|null> $params
+     * @return array<string, mixed>
+     */
+    public function getArray(string $pathOrUri, array $params = []): array
     {
-        return self::decode($this->get($pathOrUri));
+        return self::decode($this->get($pathOrUri, $params));
     }
 
     /** @return array<string, mixed> */
@@ -203,22 +278,43 @@ final class Client
         return self::decode($this->post($pathOrUri, $jsonBody));
     }
 
-    /** @return array<string, mixed> */
-    public function searchArray(string $query): array
+    /**
+     * @param array<string, string|int|float|bool|\Stringable|null> $params
+     * @return array<string, mixed>
+     */
+    public function searchArray(string $query, array $params = []): array
     {
-        return self::decode($this->search($query));
+        return self::decode($this->search($query, $params));
+    }
+
+    /**
+     * @param array<string, string|int|float|bool|\Stringable|null> $params
+     * @return array<string, mixed>
+     */
+    public function codeInfoArray(string $code, array $params = []): array
+    {
+        return self::decode($this->codeInfo($code, $params));
+    }
+
+    /**
+     * @param array<string, string|int|float|bool|\Stringable|null> $params
+     * @return array<string, mixed>
+     */
+    public function autocodeArray(string $text, array $params = []): array
+    {
+        return self::decode($this->autocode($text, $params));
     }
 
     /** @return array<string, mixed> */
-    public function codeInfoArray(string $code): array
+    public function entityByCodeArray(string $code): array
     {
-        return self::decode($this->codeInfo($code));
+        return self::decode($this->entityByCode($code));
     }
 
     /** @return array<string, mixed> */
-    public function autocodeArray(string $text): array
+    public function icd10Array(string $code): array
     {
-        return self::decode($this->autocode($text));
+        return self::decode($this->icd10($code));
     }
 
     /** @return array<string, mixed> */
@@ -233,7 +329,7 @@ final class Client
      * Sets one option by its name (see the library's header for the table): language, release,
      * linearization, api_version, api_base, token_endpoint, timeout_ms, max_retries,
      * cache_entries, max_response_bytes, user_agent, proxy, ca_file, log, concurrency,
-     * token_cache_file, cache_dir, cache_dir_max_bytes.
+     * token_cache_file, cache_dir, cache_dir_max_bytes, icd10_release.
      *
      * @throws IcdException INVALID_ARGUMENT for an unknown name or a bad value; the option is then unchanged
      */
@@ -247,6 +343,18 @@ final class Client
         }
     }
 
+    /**
+     * The current value of an option, as text in the form setOption() takes: "2026-01" for
+     * "release", "30000" for "timeout_ms", "" for an option not set (proxy, ca_file,
+     * token_cache_file, cache_dir). The credentials are not options and cannot be read back.
+     *
+     * @throws IcdException INVALID_ARGUMENT for an unknown name
+     */
+    public function getOption(string $name): string
+    {
+        return $this->request('icd_client_get_option', ['name' => $name]);
+    }
+
     /** Accept-Language of every request: "en" (default), "fr", "es", "ar", "zh", "ru", ... */
     public function setLanguage(string $language): void
     {
@@ -257,6 +365,12 @@ final class Client
     public function setRelease(string $release): void
     {
         $this->setOption('release', $release);
+    }
+
+    /** ICD-10 release used by icd10(): "2019" (default), "2016", "2010", "2008". */
+    public function setIcd10Release(string $release): void
+    {
+        $this->setOption('icd10_release', $release);
     }
 
     /** "mms" (default) or "icf". */
@@ -365,14 +479,30 @@ final class Client
 
     // ---- plumbing -------------------------------------------------------------------------
 
-    /** @param array<string, string> $args named only for the messages of checkNoNul */
-    private function request(string $function, array $args): string
+    /**
+     * Calls $function (or, with parameters, its _with form) and copies the string it returns.
+     *
+     * @param array<string, string> $args named only for the messages of checkNoNul
+     * @param array<array-key, mixed> $params query parameters, as the public methods take them
+     */
+    private function request(string $function, array $args, array $params = []): string
     {
         foreach ($args as $name => $value) {
             self::checkNoNul($value, $name);
         }
+        $pairs = self::queryParameters($params);
+        $handle = $this->handle();
         $ffi = FFI::instance();
-        $body = $ffi->$function($this->handle(), ...array_values($args));
+        if ($pairs === []) {
+            $body = $ffi->$function($handle, ...array_values($args));
+        } else {
+            [$array, $buffers] = FFI::stringArray($pairs, 1); // name, value, ..., NULL
+            try {
+                $body = $ffi->{$function . '_with'}($handle, ...[...array_values($args), $array]);
+            } finally {
+                FFI::release($buffers);
+            }
+        }
         if ($body === null) {
             throw self::lastError(); // read before any other icd_ call can overwrite it
         }
@@ -384,9 +514,89 @@ final class Client
     }
 
     /**
-     * icd_get_many_detailed over $pathsOrUris. The C array of strings points into buffers owned here (not
-     * PHP strings, whose lifetime FFI does not promise across the call), freed in `finally`, as
-     * are the bodies the library returns, once copied into PHP strings.
+     * name => value as the flat list name, value, name, value, ... the library takes; null values
+     * left out. Checked here, so that a mistake is told in PHP's terms before anything is sent.
+     *
+     * @param array<array-key, mixed> $params
+     * @return list<string>
+     */
+    private static function queryParameters(array $params): array
+    {
+        $pairs = [];
+        foreach ($params as $name => $value) {
+            if (!is_string($name) || $name === '') {
+                throw new IcdException(sprintf(
+                    'query parameters are name => value: key %s is not a parameter name (write '
+                    . "['highlightingEnabled' => false], not a list); nothing was sent",
+                    var_export($name, true)
+                ), IcdException::INVALID_ARGUMENT);
+            }
+            if ($value === null) {
+                continue;
+            }
+            $text = match (true) {
+                is_string($value) => $value,
+                is_bool($value) => $value ? 'true' : 'false',
+                is_int($value) => (string) $value,
+                is_float($value) => self::plainDecimal($value, $name),
+                $value instanceof \Stringable => (string) $value,
+                default => throw new IcdException(sprintf(
+                    "query parameter '%s' is %s: pass a string, int, float, bool or null; nothing was sent",
+                    $name,
+                    get_debug_type($value)
+                ), IcdException::INVALID_ARGUMENT),
+            };
+            foreach (['name' => $name, 'value' => $text] as $what => $string) {
+                if (str_contains($string, "\0")) {
+                    throw new IcdException("the $what of query parameter '$name' contains a NUL byte; nothing was sent", IcdException::INVALID_ARGUMENT);
+                }
+                if (preg_match('//u', $string) !== 1) {
+                    throw new IcdException("the $what of query parameter '$name' is not valid UTF-8; nothing was sent", IcdException::INVALID_ARGUMENT);
+                }
+            }
+            $pairs[] = $name;
+            $pairs[] = $text;
+        }
+        return $pairs;
+    }
+
+    /**
+     * The shortest decimal text that reads back as the same float, without an exponent:
+     * 0.75, 0.30000000000000004 (0.1 + 0.2), 100000000000000000000 (1e20), 0.000001 (1e-6),
+     * 2 (2.0). Independent of the precision and serialize_precision settings and of the locale.
+     */
+    private static function plainDecimal(float $value, string $name): string
+    {
+        if (!is_finite($value)) {
+            throw new IcdException("query parameter '$name' is " . var_export($value, true) . ': not a number the API can take; nothing was sent', IcdException::INVALID_ARGUMENT);
+        }
+        if ($value == 0.0) {
+            return '0'; // -0.0 too
+        }
+        for ($digits = 1; $digits <= 17; $digits++) {
+            $scientific = sprintf('%.' . ($digits - 1) . 'e', $value);
+            if ((float) str_replace(',', '.', $scientific) === $value) {
+                break;
+            }
+        }
+        preg_match('/^(-?)(\d)(?:[.,](\d+))?e([-+]\d+)$/', $scientific, $m);
+        [, $sign, $first, $rest, $exponent] = $m;
+        $mantissa = rtrim($first . $rest, '0');
+        $exponent = (int) $exponent;
+        $length = strlen($mantissa);
+        if ($exponent >= $length - 1) {
+            return $sign . $mantissa . str_repeat('0', $exponent - $length + 1);
+        }
+        if ($exponent >= 0) {
+            return $sign . substr($mantissa, 0, $exponent + 1) . '.' . substr($mantissa, $exponent + 1);
+        }
+        return $sign . '0.' . str_repeat('0', -$exponent - 1) . $mantissa;
+    }
+
+    /**
+     * icd_get_many_detailed over $pathsOrUris. The C array of strings points into buffers of
+     * FFI::stringArray(), released in `finally`, as are the bodies the library returns, once
+     * copied into PHP strings.
      *
      * @param array<array-key, mixed> $pathsOrUris
      * @param (\Closure(string): array<string, mixed>)|null $decode turns a body into the item's value
@@ -419,27 +629,17 @@ final class Client
         $ffi = FFI::instance();
         // Array types built from cached element types: an array created from a type string
         // ("char *[$count]") leaks about 100 bytes per element read, until the request ends.
-        [$pathType, $bodyType, $statusType, $httpStatusType] = self::$batchTypes ??=
-            [$ffi->type('const char *'), $ffi->type('char *'), $ffi->type('enum IcdStatus'), $ffi->type('int')];
-        $paths = $ffi->new(\FFI::arrayType($pathType, [$count])); // zeroed: a refused element stays NULL
+        [$bodyType, $statusType, $httpStatusType] = self::$batchTypes ??=
+            [$ffi->type('char *'), $ffi->type('enum IcdStatus'), $ffi->type('int')];
         $bodies = $ffi->new(\FFI::arrayType($bodyType, [$count]));
         $statuses = $ffi->new(\FFI::arrayType($statusType, [$count]));
         $httpStatuses = $ffi->new(\FFI::arrayType($httpStatusType, [$count]));
-        $owned = [];
+        // A refused element stays a NULL pointer: the library fails its item alone.
+        [$paths, $owned] = FFI::stringArray(array_map(
+            static fn (int $i): ?string => isset($refusals[$i]) ? null : $values[$i],
+            array_keys($values)
+        ));
         try {
-            foreach ($values as $i => $value) {
-                if (isset($refusals[$i])) {
-                    continue;
-                }
-                $length = strlen($value);
-                $buffer = $ffi->new('char[' . ($length + 1) . ']', false);
-                $owned[] = $buffer;
-                if ($length > 0) {
-                    \FFI::memcpy($buffer, $value, $length);
-                }
-                $buffer[$length] = "\0";
-                $paths[$i] = $ffi->cast('const char *', $buffer);
-            }
             $succeeded = $ffi->icd_get_many_detailed($handle, $paths, $count, $bodies, $statuses, $httpStatuses);
             // Read before any other icd_ call can overwrite it: the first failed item.
             $nativeError = $succeeded < $count ? self::lastError() : null;
@@ -482,9 +682,7 @@ final class Client
             }
             return [$results, $firstError];
         } finally {
-            foreach ($owned as $buffer) {
-                \FFI::free($buffer);
-            }
+            FFI::release($owned);
             for ($i = 0; $i < $count; $i++) { // left only if copying was cut short
                 if ($bodies[$i] !== null) {
                     $ffi->icd_free_string($bodies[$i]);

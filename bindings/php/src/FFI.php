@@ -4,6 +4,8 @@ declare(strict_types=1);
 
 namespace IcdApi;
 
+use FFI\CData;
+
 /**
  * The one FFI instance of the process, created on first use and kept.
  *
@@ -23,9 +25,63 @@ final class FFI
 
     private static ?\FFI $instance = null;
 
+    /** @var array{\FFI\CType, \FFI\CType}|null `char` and `const char *`, see stringArray() */
+    private static ?array $stringTypes = null;
+
     public static function instance(): \FFI
     {
+        if (self::$instance === null && !class_exists(\FFI::class, false)) {
+            throw new \RuntimeException(
+                'icdapi: PHP\'s FFI extension is not loaded in this ' . PHP_SAPI . ' PHP: enable it '
+                . '(extension=ffi; Debian\'s php-cli and php-fpm ship it in conf.d/20-ffi.ini)'
+            );
+        }
         return self::$instance ??= self::scope() ?? self::cdef();
+    }
+
+    /**
+     * A C array of `count($strings) + $nulls` pointers to NUL-terminated copies of $strings (a
+     * null element stays a NULL pointer, and so do the $nulls at the end), and the buffers behind
+     * it, which the caller hands to release() in a `finally` once the call is over. The copies are
+     * buffers of our own because FFI promises nothing about the lifetime of a PHP string's bytes
+     * across a call. Every type comes from CTypes made once: an array made from a type string
+     * ("char *[$n]") leaks about 100 bytes per element read until the request ends.
+     *
+     * @param list<?string> $strings without NUL bytes (the caller checks)
+     * @return array{CData, list<CData>}
+     */
+    public static function stringArray(array $strings, int $nulls = 0): array
+    {
+        $ffi = self::instance();
+        [$charType, $pointerType] = self::$stringTypes ??= [$ffi->type('char'), $ffi->type('const char *')];
+        $array = $ffi->new(\FFI::arrayType($pointerType, [max(1, count($strings) + $nulls)])); // zeroed: NULLs
+        $buffers = [];
+        try {
+            foreach ($strings as $i => $string) {
+                if ($string === null) {
+                    continue;
+                }
+                $length = strlen($string);
+                $buffer = $ffi->new(\FFI::arrayType($charType, [$length + 1]), false); // zeroed: NUL-terminated
+                $buffers[] = $buffer;
+                if ($length > 0) {
+                    \FFI::memcpy($buffer, $string, $length);
+                }
+                $array[$i] = $ffi->cast($pointerType, $buffer);
+            }
+        } catch (\Throwable $e) {
+            self::release($buffers);
+            throw $e;
+        }
+        return [$array, $buffers];
+    }
+
+    /** @param list<CData> $buffers from stringArray() */
+    public static function release(array $buffers): void
+    {
+        foreach ($buffers as $buffer) {
+            \FFI::free($buffer);
+        }
     }
 
     /** The path of the PHP-ready header (no preprocessor lines). */
@@ -110,17 +166,56 @@ final class FFI
     private static function cdef(): \FFI
     {
         $library = self::libraryPath();
+        $header = self::readHeader();
         try {
-            return \FFI::cdef(self::readHeader(), $library);
+            return \FFI::cdef($header, $library);
         } catch (\FFI\Exception $e) {
-            throw new \RuntimeException(
-                "icdapi: cannot load the native library \"$library\": {$e->getMessage()}. "
-                . 'Set ICDAPI_LIB to the path of the library, or, where ffi.enable=preload '
-                . '(PHP-FPM, Apache), configure opcache.preload with preload.php of this package.',
-                0,
-                $e
-            );
+            throw new \RuntimeException(self::loadFailure($library, $e->getMessage()), 0, $e);
         }
+    }
+
+    /**
+     * Why the library could not be loaded and what to do, in terms of where this PHP runs: under
+     * PHP-FPM, whose default clear_env=yes hides the server's environment from the workers, the
+     * advice is the pool's env[...] line; advice already followed (ICDAPI_LIB set) is not repeated.
+     */
+    public static function loadFailure(string $library, string $reason): string
+    {
+        $fpm = PHP_SAPI === 'fpm-fcgi';
+        if (str_contains($reason, 'ffi.enable')) {
+            return "icdapi: this PHP refuses FFI ($reason): outside the command line PHP's default "
+                . 'ffi.enable=preload lets only preloaded code use FFI. In php.ini, set opcache.enable=1 and '
+                . 'opcache.preload=' . dirname(__DIR__) . '/preload.php (with opcache.preload_user=www-data '
+                . 'when the server starts as root); see "PHP-FPM" in the README of the icdapi package.';
+        }
+        $why = $reason;
+        if (str_contains($library, '/')) {
+            if (!file_exists($library)) {
+                $why = 'no such file';
+            } elseif (!is_readable($library)) {
+                $user = function_exists('posix_geteuid') ? (posix_getpwuid(posix_geteuid())['name'] ?? 'uid ' . posix_geteuid()) : 'this process';
+                $why = "the file is not readable by $user, the user this PHP runs as";
+            }
+        }
+        $fromEnv = getenv('ICDAPI_LIB');
+        if (is_string($fromEnv) && $fromEnv !== '') {
+            // The advice "set ICDAPI_LIB" was followed: the value is what is wrong.
+            return "icdapi: cannot load the native library \"$library\" that ICDAPI_LIB names: $why. "
+                . ($fpm ? 'Correct the env[ICDAPI_LIB] line of this PHP-FPM pool' : 'Correct ICDAPI_LIB')
+                . ' to name the libicdapi.so you built (cargo build --release writes target/release/libicdapi.so) '
+                . 'or installed (make install: /usr/local/lib/libicdapi.so), and reload.';
+        }
+        $package = dirname(__DIR__) . '/lib/' . self::libraryFileName();
+        if ($fpm) {
+            return "icdapi: cannot load the native library \"$library\" ($why), and ICDAPI_LIB is not set in "
+                . "this PHP-FPM worker: php-fpm's default clear_env=yes gives workers an empty environment, so "
+                . 'a variable exported to the server does not reach PHP. Add the line '
+                . '"env[ICDAPI_LIB] = /path/to/libicdapi.so" to the pool\'s configuration (or set clear_env = no), '
+                . "or copy the library to $package; then reload php-fpm.";
+        }
+        return "icdapi: cannot load the native library \"$library\" ($why). Set the environment variable "
+            . "ICDAPI_LIB to the path of libicdapi.so, copy the library to $package, or install it "
+            . '(make install, then ldconfig) where the dynamic loader looks.';
     }
 
     private static function readHeader(): string

@@ -26,6 +26,12 @@ class IcdException extends \RuntimeException
     public const PARSE = 6;
     /** A bug in the library: please report it. */
     public const INTERNAL = 7;
+    /**
+     * The API answered 2xx but said in the body that it could not do the job (a search or
+     * autocode with "error": true): the message quotes its errorMessage, getHttpStatus() is the
+     * 2xx status.
+     */
+    public const API = 8;
 
     private const NAMES = [
         self::OK => 'OK',
@@ -36,6 +42,7 @@ class IcdException extends \RuntimeException
         self::TIMEOUT => 'TIMEOUT',
         self::PARSE => 'PARSE',
         self::INTERNAL => 'INTERNAL',
+        self::API => 'API',
     ];
 
     private int $httpStatus;
