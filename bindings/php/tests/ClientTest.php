@@ -6,64 +6,13 @@ namespace IcdApi\Tests;
 
 use IcdApi\Client;
 use IcdApi\IcdException;
-use PHPUnit\Framework\TestCase;
 
 /**
  * IcdApi\Client against the local stand-in of the WHO API, started once for the class.
  */
-final class ClientTest extends TestCase
+final class ClientTest extends StandInTestCase
 {
     private const CHOLERA_ID = '257068234';
-    private const SECRET_MARK = 'SeCrEt-must-not-leak-7f3a';
-
-    private static StandIn $standIn;
-    private Client $client;
-
-    public static function setUpBeforeClass(): void
-    {
-        self::$standIn = new StandIn();
-    }
-
-    public static function tearDownAfterClass(): void
-    {
-        self::$standIn->stop();
-    }
-
-    protected function setUp(): void
-    {
-        self::$standIn->newTest();
-        $this->client = $this->cloudClient();
-    }
-
-    private function cloudClient(string $secret = StandIn::CLIENT_SECRET): Client
-    {
-        $client = Client::cloud(self::$standIn->clientId, $secret);
-        $client->setApiBase(self::$standIn->url);
-        $client->setTokenEndpoint(self::$standIn->url . '/connect/token');
-        return $client;
-    }
-
-    /** Runs $call and returns the IcdException it must throw. */
-    private function expectFailure(int $status, callable $call): IcdException
-    {
-        try {
-            $call();
-        } catch (IcdException $e) {
-            $this->assertSame($status, $e->getStatus(), "status {$e->getStatusName()}: {$e->getMessage()}");
-            $this->assertSame($status, $e->getCode());
-            $this->assertNotSame('', $e->getMessage());
-            $this->assertStringNotContainsString(StandIn::CLIENT_SECRET, $e->getMessage());
-            $this->assertStringNotContainsString(self::SECRET_MARK, $e->getMessage());
-            return $e;
-        }
-        $this->fail('expected an IcdException with status ' . $status);
-    }
-
-    private static function rssKiB(): int
-    {
-        preg_match('/^VmRSS:\s+(\d+)\s+kB/m', (string) file_get_contents('/proc/self/status'), $m);
-        return (int) ($m[1] ?? 0);
-    }
 
     // ---- the request methods, raw and decoded ---------------------------------------------
 

@@ -6,49 +6,14 @@ namespace IcdApi\Tests;
 
 use IcdApi\Client;
 use IcdApi\IcdException;
-use PHPUnit\Framework\TestCase;
 
 /**
  * The 0.2 additions against the local stand-in: query parameters (what the server sees, how
  * bools, ints, floats and null become text, what is refused), IcdException::API, entityByCode,
  * ICD-10, getOption, the unserved-release message, non-ASCII text.
  */
-final class DomainTest extends TestCase
+final class DomainTest extends StandInTestCase
 {
-    private static StandIn $standIn;
-    private Client $client;
-
-    public static function setUpBeforeClass(): void
-    {
-        self::$standIn = new StandIn();
-    }
-
-    public static function tearDownAfterClass(): void
-    {
-        self::$standIn->stop();
-    }
-
-    protected function setUp(): void
-    {
-        self::$standIn->newTest();
-        $this->client = Client::cloud(self::$standIn->clientId, StandIn::CLIENT_SECRET);
-        $this->client->setApiBase(self::$standIn->url);
-        $this->client->setTokenEndpoint(self::$standIn->url . '/connect/token');
-    }
-
-    /** Runs $call and returns the IcdException it must throw. */
-    private function expectFailure(int $status, callable $call): IcdException
-    {
-        try {
-            $call();
-        } catch (IcdException $e) {
-            $this->assertSame($status, $e->getStatus(), "status {$e->getStatusName()}: {$e->getMessage()}");
-            $this->assertNotSame('', $e->getMessage());
-            return $e;
-        }
-        $this->fail('expected an IcdException with status ' . $status);
-    }
-
     /** The query string of the stand-in's last API request, as it arrived (still encoded). */
     private static function lastQuery(): string
     {
@@ -397,11 +362,5 @@ final class DomainTest extends TestCase
         gc_collect_cycles();
         $this->assertLessThan(16 * 1024, memory_get_usage() - $php, 'PHP memory grew over 40000 calls with parameters');
         $this->assertLessThan(2048, self::rssKiB() - $rss, 'RSS grew over 40000 calls with parameters');
-    }
-
-    private static function rssKiB(): int
-    {
-        preg_match('/^VmRSS:\s+(\d+)\s+kB/m', (string) file_get_contents('/proc/self/status'), $m);
-        return (int) ($m[1] ?? 0);
     }
 }
