@@ -8,6 +8,7 @@
 
 mod cache;
 mod client;
+mod digest;
 mod error;
 pub mod ffi;
 mod http;

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use ring::digest::{digest, SHA256};
+use crate::digest::sha256_hex;
 
 use crate::error::{Error, Result};
 
@@ -29,10 +29,6 @@ pub struct DiskCache {
     /// processes write too, so it is re-measured whenever it says the bound is passed.
     approximate_bytes: AtomicU64,
     measured: std::sync::Once,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Whether a URL names content of a fixed release, which may be kept without expiry.
@@ -72,7 +68,7 @@ impl DiskCache {
     }
 
     fn entry_path(&self, key: &str) -> PathBuf {
-        self.dir.join(format!("{}{ENTRY_SUFFIX}", hex(digest(&SHA256, key.as_bytes()).as_ref())))
+        self.dir.join(format!("{}{ENTRY_SUFFIX}", sha256_hex(key.as_bytes())))
     }
 
     /// The stored body for `key`, if there is one and it is intact.
@@ -96,7 +92,7 @@ impl DiskCache {
 
     /// Stores a body; errors (a full disk, a read-only directory) only cost the cache.
     pub fn put(&self, key: &str, body: &str) {
-        let hash = hex(digest(&SHA256, body.as_bytes()).as_ref());
+        let hash = sha256_hex(body.as_bytes());
         let entry = format!("{MAGIC} {hash} {}\n{}\n{body}", body.len(), key_line(key));
         if entry.len() as u64 > self.max_bytes {
             return;
@@ -186,7 +182,7 @@ fn parse_entry<'a>(text: &'a str, key: &str) -> Option<&'a str> {
     let intact = magic == MAGIC
         && stored_key == key_line(key)
         && length.parse::<usize>().ok() == Some(body.len())
-        && hash == hex(digest(&SHA256, body.as_bytes()).as_ref());
+        && hash == sha256_hex(body.as_bytes());
     intact.then_some(body)
 }
 

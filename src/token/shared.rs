@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
 use parking_lot::Mutex;
-use ring::digest::{digest, SHA256};
 use zeroize::Zeroizing;
 
+use crate::digest::sha256_hex;
 use crate::token::{Credentials, TokenCache};
 
 /// A SHA-256 of what a token is valid for: the same in every process, so that it can also name
@@ -21,8 +21,7 @@ impl TokenKey {
         // The joined text holds the secret: wiped once hashed, like every copy of it.
         let material =
             Zeroizing::new([token_endpoint, api_base, &credentials.client_id, &credentials.client_secret].join("\n"));
-        let hash = digest(&SHA256, material.as_bytes());
-        TokenKey(hash.as_ref().iter().map(|b| format!("{b:02x}")).collect())
+        TokenKey(sha256_hex(material.as_bytes()))
     }
 
     /// The key of a local client, which has no token.
