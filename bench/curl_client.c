@@ -4,7 +4,16 @@
  * then N GETs of distinct entities with the ICD headers, each body read fully into one reused
  * buffer. No JSON parsing beyond finding the token.
  *
- *   curl_client N BASE_URL
+ *   curl_client N BASE_URL [MODE]
+ *
+ * MODE:
+ *   one    (default) one handle for everything
+ *   fresh  the token with one handle, then each GET with a fresh handle (created, used, cleaned
+ *          up): a new connection and a full TLS handshake each time, as a PHP page does
+ *   who    the WHO sample: for each GET a token request and the GET, each with a fresh handle
+ *
+ * Environment: BENCH_CA_FILE is the CA bundle to trust (CURLOPT_CAINFO); BENCH_TOKEN_BASE puts
+ * the token endpoint on another origin than BASE_URL.
  *
  * Prints one line of key=value pairs, like icdapi_client.
  */
@@ -47,63 +56,109 @@ static void check(CURL *curl, CURLcode rc, const char *what) {
     }
 }
 
-int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s N BASE_URL\n", argv[0]);
-        return 2;
-    }
-    long n = parse_count(argv[1], "N");
-    const char *base = argv[2];
-    char url[512], auth[4096];
-    struct buffer body = {0};
+static struct buffer body;
 
-    double cpu0 = cpu_us(), t0 = now_us();
-    curl_global_init(CURL_GLOBAL_DEFAULT);
+/* A handle set up as every request wants it. */
+static CURL *new_handle(void) {
     CURL *curl = curl_easy_init();
-    if (!curl) return 1;
+    if (!curl) exit(1);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "bench-curl");
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    const char *ca_file = getenv("BENCH_CA_FILE");
+    if (ca_file && *ca_file) curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file);
+    return curl;
+}
 
-    /* The token: client credentials as a form POST. */
-    snprintf(url, sizeof url, "%s/connect/token", base);
+/* The token: client credentials as a form POST; returns the Authorization header line. */
+static void fetch_token(CURL *curl, const char *token_base, char *auth, size_t auth_size) {
+    char url[512];
+    snprintf(url, sizeof url, "%s/connect/token", token_base);
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS,
                      "grant_type=client_credentials&scope=icdapi_access&client_id=bench&client_secret=bench");
+    body.len = 0;
     check(curl, curl_easy_perform(curl), "token");
     const char *key = "\"access_token\":\"";
     char *start = body.data ? strstr(body.data, key) : NULL;
     char *end = start ? strchr(start + strlen(key), '"') : NULL;
     if (!end) {
         fprintf(stderr, "curl_client: no access_token in the token response\n");
-        return 1;
+        exit(1);
     }
     start += strlen(key);
-    snprintf(auth, sizeof auth, "Authorization: Bearer %.*s", (int)(end - start), start);
+    snprintf(auth, auth_size, "Authorization: Bearer %.*s", (int)(end - start), start);
+}
 
+static size_t get(CURL *curl, struct curl_slist *headers, const char *base, long i) {
+    char url[512];
+    snprintf(url, sizeof url, "%s" ENTITY_PATH_FMT, base, FIRST_ENTITY_ID + i);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    body.len = 0;
+    check(curl, curl_easy_perform(curl), "GET");
+    return body.len;
+}
+
+static struct curl_slist *api_headers(const char *auth) {
     struct curl_slist *headers = NULL;
     headers = curl_slist_append(headers, auth);
     headers = curl_slist_append(headers, "Accept: application/json");
     headers = curl_slist_append(headers, "Accept-Language: en");
     headers = curl_slist_append(headers, "API-Version: v2");
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+    return headers;
+}
 
-    size_t bytes = 0;
-    for (long i = 0; i < n; i++) {
-        snprintf(url, sizeof url, "%s" ENTITY_PATH_FMT, base, FIRST_ENTITY_ID + i);
-        curl_easy_setopt(curl, CURLOPT_URL, url);
-        body.len = 0;
-        check(curl, curl_easy_perform(curl), "GET");
-        bytes += body.len;
+int main(int argc, char **argv) {
+    if (argc < 3 || argc > 4) {
+        fprintf(stderr, "usage: %s N BASE_URL [one|fresh|who]\n", argv[0]);
+        return 2;
     }
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
+    long n = parse_count(argv[1], "N");
+    const char *base = argv[2];
+    const char *mode = argc > 3 ? argv[3] : "one";
+    if (strcmp(mode, "one") != 0 && strcmp(mode, "fresh") != 0 && strcmp(mode, "who") != 0) {
+        fprintf(stderr, "unknown mode %s\n", mode);
+        return 2;
+    }
+    const char *token_base = getenv("BENCH_TOKEN_BASE");
+    if (!token_base || !*token_base) token_base = base;
+    char auth[4096];
+
+    double cpu0 = cpu_us(), t0 = now_us();
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    size_t bytes = 0;
+    if (strcmp(mode, "who") == 0) {
+        for (long i = 0; i < n; i++) {
+            CURL *curl = new_handle();
+            fetch_token(curl, token_base, auth, sizeof auth);
+            curl_easy_cleanup(curl);
+            struct curl_slist *headers = api_headers(auth);
+            curl = new_handle();
+            bytes += get(curl, headers, base, i);
+            curl_easy_cleanup(curl);
+            curl_slist_free_all(headers);
+        }
+    } else {
+        CURL *curl = new_handle();
+        fetch_token(curl, token_base, auth, sizeof auth);
+        struct curl_slist *headers = api_headers(auth);
+        for (long i = 0; i < n; i++) {
+            if (strcmp(mode, "fresh") == 0) {
+                curl_easy_cleanup(curl);
+                curl = new_handle();
+            }
+            bytes += get(curl, headers, base, i);
+        }
+        curl_easy_cleanup(curl);
+        curl_slist_free_all(headers);
+    }
     curl_global_cleanup();
     double wall = now_us() - t0, cpu = cpu_us() - cpu0;
-    printf("client=curl requests=%ld wall_us=%.0f cpu_us=%.0f bytes=%zu hwm_kib=%ld\n", n, wall, cpu, bytes,
-           vm_hwm_kib());
+    printf("client=curl mode=%s requests=%ld wall_us=%.0f cpu_us=%.0f bytes=%zu hwm_kib=%ld\n", mode, n, wall, cpu,
+           bytes, vm_hwm_kib());
     free(body.data);
     return 0;
 }

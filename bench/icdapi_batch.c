@@ -6,6 +6,7 @@
  *   icdapi_batch N BASE_URL seq|batch OFFSET
  *
  * OFFSET makes the URLs of one run distinct from every other run's (the cache is off anyway).
+ * Environment: BENCH_CA_FILE sets ca_file (TLS), BENCH_CONCURRENCY the option concurrency.
  * Prints: wall_us=... requests=N ok=...
  */
 #include "bench_common.h"
@@ -27,6 +28,12 @@ int main(int argc, char **argv) {
     if (!client || icd_client_set_option(client, "api_base", base) != ICD_OK ||
         icd_client_set_option(client, "token_endpoint", endpoint) != ICD_OK ||
         icd_client_set_option(client, "cache_entries", "0") != ICD_OK) {
+        fprintf(stderr, "setup: %s\n", icd_last_error_message());
+        return 1;
+    }
+    const char *ca_file = getenv("BENCH_CA_FILE"), *concurrency = getenv("BENCH_CONCURRENCY");
+    if ((ca_file && *ca_file && icd_client_set_option(client, "ca_file", ca_file) != ICD_OK) ||
+        (concurrency && *concurrency && icd_client_set_option(client, "concurrency", concurrency) != ICD_OK)) {
         fprintf(stderr, "setup: %s\n", icd_last_error_message());
         return 1;
     }

@@ -9,6 +9,11 @@
  *            but fills to its bound and evicts
  *   hit      the cache at its default; one GET fills it, then N GETs of that same URL, each
  *            icd_get + icd_free_string timed alone with clock_gettime
+ *   perclient N GETs, each by a client of its own (created, set up, used once and freed), as a
+ *            PHP page does; cache off
+ *
+ * Environment: BENCH_CA_FILE sets the option ca_file (TLS with a CA made for the run);
+ * BENCH_TOKEN_BASE puts the token endpoint on another origin than BASE_URL (as WHO's is).
  *
  * Prints one line of key=value pairs: wall_us and cpu_us cover the job only (client creation,
  * token, requests; not process start-up), hwm_kib is VmHWM at the end.
@@ -26,6 +31,20 @@ static void set(IcdClient *client, const char *name, const char *value) {
     if (icd_client_set_option(client, name, value) != ICD_OK) die(name);
 }
 
+/* A client set up as every mode wants it. */
+static IcdClient *new_client(const char *base, const char *token_endpoint, int cache) {
+    IcdClient *client = icd_client_new("bench", "bench");
+    if (!client) die("icd_client_new");
+    set(client, "api_base", base);
+    set(client, "token_endpoint", token_endpoint);
+    set(client, "language", "en");
+    set(client, "api_version", "v2");
+    const char *ca_file = getenv("BENCH_CA_FILE");
+    if (ca_file && *ca_file) set(client, "ca_file", ca_file);
+    if (!cache) set(client, "cache_entries", "0");
+    return client;
+}
+
 static int cmp_ll(const void *a, const void *b) {
     long long x = *(const long long *)a, y = *(const long long *)b;
     return (x > y) - (x < y);
@@ -33,30 +52,39 @@ static int cmp_ll(const void *a, const void *b) {
 
 int main(int argc, char **argv) {
     if (argc < 3 || argc > 4) {
-        fprintf(stderr, "usage: %s N BASE_URL [nocache|cache|hit]\n", argv[0]);
+        fprintf(stderr, "usage: %s N BASE_URL [nocache|cache|hit|perclient]\n", argv[0]);
         return 2;
     }
     long n = parse_count(argv[1], "N");
     const char *base = argv[2];
     const char *mode = argc > 3 ? argv[3] : "nocache";
-    int hit = strcmp(mode, "hit") == 0;
-    if (!hit && strcmp(mode, "nocache") != 0 && strcmp(mode, "cache") != 0) {
+    int hit = strcmp(mode, "hit") == 0, perclient = strcmp(mode, "perclient") == 0;
+    if (!hit && !perclient && strcmp(mode, "nocache") != 0 && strcmp(mode, "cache") != 0) {
         fprintf(stderr, "unknown mode %s\n", mode);
         return 2;
     }
     char token_endpoint[512], path[128];
-    snprintf(token_endpoint, sizeof token_endpoint, "%s/connect/token", base);
+    const char *token_base = getenv("BENCH_TOKEN_BASE");
+    snprintf(token_endpoint, sizeof token_endpoint, "%s/connect/token", token_base && *token_base ? token_base : base);
 
     double cpu0 = cpu_us(), t0 = now_us();
-    IcdClient *client = icd_client_new("bench", "bench");
-    if (!client) die("icd_client_new");
-    set(client, "api_base", base);
-    set(client, "token_endpoint", token_endpoint);
-    set(client, "language", "en");
-    set(client, "api_version", "v2");
-    if (strcmp(mode, "nocache") == 0) set(client, "cache_entries", "0");
-
     size_t bytes = 0;
+    if (perclient) {
+        for (long i = 0; i < n; i++) {
+            IcdClient *client = new_client(base, token_endpoint, 0);
+            snprintf(path, sizeof path, ENTITY_PATH_FMT, FIRST_ENTITY_ID + i);
+            char *body = icd_get(client, path);
+            if (!body) die("icd_get");
+            bytes += strlen(body);
+            icd_free_string(body);
+            icd_client_free(client);
+        }
+        double wall = now_us() - t0, cpu = cpu_us() - cpu0;
+        printf("client=icdapi mode=%s requests=%ld wall_us=%.0f cpu_us=%.0f bytes=%zu hwm_kib=%ld\n", mode, n, wall,
+               cpu, bytes, vm_hwm_kib());
+        return 0;
+    }
+    IcdClient *client = new_client(base, token_endpoint, strcmp(mode, "nocache") != 0);
     if (!hit) {
         for (long i = 0; i < n; i++) {
             snprintf(path, sizeof path, ENTITY_PATH_FMT, FIRST_ENTITY_ID + i);

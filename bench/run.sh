@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The icdapi benchmark: icdapi vs libcurl vs Python requests against nginx on loopback, then
-# icdapi's thread scaling, cache-hit latency and peak RSS. See bench/README.md.
+# icdapi's thread scaling, cache-hit latency and peak RSS, then the TLS scenarios (nginx over TLS
+# with a CA made for the run, a delaying proxy, PHP, callgrind). See bench/README.md.
 #
 #   bash bench/run.sh            # the full run (a few minutes); the report goes to stdout and
 #                                # to bench/results.txt
@@ -24,6 +25,12 @@ missing=()
 dpkg -s libcurl4-openssl-dev >/dev/null 2>&1 || missing+=(libcurl4-openssl-dev)
 command -v gcc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
 [[ -x $PY ]] && $PY -c 'import requests' >/dev/null 2>&1 || missing+=(python3 python3-requests)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v php >/dev/null 2>&1 || missing+=(php-cli)
+php -m 2>/dev/null | grep -qx curl || missing+=(php-curl)
+command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
+command -v strace >/dev/null 2>&1 || missing+=(strace)
+[[ -f /etc/ssl/certs/ca-certificates.crt ]] || missing+=(ca-certificates)
 if ((${#missing[@]})); then
     log "installing Debian packages: ${missing[*]}"
     sudo=()
@@ -52,6 +59,7 @@ cleanup() {
         for _ in $(seq 50); do kill -0 "$NGINX_PID" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$NGINX_PID" 2>/dev/null || true
     fi
+    [[ -z ${DELAY_PID:-} ]] || kill "$DELAY_PID" 2>/dev/null || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -85,6 +93,43 @@ ACCESS_TOKEN=$($PY -c 'import json, sys; print(json.load(open(sys.argv[1]))["acc
     "$BENCH_DIR/data/token_response_200.json")
 case "$ACCESS_TOKEN" in *[\'\$\"\\\ ]* | '') echo "token unfit for nginx.conf" >&2; exit 1 ;; esac
 case "$TOKEN_JSON" in *[\'\$\\]*) echo "token response unfit for nginx.conf" >&2; exit 1 ;; esac
+# TLS: a CA made for this run and a certificate for 127.0.0.1 and localhost signed by it; the
+# "system" bundle is Debian's with that CA added (for the scenario with the system trust store).
+TLS="$WORK/tls"
+mkdir -p "$TLS"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=icdapi bench CA" \
+    -keyout "$TLS/ca.key" -out "$TLS/ca.pem" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
+    -keyout "$TLS/server.key" -out "$TLS/server.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' >"$TLS/ext.cnf"
+openssl x509 -req -in "$TLS/server.csr" -CA "$TLS/ca.pem" -CAkey "$TLS/ca.key" -CAcreateserial -days 2 \
+    -extfile "$TLS/ext.cnf" -out "$TLS/server.pem" 2>/dev/null
+cat /etc/ssl/certs/ca-certificates.crt "$TLS/ca.pem" >"$TLS/system-bundle.pem"
+free_port() { $PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+TLS_PORT=$(free_port)
+CLOSE_PORT=$(free_port)
+DELAY_TOKEN_PORT=$(free_port)
+DELAY_API_PORT=$(free_port)
+
+# The ICD locations, served the same way over plain HTTP and over TLS.
+cat >"$NG/icd.conf" <<EOF
+root $NG/www;
+# The token endpoint: any form POST gets the recorded token response.
+location = /connect/token {
+    if (\$request_method != POST) { return 405; }
+    return 200 '$TOKEN_JSON';
+}
+# Any MMS entity: the recorded malaria entity, as the API answers it. Requests without
+# the bearer token or the API-Version header are refused, so every client really sends them.
+location ~ ^/icd/release/11/[^/]+/mms/ {
+    if (\$http_authorization != "Bearer $ACCESS_TOKEN") { return 401 "Unauthorized"; }
+    if (\$http_api_version = "") { return 400; }
+    add_header Cache-Control "public,max-age=36000";
+    try_files /entity.json =404;
+}
+location / { return 404; }
+EOF
+
 cat >"$NG/nginx.conf" <<EOF
 daemon off;
 master_process on;
@@ -111,28 +156,32 @@ http {
     scgi_temp_path $NG/tmp/scgi;
     server {
         listen 127.0.0.1:$PORT;
-        root $NG/www;
-        # The token endpoint: any form POST gets the recorded token response.
-        location = /connect/token {
-            if (\$request_method != POST) { return 405; }
-            return 200 '$TOKEN_JSON';
-        }
-        # Any MMS entity: the recorded malaria entity, as the API answers it. Requests without
-        # the bearer token or the API-Version header are refused, so every client really sends them.
-        location ~ ^/icd/release/11/[^/]+/mms/ {
-            if (\$http_authorization != "Bearer $ACCESS_TOKEN") { return 401 "Unauthorized"; }
-            if (\$http_api_version = "") { return 400; }
-            add_header Cache-Control "public,max-age=36000";
-            try_files /entity.json =404;
-        }
-        location / { return 404; }
+        include $NG/icd.conf;
+    }
+    # TLS, counted: the connection's serial and whether its session was resumed ("r" or ".").
+    log_format conns '\$connection \$ssl_session_reused \$request_method \$uri';
+    ssl_certificate $TLS/server.pem;
+    ssl_certificate_key $TLS/server.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_cache shared:TLS:4m;
+    server {
+        listen 127.0.0.1:$TLS_PORT ssl;
+        access_log $NG/tls-keep.log conns;
+        include $NG/icd.conf;
+    }
+    # A server that closes every connection after its answer.
+    server {
+        listen 127.0.0.1:$CLOSE_PORT ssl;
+        keepalive_timeout 0;
+        access_log $NG/tls-close.log conns;
+        include $NG/icd.conf;
     }
 }
 EOF
 run_nginx=("$NGINX" -p "$NG" -e "$NG/error.log" -c "$NG/nginx.conf")
 if ((EUID == 0)); then
     # Not as root: nginx runs as nobody, in its own temporary directory.
-    chown -R nobody:nogroup "$NG" 2>/dev/null || chown -R nobody "$NG"
+    chown -R nobody:nogroup "$NG" "$TLS" 2>/dev/null || chown -R nobody "$NG" "$TLS"
     chmod 755 "$WORK"
     run_nginx=(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups -- "${run_nginx[@]}")
 fi
@@ -144,6 +193,15 @@ for _ in $(seq 100); do
     kill -0 "$NGINX_PID" 2>/dev/null || { cat "$WORK/nginx.out" "$NG/error.log" >&2 2>/dev/null; exit 1; }
     sleep 0.05
 done
+for port in "$TLS_PORT" "$CLOSE_PORT"; do
+    for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+done
+
+# The delaying proxy: two origins (the token endpoint's and the API's, as WHO has two hosts)
+# in front of the TLS server, each adding 10 ms each way.
+$PY "$BENCH_DIR/delay_proxy.py" 10 "$TLS_PORT" "$DELAY_TOKEN_PORT" "$DELAY_API_PORT" >"$WORK/delay.out" 2>&1 &
+DELAY_PID=$!
+for _ in $(seq 100); do grep -q READY "$WORK/delay.out" 2>/dev/null && break; sleep 0.05; done
 
 if [[ ${BENCH_SERVE:-0} == 1 ]]; then
     # For profiling by hand: keep nginx and the built clients until interrupted.
@@ -158,5 +216,10 @@ OUT=${BENCH_OUT:-$BENCH_DIR/results.txt}
 [[ ${BENCH_QUICK:-0} == 1 && -z ${BENCH_OUT:-} ]] && OUT="$WORK/results.txt"
 export NGINX_BIN="$NGINX" NGINX_WORKERS="$WORKERS"
 $PY "$BENCH_DIR/runner.py" --bin "$WORK" --bench-dir "$BENCH_DIR" --root "$ROOT" \
-    --base "http://127.0.0.1:$PORT" --out "$OUT"
+    --base "http://127.0.0.1:$PORT" --out "$OUT" \
+    --tls-keep "https://127.0.0.1:$TLS_PORT" --tls-close "https://127.0.0.1:$CLOSE_PORT" \
+    --tls-keep-log "$NG/tls-keep.log" --tls-close-log "$NG/tls-close.log" --tls-ca "$TLS/ca.pem" \
+    --tls-system-bundle "$TLS/system-bundle.pem" --tls-system-dir /etc/ssl/certs \
+    --delay-token "https://localhost:$DELAY_TOKEN_PORT" --delay-api "https://127.0.0.1:$DELAY_API_PORT" \
+    --lib "$WORK/lib/libicdapi.so"
 log "report written to $OUT"

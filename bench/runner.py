@@ -154,6 +154,11 @@ def main():
     ap.add_argument("--root", required=True)
     ap.add_argument("--base", required=True)
     ap.add_argument("--out", required=True)
+    # The TLS part (tls_bench.py): nginx's TLS servers, their access logs, the run's CA, the
+    # system bundle with that CA added, the delaying proxy's two origins, the library.
+    for name in ("tls-keep", "tls-close", "tls-keep-log", "tls-close-log", "tls-ca", "tls-system-bundle",
+                 "tls-system-dir", "delay-token", "delay-api", "lib"):
+        ap.add_argument("--" + name)
     args = ap.parse_args()
     b = args.bin
     base = args.base
@@ -244,12 +249,16 @@ def main():
             for mode in (("seq", "batch") if rnd % 2 == 0 else ("batch", "seq")):
                 offset = str((rnd * 2 + (mode == "batch")) * BATCH_N)
                 batch_runs[mode].append(run([b + "/icdapi_batch", str(BATCH_N), standin_url, mode, offset]))
+    tls_lines, tls_targets = [], []
+    if args.tls_keep:
+        import tls_bench
+        tls_lines, tls_targets = tls_bench.measure(args, log, args.bin)
     elapsed = time.monotonic() - t_start
 
     # ---- the report ----
     out = []
     p = out.append
-    p("icdapi benchmark — loopback HTTP against nginx (bench/run.sh)")
+    p("icdapi benchmark — loopback HTTP and TLS against nginx (bench/run.sh)")
     p("=" * 78)
     p("")
     p("Machine")
@@ -334,9 +343,12 @@ def main():
         ("peak RSS not growing", "%d KiB after %d requests, %d KiB after 10000 (%+d KiB)" % (
             rss_big, rss_sizes[-1], rss_small, growth), growth <= max(1024, rss_small // 20)),
     ]
+    for line in tls_lines:
+        p(line)
+    targets += tls_targets
     p("Targets")
     for what, measured, ok in targets:
-        p("  %s  %-30s %s" % (mark(ok), what, measured))
+        p("  %s  %-41s %s" % (mark(ok), what, measured))
     p("")
     p("(measurements took %.0f s)" % elapsed)
     report = "\n".join(out) + "\n"
