@@ -4,6 +4,7 @@
 
 pub mod pool;
 pub mod resolver;
+pub mod socket;
 pub mod tls;
 pub mod transport;
 pub mod url;

@@ -23,13 +23,12 @@ use parking_lot::{Condvar, Mutex};
 use ureq::config::RedirectAuthHeaders;
 use ureq::http::Uri;
 use ureq::unversioned::resolver::Resolver;
-use ureq::unversioned::transport::{
-    time, ConnectProxyConnector, ConnectionDetails, Connector, NextTimeout, TcpConnector, Transport,
-};
+use ureq::unversioned::transport::{time, ConnectProxyConnector, ConnectionDetails, Connector, NextTimeout, Transport};
 use ureq::{Agent, Proxy, ProxyProtocol};
 
 use crate::error::{Error, Result};
 use crate::http::resolver::CachingResolver;
+use crate::http::socket::PlainTransport;
 use crate::http::tls::{self, SharedTlsConfig, TrustRoots};
 use crate::http::url::shorten;
 use crate::options::Config;
@@ -98,7 +97,6 @@ impl Connections {
         let connector = Arc::new(ConnectorState {
             tls: SharedTlsConfig::new(roots),
             tunnel: ConnectProxyConnector::default(),
-            tcp: TcpConnector::default(),
             preconnected: Mutex::new(HashMap::new()),
             preconnect_done: Condvar::new(),
         });
@@ -189,7 +187,6 @@ fn target_of(uri: &Uri) -> Option<String> {
 struct ConnectorState {
     tls: SharedTlsConfig,
     tunnel: ConnectProxyConnector,
-    tcp: TcpConnector,
     preconnected: Mutex<HashMap<String, Preconnected>>,
     preconnect_done: Condvar,
 }
@@ -197,17 +194,19 @@ struct ConnectorState {
 impl ConnectorState {
     /// TCP (through the proxy's tunnel, if any), then TLS for https with the shared configuration.
     fn open(&self, details: &ConnectionDetails) -> std::result::Result<Box<dyn Transport>, ureq::Error> {
+        // Through a proxy: ureq's CONNECT tunnel (its own connection to the proxy comes back here).
+        let tunnel = self.tunnel.connect(details, None::<()>)?.map(|tunnel| tunnel.boxed());
         if !details.needs_tls() {
-            let tunnel = self.tunnel.connect(details, None::<()>)?;
-            let transport = self.tcp.connect(details, tunnel)?.ok_or(ureq::Error::ConnectionFailed)?;
-            return Ok(transport.boxed());
+            return Ok(match tunnel {
+                Some(tunnel) => tunnel,
+                None => Box::new(PlainTransport::connect(details)?),
+            });
         }
         let config = self.tls.get().map_err(|e| ureq::Error::Io(std::io::Error::other(e.message().to_owned())))?;
-        // Through a proxy: TLS inside ureq's CONNECT tunnel. Else TLS on a socket of our own.
-        match self.tunnel.connect(details, None::<()>)? {
-            Some(tunnel) => Ok(Box::new(tls::connect_tunnel(config, details, tunnel.boxed())?)),
-            None => Ok(Box::new(tls::connect(config, details)?)),
-        }
+        Ok(match tunnel {
+            Some(tunnel) => Box::new(tls::connect_tunnel(config, details, tunnel)?),
+            None => Box::new(tls::connect(config, details)?),
+        })
     }
 
     /// The connection opened ahead for this request's host, waiting for it if it is being opened

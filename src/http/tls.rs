@@ -10,9 +10,7 @@
 //! made with it. The rest of the connection — TCP, proxies, timeouts — stays ureq's.
 
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
 use std::sync::{Arc, LazyLock};
-use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use ring::digest::{Context, SHA256};
@@ -24,6 +22,7 @@ use ureq::unversioned::transport::{
 };
 
 use crate::error::{Error, Result};
+use crate::http::socket::{self, timed_out, Direction, Socket};
 use crate::http::transport::io_text;
 
 /// Sizes of the plaintext buffers of a TLS connection. ureq's default is 128 KiB each, zeroed
@@ -146,43 +145,15 @@ impl SharedTlsConfig {
     }
 }
 
-/// Opens a TCP connection to one of the request's addresses (the connection's time shared
-/// between them) and does the TLS handshake on it, all within the connection's deadline.
+/// Opens a TCP connection to one of the request's addresses and does the TLS handshake on it,
+/// all within the connection's deadline.
 pub fn connect(
     config: Arc<ClientConfig>,
     details: &ConnectionDetails,
 ) -> std::result::Result<TlsTransport, ureq::Error> {
-    let started = Instant::now();
-    let budget = *details.timeout.after;
-    let left = || budget.saturating_sub(started.elapsed());
-    let mut last_error = None;
-    let count = details.addrs.len();
-    let mut tcp = None;
-    for (index, address) in details.addrs.iter().enumerate() {
-        // The remaining time, split evenly between the addresses not yet tried.
-        let share = (left() / (count - index) as u32).max(Duration::from_millis(10)).min(left());
-        if share.is_zero() {
-            return Err(ureq::Error::Timeout(details.timeout.reason));
-        }
-        match TcpStream::connect_timeout(address, share) {
-            Ok(stream) => {
-                tcp = Some(stream);
-                break;
-            }
-            Err(e) => last_error = Some(e),
-        }
-    }
-    let tcp = match (tcp, last_error) {
-        (Some(tcp), _) => tcp,
-        (None, Some(e)) if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => {
-            return Err(ureq::Error::Timeout(details.timeout.reason))
-        }
-        (None, Some(e)) => return Err(e.into()),
-        (None, None) => return Err(ureq::Error::HostNotFound),
-    };
-    tcp.set_nodelay(details.config.no_delay())?;
-    let mut socket = Socket::Direct { tcp, read_timeout: None, write_timeout: None };
-    socket.set_timeout(NextTimeout { after: time::Duration::Exact(left()), ..details.timeout })?;
+    let (tcp, left) = socket::connect(details)?;
+    let mut socket = Socket::direct(tcp);
+    socket.set_timeout(NextTimeout { after: time::Duration::Exact(left), ..details.timeout }, Direction::Both)?;
     handshake(config, details, socket)
 }
 
@@ -193,7 +164,7 @@ pub fn connect_tunnel(
     tunnel: Box<dyn Transport>,
 ) -> std::result::Result<TlsTransport, ureq::Error> {
     let mut socket = Socket::Tunnel(TransportAdapter::new(tunnel, details.current_time.clone()));
-    socket.set_timeout(details.timeout)?;
+    socket.set_timeout(details.timeout, Direction::Both)?;
     handshake(config, details, socket)
 }
 
@@ -211,78 +182,6 @@ fn handshake(
         buffers: LazyBuffers::new(INPUT_BUFFER, OUTPUT_BUFFER),
         stream: StreamOwned::new(connection, socket),
     })
-}
-
-/// A socket's timeouts as ureq's timeout error, other errors as they are.
-fn timed_out(error: io::Error, reason: ureq::Timeout) -> ureq::Error {
-    match error.kind() {
-        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => ureq::Error::Timeout(reason),
-        _ => ureq::Error::Io(error),
-    }
-}
-
-/// What TLS runs over: a TCP connection of our own, or a tunnel through a proxy (ureq's).
-enum Socket {
-    Direct { tcp: TcpStream, read_timeout: Option<Duration>, write_timeout: Option<Duration> },
-    Tunnel(TransportAdapter),
-}
-
-impl Socket {
-    /// Sets the time the next reads and writes may take (a system call only when it changed).
-    fn set_timeout(&mut self, timeout: NextTimeout) -> std::result::Result<(), ureq::Error> {
-        if timeout.after.is_zero() {
-            return Err(ureq::Error::Timeout(timeout.reason));
-        }
-        match self {
-            Socket::Direct { tcp, read_timeout, write_timeout } => {
-                let wanted = (!timeout.after.is_not_happening()).then(|| *timeout.after);
-                if *read_timeout != wanted {
-                    tcp.set_read_timeout(wanted)?;
-                    *read_timeout = wanted;
-                }
-                if *write_timeout != wanted {
-                    tcp.set_write_timeout(wanted)?;
-                    *write_timeout = wanted;
-                }
-            }
-            Socket::Tunnel(tunnel) => tunnel.set_timeout(timeout),
-        }
-        Ok(())
-    }
-}
-
-impl Socket {
-    fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
-        match self {
-            Socket::Direct { tcp, .. } => tcp.set_nonblocking(nonblocking),
-            Socket::Tunnel(_) => Ok(()),
-        }
-    }
-}
-
-impl Read for Socket {
-    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Socket::Direct { tcp, .. } => tcp.read(buffer),
-            Socket::Tunnel(tunnel) => tunnel.read(buffer),
-        }
-    }
-}
-
-impl Write for Socket {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        match self {
-            Socket::Direct { tcp, .. } => tcp.write(bytes),
-            Socket::Tunnel(tunnel) => tunnel.write(bytes),
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Socket::Direct { tcp, .. } => tcp.flush(),
-            Socket::Tunnel(tunnel) => tunnel.flush(),
-        }
-    }
 }
 
 /// A TLS connection as ureq sees it: plaintext buffers over a rustls stream. One set of buffers:
@@ -305,7 +204,7 @@ impl TlsTransport {
     fn still_open(&mut self) -> bool {
         match &mut self.stream.sock {
             Socket::Tunnel(tunnel) => return tunnel.get_mut().is_open(),
-            Socket::Direct { tcp, .. } => match peek_without_waiting(tcp) {
+            Socket::Direct { tcp, .. } => match socket::peek_without_waiting(tcp) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true, // nothing came: the usual case
                 Ok(0) | Err(_) => return false,                                 // closed, or broken
                 Ok(_) => {}
@@ -330,44 +229,20 @@ impl TlsTransport {
     }
 }
 
-/// Looks at the socket without taking anything and without waiting: one system call
-/// (`MSG_PEEK | MSG_DONTWAIT`) where ureq's own probe makes three.
-#[cfg(unix)]
-fn peek_without_waiting(tcp: &TcpStream) -> io::Result<usize> {
-    use std::os::fd::AsRawFd;
-    let mut byte = 0u8;
-    // SAFETY: a one-byte buffer that lives across the call, on a socket we own.
-    let read =
-        unsafe { libc::recv(tcp.as_raw_fd(), (&mut byte as *mut u8).cast(), 1, libc::MSG_PEEK | libc::MSG_DONTWAIT) };
-    if read < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(read as usize)
-    }
-}
-
-#[cfg(not(unix))]
-fn peek_without_waiting(tcp: &TcpStream) -> io::Result<usize> {
-    tcp.set_nonblocking(true)?;
-    let peeked = tcp.peek(&mut [0u8]);
-    tcp.set_nonblocking(false)?;
-    peeked
-}
-
 impl Transport for TlsTransport {
     fn buffers(&mut self) -> &mut dyn Buffers {
         &mut self.buffers
     }
 
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> std::result::Result<(), ureq::Error> {
-        self.stream.sock.set_timeout(timeout.for_write())?;
+        self.stream.sock.set_timeout(timeout.for_write(), Direction::Write)?;
         let output = &self.buffers.output()[..amount];
         self.stream.write_all(output).map_err(|e| timed_out(e, timeout.reason))
     }
 
     fn await_input(&mut self, timeout: NextTimeout) -> std::result::Result<bool, ureq::Error> {
         let timeout = timeout.for_read();
-        self.stream.sock.set_timeout(timeout)?;
+        self.stream.sock.set_timeout(timeout, Direction::Read)?;
         let input = self.buffers.input_append_buf();
         let amount = self.stream.read(input).map_err(|e| timed_out(e, timeout.reason))?;
         self.buffers.input_appended(amount);
