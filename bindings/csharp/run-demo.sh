@@ -5,5 +5,5 @@ set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/build-binding.sh"
 mcs -nologo -langversion:7 -target:exe -warnaserror+ -r:"$out/IcdApi.dll" \
-    -out:"$out/Demo.exe" "$here/examples/Demo.cs" "$here/examples/MiniJson.cs"
+    -out:"$out/Demo.exe" "$here/examples/Demo.cs"
 exec mono "$out/Demo.exe"

@@ -3,8 +3,10 @@
 // The public client is in IcdClient.cs.
 
 using System;
+using System.Collections.Generic;
 using System.Runtime.InteropServices;
 using System.Text;
+using System.Text.RegularExpressions;
 
 namespace IcdApi
 {
@@ -42,6 +44,14 @@ namespace IcdApi
 
         /// <summary>A bug in the native library (a caught panic or a broken invariant). Please report it.</summary>
         Internal = 7,
+
+        /// <summary>
+        /// The API answered 2xx but said in the body that it could not do the job: a search or an
+        /// autocode whose answer has <c>"error": true</c>. The message quotes the API's
+        /// <c>errorMessage</c>; <see cref="IcdException.HttpStatus"/> is the 2xx status. Such an
+        /// answer is never cached. (<see cref="IcdClient.Get(string)"/> returns it as it came.)
+        /// </summary>
+        Api = 8,
     }
 
     /// <summary>
@@ -90,7 +100,7 @@ namespace IcdApi
                     "icdapi reported a failure but no error" + (message.Length > 0 ? ": " + message : ""),
                     httpStatus);
             }
-            return new IcdException(status, message, httpStatus);
+            return new IcdException(status, Messages.InCSharpTerms(message), httpStatus);
         }
     }
 
@@ -136,6 +146,58 @@ namespace IcdApi
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern IntPtr icd_lookup(IcdClientHandle client, byte[] foundationUri);
+
+        // The _with forms take the query parameters as a C array of NUL-terminated UTF-8 strings,
+        // name, value, ..., ended by a NULL name (see NativeParameters); null passes NULL.
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr icd_get_with(IcdClientHandle client, byte[] pathOrUri, [In] IntPtr[] parameters);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr icd_search_with(IcdClientHandle client, byte[] query, [In] IntPtr[] parameters);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr icd_codeinfo_with(IcdClientHandle client, byte[] code, [In] IntPtr[] parameters);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr icd_autocode_with(IcdClientHandle client, byte[] text, [In] IntPtr[] parameters);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr icd_entity_by_code(IcdClientHandle client, byte[] code);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr icd_icd10(IcdClientHandle client, byte[] code);
+
+        /// <summary>Returns a string the caller frees with icd_free_string.</summary>
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr icd_client_get_option(IcdClientHandle client, byte[] name);
+
+        // JSON documents. The document is passed as a raw pointer, not as its SafeHandle: IcdJson
+        // holds a reference on the handle itself (DangerousAddRef) for the call AND for the
+        // reading of what it lent (a borrowed string), which the marshaller's reference, released
+        // when the call returns, would not cover.
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IcdJsonHandle icd_json_parse(byte[] json);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void icd_json_free(IntPtr doc);
+
+        /// <summary>Returns a string borrowed from the document: never freed.</summary>
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr icd_json_string(IntPtr doc, byte[] pointer);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern UIntPtr icd_json_count(IntPtr doc, byte[] pointer);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int icd_json_number(IntPtr doc, byte[] pointer, out double value);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int icd_json_bool(IntPtr doc, byte[] pointer, out int value);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IcdJsonType icd_json_type(IntPtr doc, byte[] pointer);
 
         /// <summary>
         /// <c>size_t icd_get_many_detailed(IcdClient*, const char *const *paths_or_uris, size_t count,
@@ -292,6 +354,180 @@ namespace IcdApi
             var bytes = new byte[length];
             Marshal.Copy(text, bytes, 0, length);
             return Encoding.UTF8.GetString(bytes);
+        }
+    }
+
+    /// <summary>
+    /// Loads the native library before the first call of an entry point (<see cref="IcdClient.Cloud"/>,
+    /// <see cref="IcdClient.Local"/>, <see cref="IcdClient.Version"/>, <see cref="IcdJson.Parse"/>),
+    /// so that a library the runtime cannot find is reported in one place, with what to do.
+    /// </summary>
+    internal static class Loader
+    {
+        private static volatile bool loaded;
+
+        /// <summary>Throws <see cref="DllNotFoundException"/> saying what was looked for and how to
+        /// make it findable; the runtime's own exception (Mono's names no file) is the inner one.</summary>
+        internal static void EnsureLoaded()
+        {
+            if (loaded)
+            {
+                return;
+            }
+            try
+            {
+                Native.icd_version();
+                loaded = true;
+            }
+            catch (DllNotFoundException e)
+            {
+                throw new DllNotFoundException(NotFound(e.Message), e);
+            }
+        }
+
+        internal static string NotFound(string runtimeSaid) =>
+            "The native library of icdapi was not found: the runtime looked for \"icdapi\" " +
+            "(libicdapi.so on Linux, libicdapi.dylib on macOS, icdapi.dll on Windows) beside the application " +
+            "and on the system's library path. To fix it, either: " +
+            "(1) install the NuGet package IcdApi, which carries runtimes/linux-x64/native/libicdapi.so: " +
+            ".NET Core and .NET 5+ find it through the application's deps.json (dotnet build, run and publish " +
+            "write it); on Mono or .NET Framework the package's build/IcdApi.targets copies it beside the .exe, " +
+            "or copy it there yourself; " +
+            "or (2) build it in your icdapi checkout with `cargo build --release` and let the loader find it: " +
+            "export LD_LIBRARY_PATH=$ICDAPI/target/release (DYLD_LIBRARY_PATH on macOS, PATH on Windows), " +
+            "or copy target/release/libicdapi.so beside your application. " +
+            "The runtime said: " + runtimeSaid;
+    }
+
+    /// <summary>
+    /// Native messages in the terms of a C# caller: where the native library names one of its
+    /// options (timeout_ms, the release option, ...), the message names the IcdClient member that
+    /// sets it.
+    /// </summary>
+    internal static class Messages
+    {
+        private static readonly KeyValuePair<Regex, string>[] CallRules =
+        {
+            Rule(@"\(timeout_ms = (\d+)\)", "(SetTimeout: $1 ms)"),
+            Rule(@"larger than max_response_bytes \(", "larger than SetMaxResponseBytes allows ("),
+            Rule(@": set the release option$", ": call SetRelease with one of them"),
+            Rule(@"set the option ca_file to a PEM bundle", "call SetCaFile with a PEM bundle"),
+            Rule(@"\bicd_client_new_local\b", "IcdClient.Local"),
+            Rule(@"\bicd_client_new\b", "IcdClient.Cloud"),
+        };
+
+        private static KeyValuePair<Regex, string> Rule(string pattern, string replacement) =>
+            new KeyValuePair<Regex, string>(new Regex(pattern, RegexOptions.CultureInvariant), replacement);
+
+        /// <summary>A native message with the native option names replaced by the C# members.</summary>
+        internal static string InCSharpTerms(string message)
+        {
+            foreach (KeyValuePair<Regex, string> rule in CallRules)
+            {
+                message = rule.Key.Replace(message, rule.Value);
+            }
+            return message;
+        }
+
+        /// <summary>
+        /// The message of a typed setter whose value the native library refused: the C# call as
+        /// the caller wrote it, then the reason, with the native option's name replaced by the
+        /// member's: "SetLanguage(\"en us\"): expected a language tag such as en, fr, zh or pt-BR".
+        /// </summary>
+        internal static string ForSetter(string member, string shownValue, string option, string native)
+        {
+            string call = member + "(" + shownValue + ")";
+            Match bad = Regex.Match(native, "^bad value \".*\" for option " + Regex.Escape(option) + ": (.*)$",
+                RegexOptions.Singleline | RegexOptions.CultureInvariant);
+            string reason = bad.Success
+                ? bad.Groups[1].Value
+                : Regex.Replace(native, "^(option )?" + Regex.Escape(option) + ":? ", "", RegexOptions.CultureInvariant);
+            reason = Regex.Replace(reason, "\\b(option )?" + Regex.Escape(option) + "\\b", member, RegexOptions.CultureInvariant);
+            return call + ": " + reason;
+        }
+
+        /// <summary>A string argument as C# source would show it, shortened past 100 characters.</summary>
+        internal static string Quoted(string value) =>
+            "\"" + (value.Length > 100 ? value.Substring(0, 100) + "..." : value) + "\"";
+    }
+
+    /// <summary>
+    /// Query parameters as the _with functions take them: a C array of NUL-terminated UTF-8
+    /// strings, name, value, name, value, ..., ended by a NULL name, in unmanaged memory that
+    /// <see cref="Dispose"/> frees. Refuses, before any native call, what cannot be sent as given.
+    /// </summary>
+    internal sealed class NativeParameters : IDisposable
+    {
+        private const string ParamName = "parameters";
+
+        internal NativeParameters(IDictionary<string, string> parameters)
+        {
+            if (parameters == null)
+            {
+                throw new ArgumentNullException(ParamName);
+            }
+            var strings = new List<IntPtr>(parameters.Count * 2 + 1);
+            try
+            {
+                foreach (KeyValuePair<string, string> parameter in parameters)
+                {
+                    string name = parameter.Key;
+                    if (name == null)
+                    {
+                        throw new ArgumentException("A parameter has a null name.", ParamName);
+                    }
+                    if (parameter.Value == null)
+                    {
+                        throw new ArgumentException("The parameter \"" + name + "\" has a null value: give it a value " +
+                            "(\"\" sends " + name + "=) or leave it out.", ParamName);
+                    }
+                    if (name.Length == 0)
+                    {
+                        throw new IcdException(IcdStatus.InvalidArgument, "parameters: a parameter has an empty name " +
+                            "(its value is " + Messages.Quoted(parameter.Value) + "); nothing was sent", 0);
+                    }
+                    strings.Add(Allocate(name, "name", name));
+                    strings.Add(Allocate(parameter.Value, "value", name));
+                }
+                strings.Add(IntPtr.Zero);
+            }
+            catch
+            {
+                Free(strings);
+                throw;
+            }
+            Array = strings.ToArray();
+        }
+
+        /// <summary>The array to pass; its last element is the NULL that ends it.</summary>
+        internal IntPtr[] Array { get; }
+
+        private static IntPtr Allocate(string text, string what, string name)
+        {
+            string refusal;
+            IntPtr memory = Utf8.AllocUnmanaged(text, out refusal);
+            if (memory == IntPtr.Zero)
+            {
+                throw new ArgumentException("The " + what + " of the parameter \"" + name + "\" cannot be sent: " + refusal, ParamName);
+            }
+            return memory;
+        }
+
+        public void Dispose() => Free(Array);
+
+        private static void Free(IEnumerable<IntPtr> strings)
+        {
+            if (strings == null)
+            {
+                return;
+            }
+            foreach (IntPtr memory in strings)
+            {
+                if (memory != IntPtr.Zero)
+                {
+                    Marshal.FreeHGlobal(memory);
+                }
+            }
         }
     }
 }

@@ -41,7 +41,14 @@ namespace IcdApi
         }
 
         /// <summary>The version of the native library loaded, for example "0.2.0".</summary>
-        public static string Version => Utf8.Decode(Native.icd_version());
+        public static string Version
+        {
+            get
+            {
+                Loader.EnsureLoaded();
+                return Utf8.Decode(Native.icd_version());
+            }
+        }
 
         /// <summary>
         /// Creates a client for the WHO cloud API, with the client id and secret from
@@ -70,6 +77,7 @@ namespace IcdApi
             byte[] secret = Utf8.EncodeOrNull(clientSecret, nameof(clientSecret));
             try
             {
+                Loader.EnsureLoaded();
                 return Created(Native.icd_client_new(id, secret));
             }
             finally
@@ -93,7 +101,9 @@ namespace IcdApi
         /// http(s)://host[:port][/prefix].</exception>
         public static IcdClient Local(string baseUrl)
         {
-            return Created(Native.icd_client_new_local(Utf8.EncodeOrNull(baseUrl, nameof(baseUrl))));
+            byte[] url = Utf8.EncodeOrNull(baseUrl, nameof(baseUrl));
+            Loader.EnsureLoaded();
+            return Created(Native.icd_client_new_local(url));
         }
 
         private static IcdClient Created(IcdClientHandle handle)
@@ -135,9 +145,9 @@ namespace IcdApi
             return Taken(Native.icd_get(Live(), path));
         }
 
-        /// <summary>POSTs a JSON body to a path or URI (resolved as for <see cref="Get"/>) and
+        /// <summary>POSTs a JSON body to a path or URI (resolved as for <see cref="Get(string)"/>) and
         /// returns the response body. Answers of POST are never cached.</summary>
-        /// <param name="pathOrUri">As for <see cref="Get"/>.</param>
+        /// <param name="pathOrUri">As for <see cref="Get(string)"/>.</param>
         /// <param name="jsonBody">The request body, which must be valid JSON
         /// (otherwise <see cref="IcdStatus.InvalidArgument"/>).</param>
         /// <returns>The JSON text of the answer.</returns>
@@ -153,9 +163,10 @@ namespace IcdApi
         /// <summary>Searches the configured release and linearization
         /// (/icd/release/11/{release}/{linearization}/search?q=...).</summary>
         /// <param name="query">The search text, not empty; a trailing '%' asks for a wildcard match.</param>
-        /// <returns>The JSON search result. The API answers 200 even for a search it could not run:
-        /// check "error" and "errorMessage" in it.</returns>
-        /// <exception cref="IcdException">The call failed; see <see cref="IcdException.Status"/>.</exception>
+        /// <returns>The JSON search result.</returns>
+        /// <exception cref="IcdException">The call failed; see <see cref="IcdException.Status"/>. A
+        /// search the API could not run (it answers 200 with "error": true) is
+        /// <see cref="IcdStatus.Api"/>, with the API's errorMessage.</exception>
         /// <exception cref="ObjectDisposedException">The client was disposed of.</exception>
         public string Search(string query)
         {
@@ -180,7 +191,8 @@ namespace IcdApi
         /// (/icd/release/11/{release}/{linearization}/autocode?searchText=...).</summary>
         /// <param name="text">The diagnostic text.</param>
         /// <returns>The JSON autocoding result.</returns>
-        /// <exception cref="IcdException">The call failed; see <see cref="IcdException.Status"/>.</exception>
+        /// <exception cref="IcdException">The call failed; see <see cref="IcdException.Status"/>
+        /// (<see cref="IcdStatus.Api"/> when the API answers "error": true).</exception>
         /// <exception cref="ObjectDisposedException">The client was disposed of.</exception>
         public string Autocode(string text)
         {
@@ -200,10 +212,129 @@ namespace IcdApi
             return Taken(Native.icd_lookup(Live(), uri));
         }
 
+        // ---- Query parameters -------------------------------------------------------------------
+        // Every parameter of WHO's API, passed as name => value: the native library percent-encodes
+        // each name and value and appends them, in the dictionary's order, after the call's own.
+
+        /// <summary><see cref="Get(string)"/> with query parameters, appended to the query the path
+        /// or URI may already hold: e.g. <c>{ ["include"] = "ancestor" }</c>.</summary>
+        /// <param name="pathOrUri">As for <see cref="Get(string)"/>.</param>
+        /// <param name="parameters">Names and values, sent in the dictionary's order. Names are not
+        /// checked against a list: every parameter of the API can be passed. An empty value is
+        /// sent as "name=".</param>
+        /// <returns>The JSON text of the answer, as it came (even one with "error": true).</returns>
+        /// <remarks>The response cache keys on the full URL: other parameters are another entry.</remarks>
+        /// <exception cref="ArgumentNullException"><paramref name="pathOrUri"/> or
+        /// <paramref name="parameters"/> is null.</exception>
+        /// <exception cref="ArgumentException">A parameter with a null name or value, or one C cannot
+        /// receive intact (a NUL character, a lone surrogate); nothing is sent.</exception>
+        /// <exception cref="IcdException">The call failed; a parameter with an empty name is
+        /// <see cref="IcdStatus.InvalidArgument"/> and nothing is sent.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed of.</exception>
+        public string Get(string pathOrUri, IDictionary<string, string> parameters)
+        {
+            byte[] path = Utf8.Encode(pathOrUri, nameof(pathOrUri));
+            using (var native = new NativeParameters(parameters))
+            {
+                return Taken(Native.icd_get_with(Live(), path, native.Array));
+            }
+        }
+
+        /// <summary><see cref="Search(string)"/> with more query parameters after q: e.g.
+        /// <c>{ ["highlightingEnabled"] = "false", ["flatResults"] = "true", ["chapterFilter"] = "01;02" }</c>
+        /// (plain titles, without &lt;em class='found'&gt;; hits in one list; only chapters 01 and 02).</summary>
+        /// <param name="query">As for <see cref="Search(string)"/>.</param>
+        /// <param name="parameters">As for <see cref="Get(string, IDictionary{string, string})"/>:
+        /// flatResults, highlightingEnabled, chapterFilter, subtreesFilter, useFlexisearch,
+        /// medicalCodingMode, propertiesToBeSearched, includeKeywordResult, releaseId, ...</param>
+        /// <returns>The JSON search result.</returns>
+        /// <exception cref="ArgumentNullException">An argument is null.</exception>
+        /// <exception cref="ArgumentException">As for <see cref="Get(string, IDictionary{string, string})"/>.</exception>
+        /// <exception cref="IcdException">As for <see cref="Search(string)"/>, <see cref="IcdStatus.Api"/> included.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed of.</exception>
+        public string Search(string query, IDictionary<string, string> parameters)
+        {
+            byte[] q = Utf8.Encode(query, nameof(query));
+            using (var native = new NativeParameters(parameters))
+            {
+                return Taken(Native.icd_search_with(Live(), q, native.Array));
+            }
+        }
+
+        /// <summary><see cref="CodeInfo(string)"/> with query parameters after the code
+        /// (flexiblemode, convertToTerminalCodes, ...).</summary>
+        /// <param name="code">As for <see cref="CodeInfo(string)"/>.</param>
+        /// <param name="parameters">As for <see cref="Get(string, IDictionary{string, string})"/>.</param>
+        /// <returns>The JSON code information.</returns>
+        /// <exception cref="ArgumentNullException">An argument is null.</exception>
+        /// <exception cref="ArgumentException">As for <see cref="Get(string, IDictionary{string, string})"/>.</exception>
+        /// <exception cref="IcdException">As for <see cref="CodeInfo(string)"/>.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed of.</exception>
+        public string CodeInfo(string code, IDictionary<string, string> parameters)
+        {
+            byte[] c = Utf8.Encode(code, nameof(code));
+            using (var native = new NativeParameters(parameters))
+            {
+                return Taken(Native.icd_codeinfo_with(Live(), c, native.Array));
+            }
+        }
+
+        /// <summary><see cref="Autocode(string)"/> with more query parameters after searchText
+        /// (matchThreshold, subtreesFilter, ...).</summary>
+        /// <param name="text">As for <see cref="Autocode(string)"/>.</param>
+        /// <param name="parameters">As for <see cref="Get(string, IDictionary{string, string})"/>.</param>
+        /// <returns>The JSON autocoding result.</returns>
+        /// <exception cref="ArgumentNullException">An argument is null.</exception>
+        /// <exception cref="ArgumentException">As for <see cref="Get(string, IDictionary{string, string})"/>.</exception>
+        /// <exception cref="IcdException">As for <see cref="Autocode(string)"/>, <see cref="IcdStatus.Api"/> included.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed of.</exception>
+        public string Autocode(string text, IDictionary<string, string> parameters)
+        {
+            byte[] t = Utf8.Encode(text, nameof(text));
+            using (var native = new NativeParameters(parameters))
+            {
+                return Taken(Native.icd_autocode_with(Live(), t, native.Array));
+            }
+        }
+
+        // ---- From a code to its entity; ICD-10 --------------------------------------------------
+
+        /// <summary>The linearization entity of a code, in the client's language and release, in one
+        /// call: the code information, then its "stemId" followed. A postcoordinated code
+        /// ("1A00&amp;XN6Y3") gives the entity of its stem.</summary>
+        /// <param name="code">An ICD-11 code such as "1A00".</param>
+        /// <returns>The JSON entity: read its title with <c>IcdJson.Parse(json).String("/title")</c>.</returns>
+        /// <exception cref="ArgumentNullException"><paramref name="code"/> is null.</exception>
+        /// <exception cref="IcdException">The call failed: <see cref="IcdStatus.Http"/> with
+        /// <see cref="IcdException.HttpStatus"/> 404 for an unknown code (or a release the API does
+        /// not serve, which the message says); <see cref="IcdStatus.Parse"/> when the code
+        /// information has no stemId; <see cref="IcdStatus.InvalidArgument"/> for an empty code.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed of.</exception>
+        public string EntityByCode(string code)
+        {
+            byte[] c = Utf8.Encode(code, nameof(code));
+            return Taken(Native.icd_entity_by_code(Live(), c));
+        }
+
+        /// <summary>ICD-10: /icd/release/10/{release}/{code} — a category ("A00.0"), a block
+        /// ("A00-A09") or a chapter ("I"), in the release set by <see cref="SetIcd10Release"/>
+        /// (2019 by default). The API serves ICD-10 in English and French.</summary>
+        /// <param name="code">An ICD-10 code, block or chapter.</param>
+        /// <returns>The JSON ICD-10 entity (code, classKind, title, parent, child, ...).</returns>
+        /// <exception cref="ArgumentNullException"><paramref name="code"/> is null.</exception>
+        /// <exception cref="IcdException">The call failed: <see cref="IcdStatus.Http"/> 404 for an
+        /// unknown code or release; <see cref="IcdStatus.InvalidArgument"/> for an empty code.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed of.</exception>
+        public string Icd10(string code)
+        {
+            byte[] c = Utf8.Encode(code, nameof(code));
+            return Taken(Native.icd_icd10(Live(), c));
+        }
+
         /// <summary>GETs many paths or URIs concurrently — at most <see cref="SetConcurrency"/> at
         /// a time, 8 by default — and returns every answer in order. One failed item does not fail
         /// the others, nor the call: look at each item's <see cref="IcdBatchItem.Status"/>.</summary>
-        /// <param name="pathsOrUris">Paths or URIs, each as for <see cref="Get"/>. An element that
+        /// <param name="pathsOrUris">Paths or URIs, each as for <see cref="Get(string)"/>. An element that
         /// is null, or that C cannot receive intact (a NUL character, a lone surrogate), is not
         /// requested: its item fails with <see cref="IcdStatus.InvalidArgument"/>, like a URI on
         /// another host.</param>
@@ -301,15 +432,16 @@ namespace IcdApi
         }
 
         // ---- Options --------------------------------------------------------------------------
-        // Setters only: the native library has no getters, and a value remembered here could
-        // disagree with what the library took from the environment. Each setter is thread-safe;
-        // calls already under way finish with the settings they started with. A rejected value
-        // throws IcdException (InvalidArgument) and leaves the option unchanged.
+        // Each setter is thread-safe; calls already under way finish with the settings they started
+        // with. A rejected value throws IcdException (InvalidArgument) whose message names the
+        // setter and the value as it was given — "SetTimeout(-00:00:01): ..." — never a native
+        // option, and leaves the option unchanged.
 
-        /// <summary>Sets one option by its native name (see include/icdapi.h, icd_client_set_option).
-        /// The typed setters below call this.</summary>
-        /// <param name="name">The option name, such as "language" or "timeout_ms".</param>
+        /// <summary>Sets one option by its native name (see include/icdapi.h, icd_client_set_option),
+        /// for options this binding has no setter for. The typed setters below are the usual way.</summary>
+        /// <param name="name">The native option name, such as "language" or "timeout_ms".</param>
         /// <param name="value">Its value, as text.</param>
+        /// <exception cref="ArgumentNullException"><paramref name="name"/> or <paramref name="value"/> is null.</exception>
         /// <exception cref="IcdException"><see cref="IcdStatus.InvalidArgument"/>: an unknown name or
         /// a bad value; the message says what is expected.</exception>
         /// <exception cref="ObjectDisposedException">The client was disposed of.</exception>
@@ -323,87 +455,138 @@ namespace IcdApi
             }
         }
 
+        /// <summary>The current value of an option, by its native name, as text in the form
+        /// <see cref="SetOption"/> takes: "2026-01" for "release", "30000" for "timeout_ms", "off"
+        /// or "debug" for "log", "" for an option not set (proxy, ca_file, token_cache_file,
+        /// cache_dir). The credentials are not options and can never be read back.</summary>
+        /// <param name="name">The native option name, such as "release" or "icd10_release".</param>
+        /// <returns>The value in force at the moment of the call.</returns>
+        /// <exception cref="ArgumentNullException"><paramref name="name"/> is null.</exception>
+        /// <exception cref="IcdException"><see cref="IcdStatus.InvalidArgument"/>: an unknown name.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed of.</exception>
+        public string GetOption(string name)
+        {
+            byte[] n = Utf8.Encode(name, nameof(name));
+            return Taken(Native.icd_client_get_option(Live(), n));
+        }
+
         /// <summary>The language of the answers (Accept-Language), such as "en" (the default),
         /// "fr", "es", "ar", "zh", "ru".</summary>
         /// <param name="language">A language tag.</param>
-        public void SetLanguage(string language) => SetOption("language", language);
+        public void SetLanguage(string language) =>
+            SetTyped(nameof(SetLanguage), "language", language, nameof(language));
 
-        /// <summary>The ICD-11 release used by Search, CodeInfo, Autocode and Lookup, such as
-        /// "2026-01" (the default) or "2024-01".</summary>
+        /// <summary>The ICD-11 release used by Search, CodeInfo, Autocode, Lookup and EntityByCode,
+        /// such as "2026-01" (the default) or "2024-01". A local deployment serves only the releases
+        /// it was started with: the 404 of a release it does not serve says which it serves.</summary>
         /// <param name="release">A release id.</param>
-        public void SetRelease(string release) => SetOption("release", release);
+        public void SetRelease(string release) =>
+            SetTyped(nameof(SetRelease), "release", release, nameof(release));
 
-        /// <summary>The linearization used by Search, CodeInfo, Autocode and Lookup: "mms" (the
-        /// default) or "icf".</summary>
+        /// <summary>The linearization used by Search, CodeInfo, Autocode, Lookup and EntityByCode:
+        /// "mms" (the default) or "icf".</summary>
         /// <param name="linearization">"mms" or "icf".</param>
-        public void SetLinearization(string linearization) => SetOption("linearization", linearization);
+        public void SetLinearization(string linearization) =>
+            SetTyped(nameof(SetLinearization), "linearization", linearization, nameof(linearization));
+
+        /// <summary>The ICD-10 release used by <see cref="Icd10"/>: "2019" (the default), "2016",
+        /// "2010" or "2008" (any non-empty release id is taken).</summary>
+        /// <param name="release">An ICD-10 release id.</param>
+        public void SetIcd10Release(string release) =>
+            SetTyped(nameof(SetIcd10Release), "icd10_release", release, nameof(release));
 
         /// <summary>The API-Version header, "v2" by default.</summary>
         /// <param name="apiVersion">A version such as "v2".</param>
-        public void SetApiVersion(string apiVersion) => SetOption("api_version", apiVersion);
+        public void SetApiVersion(string apiVersion) =>
+            SetTyped(nameof(SetApiVersion), "api_version", apiVersion, nameof(apiVersion));
 
         /// <summary>Where requests go, "https://id.who.int" by default (https only on a cloud client
         /// unless the host is loopback). Switches to the token issued for the new pair.</summary>
         /// <param name="apiBase">A URL http(s)://host[:port][/prefix].</param>
-        public void SetApiBase(string apiBase) => SetOption("api_base", apiBase);
+        public void SetApiBase(string apiBase) =>
+            SetTyped(nameof(SetApiBase), "api_base", apiBase, nameof(apiBase));
 
         /// <summary>The OAuth2 token URL of a cloud client (not of a local one), by default
         /// "https://icdaccessmanagement.who.int/connect/token". Switches to the token issued for the new pair.</summary>
         /// <param name="tokenEndpoint">An https URL (or http on a loopback host).</param>
-        public void SetTokenEndpoint(string tokenEndpoint) => SetOption("token_endpoint", tokenEndpoint);
+        public void SetTokenEndpoint(string tokenEndpoint) =>
+            SetTyped(nameof(SetTokenEndpoint), "token_endpoint", tokenEndpoint, nameof(tokenEndpoint));
+
+        /// <summary>The longest timeout <see cref="SetTimeout"/> takes.</summary>
+        public static readonly TimeSpan MaxTimeout = TimeSpan.FromHours(24);
 
         /// <summary>The deadline of one whole call, retries and token fetch included; 30 s by
-        /// default. Sent in whole milliseconds, rounded up; it must be from 1 ms to 24 hours.</summary>
+        /// default. More than zero and at most <see cref="MaxTimeout"/> (24 hours); sent in whole
+        /// milliseconds, rounded up.</summary>
         /// <param name="timeout">The deadline.</param>
         public void SetTimeout(TimeSpan timeout)
         {
+            IcdClientHandle live = Live();
+            if (timeout <= TimeSpan.Zero || timeout > MaxTimeout)
+            {
+                // Read back, to tell the caller what stays in force.
+                IntPtr current = Native.icd_client_get_option(live, Utf8.Encode("timeout_ms", "name"));
+                long currentMs;
+                string keeps = current != IntPtr.Zero &&
+                    long.TryParse(Taken(current), NumberStyles.None, CultureInfo.InvariantCulture, out currentMs)
+                    ? "; the client keeps its timeout of " + TimeSpan.FromMilliseconds(currentMs).ToString("c", CultureInfo.InvariantCulture)
+                    : "";
+                throw new IcdException(IcdStatus.InvalidArgument,
+                    "SetTimeout(" + timeout.ToString("c", CultureInfo.InvariantCulture) + "): expected a TimeSpan " +
+                    "more than zero and at most 24 hours, such as TimeSpan.FromSeconds(30)" + keeps, 0);
+            }
             long ms = (long)Math.Ceiling(timeout.TotalMilliseconds);
-            SetOption("timeout_ms", ms.ToString(CultureInfo.InvariantCulture));
+            SetTyped(nameof(SetTimeout), "timeout_ms", ms.ToString(CultureInfo.InvariantCulture), nameof(timeout),
+                timeout.ToString("c", CultureInfo.InvariantCulture));
         }
 
         /// <summary>How many times a call retries 429, 500, 502, 503, 504 answers and cut
         /// connections: 0 to 10, 2 by default.</summary>
         /// <param name="maxRetries">The number of retries.</param>
         public void SetMaxRetries(int maxRetries) =>
-            SetOption("max_retries", maxRetries.ToString(CultureInfo.InvariantCulture));
+            SetNumber(nameof(SetMaxRetries), "max_retries", maxRetries);
 
         /// <summary>The number of answers the in-memory response cache keeps, 1024 by default;
         /// 0 disables the cache.</summary>
         /// <param name="cacheEntries">The number of entries.</param>
         public void SetCacheEntries(int cacheEntries) =>
-            SetOption("cache_entries", cacheEntries.ToString(CultureInfo.InvariantCulture));
+            SetNumber(nameof(SetCacheEntries), "cache_entries", cacheEntries);
 
         /// <summary>The largest answer body accepted, 32 MiB by default (at least 1024); a larger
         /// one fails with <see cref="IcdStatus.Network"/>.</summary>
         /// <param name="maxResponseBytes">The limit in bytes.</param>
         public void SetMaxResponseBytes(long maxResponseBytes) =>
-            SetOption("max_response_bytes", maxResponseBytes.ToString(CultureInfo.InvariantCulture));
+            SetNumber(nameof(SetMaxResponseBytes), "max_response_bytes", maxResponseBytes);
 
         /// <summary>The User-Agent header, "icdapi/&lt;version&gt;" by default.</summary>
         /// <param name="userAgent">1 to 256 printable ASCII characters.</param>
-        public void SetUserAgent(string userAgent) => SetOption("user_agent", userAgent);
+        public void SetUserAgent(string userAgent) =>
+            SetTyped(nameof(SetUserAgent), "user_agent", userAgent, nameof(userAgent));
 
         /// <summary>An HTTP proxy "http://host:port", or "none" for a direct connection. By default
         /// the environment's HTTPS_PROXY or ALL_PROXY.</summary>
         /// <param name="proxy">The proxy URL, or "none".</param>
-        public void SetProxy(string proxy) => SetOption("proxy", proxy);
+        public void SetProxy(string proxy) =>
+            SetTyped(nameof(SetProxy), "proxy", proxy, nameof(proxy));
 
         /// <summary>A PEM file of certificates to trust instead of the system's store; "" to go
         /// back to the system's store. The file is read now: a missing or bad file is refused.</summary>
         /// <param name="caFile">The path of the PEM bundle.</param>
-        public void SetCaFile(string caFile) => SetOption("ca_file", caFile);
+        public void SetCaFile(string caFile) =>
+            SetTyped(nameof(SetCaFile), "ca_file", caFile, nameof(caFile));
 
         /// <summary>Turns the debug log on or off: one line per request, retry and token fetch on
         /// the process's standard error, without secrets or tokens. ICDAPI_LOG=debug in the
         /// environment turns it on when the client is created.</summary>
         /// <param name="enabled">True for "debug", false for "off".</param>
-        public void SetLog(bool enabled) => SetOption("log", enabled ? "debug" : "off");
+        public void SetLog(bool enabled) =>
+            SetTyped(nameof(SetLog), "log", enabled ? "debug" : "off", nameof(enabled), enabled ? "true" : "false");
 
         /// <summary>How many items of <see cref="GetMany"/> are in flight at once: 1 to 64, 8 by
         /// default.</summary>
         /// <param name="concurrency">The number of concurrent requests of one batch.</param>
         public void SetConcurrency(int concurrency) =>
-            SetOption("concurrency", concurrency.ToString(CultureInfo.InvariantCulture));
+            SetNumber(nameof(SetConcurrency), "concurrency", concurrency);
 
         /// <summary>A file in which the token is kept and shared between processes with the same
         /// credentials, token endpoint and API (cloud clients only; "" turns it off). Within one
@@ -412,20 +595,41 @@ namespace IcdApi
         /// file that is a symlink, owned by another user or accessible to others, is refused
         /// with <see cref="IcdStatus.InvalidArgument"/>.</summary>
         /// <param name="path">The file's path, or "".</param>
-        public void SetTokenCacheFile(string path) => SetOption("token_cache_file", path);
+        public void SetTokenCacheFile(string path) =>
+            SetTyped(nameof(SetTokenCacheFile), "token_cache_file", path, nameof(path));
 
         /// <summary>A directory (created with mode 0700 if missing) where answers about fixed
         /// releases — /icd/release/11/{release}/..., /icd/release/10/{release}/... — are kept
         /// across runs and processes, so that they are answered without the network; "" (the
         /// default) turns it off.</summary>
         /// <param name="directory">The directory, or "".</param>
-        public void SetCacheDir(string directory) => SetOption("cache_dir", directory);
+        public void SetCacheDir(string directory) =>
+            SetTyped(nameof(SetCacheDir), "cache_dir", directory, nameof(directory));
 
         /// <summary>The size the cache directory is kept under, removing the entries used least
         /// recently: at least 65536, 256 MiB by default.</summary>
         /// <param name="maxBytes">The limit in bytes.</param>
         public void SetCacheDirMaxBytes(long maxBytes) =>
-            SetOption("cache_dir_max_bytes", maxBytes.ToString(CultureInfo.InvariantCulture));
+            SetNumber(nameof(SetCacheDirMaxBytes), "cache_dir_max_bytes", maxBytes);
+
+        /// <summary>A typed setter: the native option set, and a refusal told in C# terms — the
+        /// member and the value as the caller gave it (<paramref name="shown"/>, else quoted).</summary>
+        private void SetTyped(string member, string option, string value, string paramName, string shown = null)
+        {
+            byte[] v = Utf8.Encode(value, paramName);
+            if (Native.icd_client_set_option(Live(), Utf8.Encode(option, nameof(option)), v) != IcdStatus.Ok)
+            {
+                IcdException refused = IcdException.FromLastError();
+                throw new IcdException(refused.Status,
+                    Messages.ForSetter(member, shown ?? Messages.Quoted(value), option, refused.Message), refused.HttpStatus);
+            }
+        }
+
+        private void SetNumber(string member, string option, long value)
+        {
+            string text = value.ToString(CultureInfo.InvariantCulture);
+            SetTyped(member, option, text, "value", text);
+        }
 
         // ---- Helpers --------------------------------------------------------------------------
 

@@ -12,7 +12,6 @@ using System.Reflection;
 using System.Text;
 using System.Text.RegularExpressions;
 using System.Threading;
-using IcdApi.Samples;
 
 namespace IcdApi.Tests
 {
@@ -43,7 +42,7 @@ namespace IcdApi.Tests
         }
     }
 
-    public sealed class IcdClientTests
+    public sealed partial class IcdClientTests
     {
         private const string ClientSecret = "standin-secret";
         private const string CholeraId = "257068234";
@@ -70,14 +69,23 @@ namespace IcdApi.Tests
             return client;
         }
 
+        /// <summary>The string a JSON Pointer names in a JSON text, or null.</summary>
+        private static string At(string json, string pointer)
+        {
+            using (IcdJson doc = IcdJson.Parse(json))
+            {
+                return doc.String(pointer);
+            }
+        }
+
         private static string FirstCode(string searchJson)
         {
-            return MiniJson.PathString(MiniJson.Parse(searchJson), "destinationEntities", 0, "theCode");
+            return At(searchJson, "/destinationEntities/0/theCode");
         }
 
         private static string Title(string entityJson)
         {
-            return MiniJson.PathString(MiniJson.Parse(entityJson), "title", "@value");
+            return At(entityJson, "/title");
         }
 
         // ---- Version ----------------------------------------------------------------------------
@@ -105,7 +113,7 @@ namespace IcdApi.Tests
             {
                 Assert.Equal("1A00", FirstCode(client.Search("cholera")), "first search result");
             }
-            Dictionary<string, object> request = standIn.LastApiRequest();
+            LoggedRequest request = standIn.LastApiRequest();
             Assert.Equal("GET", (string)request["method"], "method");
             Assert.Equal(SearchPath, (string)request["path"], "path");
             Assert.Equal("cholera", StandIn.Query(request, "q"), "q");
@@ -125,7 +133,7 @@ namespace IcdApi.Tests
                 Assert.Equal("1A00", FirstCode(client.Search("choléra")), "first result of choléra");
                 client.Search("cholera intestinal & more");
             }
-            List<Dictionary<string, object>> log = standIn.ApiLog();
+            List<LoggedRequest> log = standIn.ApiLog();
             Assert.Contains("q=chol%C3%A9ra", (string)log[0]["target"], "UTF-8 percent-encoded");
             Assert.Equal("cholera intestinal & more", StandIn.Query(log[1], "q"), "q with spaces and &");
         }
@@ -137,7 +145,7 @@ namespace IcdApi.Tests
             {
                 string json = client.Get(CholeraPath);
                 Assert.Equal("Cholera", Title(json), "title");
-                Assert.Equal(CholeraUri, MiniJson.PathString(MiniJson.Parse(json), "@id"), "@id");
+                Assert.Equal(CholeraUri, At(json, "/@id"), "@id");
             }
             Assert.Equal(CholeraPath, (string)standIn.LastApiRequest()["path"], "path");
         }
@@ -147,7 +155,7 @@ namespace IcdApi.Tests
         {
             using (IcdClient client = NewClient())
             {
-                Assert.Equal("1A00", MiniJson.PathString(MiniJson.Parse(client.Get(CholeraUri)), "code"), "code");
+                Assert.Equal("1A00", At(client.Get(CholeraUri), "/code"), "code");
             }
             Assert.Equal(CholeraPath, (string)standIn.LastApiRequest()["path"], "path");
         }
@@ -158,7 +166,11 @@ namespace IcdApi.Tests
             using (IcdClient client = NewClient())
             {
                 string json = client.Get(standIn.Url + CholeraPath + "?include=ancestor");
-                Assert.True(MiniJson.Path(MiniJson.Parse(json), "ancestor") is List<object>, "ancestors included");
+                using (IcdJson doc = IcdJson.Parse(json))
+                {
+                    Assert.Equal(IcdJsonType.Array, doc.Type("/ancestor"), "ancestors included");
+                    Assert.True(doc.Count("/ancestor") > 0, "ancestors: " + doc.Count("/ancestor"));
+                }
             }
             Assert.Equal("ancestor", StandIn.Query(standIn.LastApiRequest(), "include"), "include");
         }
@@ -171,9 +183,9 @@ namespace IcdApi.Tests
             using (IcdClient client = NewClient())
             {
                 string answer = client.Post("/icd/release/11/2026-01/codedit", certificate);
-                Assert.Equal("Codes found: 1A00", MiniJson.PathString(MiniJson.Parse(answer), "report"), "report");
+                Assert.Equal("Codes found: 1A00", At(answer, "/report"), "report");
             }
-            Dictionary<string, object> request = standIn.LastApiRequest();
+            LoggedRequest request = standIn.LastApiRequest();
             Assert.Equal("POST", (string)request["method"], "method");
             Assert.Equal(certificate, (string)request["body"], "body");
             Assert.Contains("application/json", StandIn.Header(request, "content-type"), "Content-Type");
@@ -193,11 +205,11 @@ namespace IcdApi.Tests
         public void CodeInfo()
         {
             using (IcdClient client = NewClient())
+            using (IcdJson info = IcdJson.Parse(client.CodeInfo("1A00")))
             {
-                object info = MiniJson.Parse(client.CodeInfo("1A00"));
-                Assert.Equal("1A00", MiniJson.PathString(info, "code"), "code");
-                Assert.Equal(CholeraUri, MiniJson.PathString(info, "stemId"), "stemId");
-                Assert.Equal("FB32.5", MiniJson.PathString(MiniJson.Parse(client.CodeInfo("FB32.5")), "code"), "code with a dot");
+                Assert.Equal("1A00", info.String("/code"), "code");
+                Assert.Equal(CholeraUri, info.String("/stemId"), "stemId");
+                Assert.Equal("FB32.5", At(client.CodeInfo("FB32.5"), "/code"), "code with a dot");
             }
         }
 
@@ -206,10 +218,10 @@ namespace IcdApi.Tests
         {
             const string code = "1A00&XS25/XT5R";
             using (IcdClient client = NewClient())
+            using (IcdJson info = IcdJson.Parse(client.CodeInfo(code)))
             {
-                object info = MiniJson.Parse(client.CodeInfo(code));
-                Assert.Equal(code, MiniJson.PathString(info, "code"), "code as the API got it");
-                Assert.Equal("1A00", MiniJson.PathString(info, "stemCode"), "stem code");
+                Assert.Equal(code, info.String("/code"), "code as the API got it");
+                Assert.Equal("1A00", info.String("/stemCode"), "stem code");
             }
             Assert.Contains("/codeinfo/1A00%26XS25%2FXT5R", (string)standIn.LastApiRequest()["target"], "target");
         }
@@ -228,11 +240,11 @@ namespace IcdApi.Tests
         public void Autocode()
         {
             using (IcdClient client = NewClient())
+            using (IcdJson result = IcdJson.Parse(client.Autocode("cholera")))
             {
-                object result = MiniJson.Parse(client.Autocode("cholera"));
-                Assert.Equal("1A00", MiniJson.PathString(result, "theCode"), "theCode");
+                Assert.Equal("1A00", result.String("/theCode"), "theCode");
             }
-            Dictionary<string, object> request = standIn.LastApiRequest();
+            LoggedRequest request = standIn.LastApiRequest();
             Assert.Equal("/icd/release/11/2026-01/mms/autocode", (string)request["path"], "path");
             Assert.Equal("cholera", StandIn.Query(request, "searchText"), "searchText");
         }
@@ -242,12 +254,12 @@ namespace IcdApi.Tests
         {
             const string foundationUri = "http://id.who.int/icd/entity/" + CholeraId;
             using (IcdClient client = NewClient())
+            using (IcdJson entity = IcdJson.Parse(client.Lookup(foundationUri)))
             {
-                object entity = MiniJson.Parse(client.Lookup(foundationUri));
-                Assert.Equal("1A00", MiniJson.PathString(entity, "code"), "code");
-                Assert.Equal(CholeraUri, MiniJson.PathString(entity, "@id"), "@id");
+                Assert.Equal("1A00", entity.String("/code"), "code");
+                Assert.Equal(CholeraUri, entity.String("/@id"), "@id");
             }
-            Dictionary<string, object> request = standIn.LastApiRequest();
+            LoggedRequest request = standIn.LastApiRequest();
             Assert.Equal("/icd/release/11/2026-01/mms/lookup", (string)request["path"], "path");
             Assert.Equal(foundationUri, StandIn.Query(request, "foundationUri"), "foundationUri");
         }
@@ -260,12 +272,14 @@ namespace IcdApi.Tests
             standIn.Fault("{\"match\":\"/search\",\"kind\":\"json_error_200\",\"message\":\"boom\",\"count\":2}");
             using (IcdClient client = NewClient())
             {
-                IcdException e = Assert.Fails((IcdStatus)8, () => client.Search("cholera"), "error: true");
+                IcdException e = Assert.Fails(IcdStatus.Api, () => client.Search("cholera"), "error: true");
                 Assert.Equal(200, e.HttpStatus, "HTTP status");
                 Assert.Contains("boom", e.Message, "message");
-                object result = MiniJson.Parse(client.Get(CholeraSearchPath));
-                Assert.Equal(true, MiniJson.Path(result, "error"), "error");
-                Assert.Equal("boom", MiniJson.PathString(result, "errorMessage"), "errorMessage");
+                using (IcdJson result = IcdJson.Parse(client.Get(CholeraSearchPath)))
+                {
+                    Assert.Equal(true, result.Bool("/error"), "error");
+                    Assert.Equal("boom", result.String("/errorMessage"), "errorMessage");
+                }
             }
         }
 
@@ -285,7 +299,7 @@ namespace IcdApi.Tests
                 client.SetLanguage("en");
                 Assert.Equal("Cholera", Title(client.Get(CholeraPath)), "English title again (cached)");
             }
-            List<Dictionary<string, object>> log = standIn.ApiLog();
+            List<LoggedRequest> log = standIn.ApiLog();
             Assert.Equal(2, log.Count, "requests (the cache is keyed by language)");
             Assert.Equal("fr", StandIn.Header(log[1], "accept-language"), "Accept-Language");
         }
@@ -358,7 +372,7 @@ namespace IcdApi.Tests
             using (IcdClient client = NewClient())
             {
                 client.SetRelease("2024-01");
-                Assert.Equal("1A00", MiniJson.PathString(MiniJson.Parse(client.CodeInfo("1A00")), "code"), "codeinfo in 2024-01");
+                Assert.Equal("1A00", At(client.CodeInfo("1A00"), "/code"), "codeinfo in 2024-01");
                 Assert.Equal("/icd/release/11/2024-01/mms/codeinfo/1A00", (string)standIn.LastApiRequest()["path"], "release in the path");
 
                 client.SetLinearization("icf");
@@ -417,7 +431,7 @@ namespace IcdApi.Tests
 
                 Assert.Equal("1A00", FirstCode(client.Search("cholera")), "the client still works");
             }
-            Dictionary<string, object> request = standIn.LastApiRequest();
+            LoggedRequest request = standIn.LastApiRequest();
             Assert.Equal(SearchPath, (string)request["path"], "release and linearization unchanged");
             Assert.Equal("en", StandIn.Header(request, "accept-language"), "language unchanged");
             Assert.Equal("v2", StandIn.Header(request, "api-version"), "API-Version unchanged");
@@ -708,7 +722,7 @@ namespace IcdApi.Tests
             using (IcdClient client = NewClient())
             {
                 standIn.Fault("{\"match\":\"/search\",\"kind\":\"redirect\",\"location\":\"/icd/release/11/2026-01/mms/codeinfo/1A00\"}");
-                Assert.Equal("1A00", MiniJson.PathString(MiniJson.Parse(client.Search("cholera")), "code"), "redirect within the API");
+                Assert.Equal("1A00", At(client.Search("cholera"), "/code"), "redirect within the API");
 
                 // Another port is another origin: the token must not go there.
                 standIn.Fault("{\"match\":\"/search\",\"kind\":\"redirect\",\"location\":\"http://127.0.0.1:1/icd/release/11/2026-01/mms/search?q=x\"}");
@@ -724,7 +738,7 @@ namespace IcdApi.Tests
             {
                 client.Search("cholera");
                 standIn.Revoke();
-                Assert.Equal("1A00", MiniJson.PathString(MiniJson.Parse(client.CodeInfo("1A00")), "code"), "answer after a 401");
+                Assert.Equal("1A00", At(client.CodeInfo("1A00"), "/code"), "answer after a 401");
             }
             Assert.Equal(2.0, standIn.Stat("tokens_issued"), "tokens issued");
             Assert.Equal(1.0, standIn.Stat("api_401"), "401 answers");
@@ -747,33 +761,65 @@ namespace IcdApi.Tests
         [Test]
         public void NullArgumentsThrowArgumentNullException()
         {
+            var none = new Dictionary<string, string>();
             using (IcdClient client = NewClient())
             {
-                var cases = new Dictionary<string, Action>
+                // (the call, the ParamName it must name: the C# parameter, never a native one)
+                var cases = new List<KeyValuePair<Action, string>>
                 {
-                    { "pathOrUri", () => client.Get(null) },
-                    { "pathOrUri ", () => client.Post(null, "{}") },
-                    { "jsonBody", () => client.Post(SearchPath, null) },
-                    { "query", () => client.Search(null) },
-                    { "code", () => client.CodeInfo(null) },
-                    { "text", () => client.Autocode(null) },
-                    { "foundationUri", () => client.Lookup(null) },
-                    { "pathsOrUris", () => client.GetMany(null) },
-                    { "value   ", () => client.SetTokenCacheFile(null) },
-                    { "value    ", () => client.SetCacheDir(null) },
-                    { "name", () => client.SetOption(null, "en") },
-                    { "value", () => client.SetOption("language", null) },
-                    { "value ", () => client.SetLanguage(null) },
-                    { "value  ", () => client.SetProxy(null) },
+                    Case(() => client.Get(null), "pathOrUri"),
+                    Case(() => client.Post(null, "{}"), "pathOrUri"),
+                    Case(() => client.Post(SearchPath, null), "jsonBody"),
+                    Case(() => client.Search(null), "query"),
+                    Case(() => client.CodeInfo(null), "code"),
+                    Case(() => client.Autocode(null), "text"),
+                    Case(() => client.Lookup(null), "foundationUri"),
+                    Case(() => client.GetMany(null), "pathsOrUris"),
+                    Case(() => client.Get(null, none), "pathOrUri"),
+                    Case(() => client.Search(null, none), "query"),
+                    Case(() => client.CodeInfo(null, none), "code"),
+                    Case(() => client.Autocode(null, none), "text"),
+                    Case(() => client.Get(CholeraPath, null), "parameters"),
+                    Case(() => client.Search("cholera", null), "parameters"),
+                    Case(() => client.CodeInfo("1A00", null), "parameters"),
+                    Case(() => client.Autocode("cholera", null), "parameters"),
+                    Case(() => client.EntityByCode(null), "code"),
+                    Case(() => client.Icd10(null), "code"),
+                    Case(() => client.GetOption(null), "name"),
+                    Case(() => client.SetOption(null, "en"), "name"),
+                    Case(() => client.SetOption("language", null), "value"),
+                    Case(() => client.SetLanguage(null), "language"),
+                    Case(() => client.SetRelease(null), "release"),
+                    Case(() => client.SetIcd10Release(null), "release"),
+                    Case(() => client.SetLinearization(null), "linearization"),
+                    Case(() => client.SetApiVersion(null), "apiVersion"),
+                    Case(() => client.SetApiBase(null), "apiBase"),
+                    Case(() => client.SetTokenEndpoint(null), "tokenEndpoint"),
+                    Case(() => client.SetUserAgent(null), "userAgent"),
+                    Case(() => client.SetProxy(null), "proxy"),
+                    Case(() => client.SetCaFile(null), "caFile"),
+                    Case(() => client.SetTokenCacheFile(null), "path"),
+                    Case(() => client.SetCacheDir(null), "directory"),
+                    Case(() => IcdJson.Parse(null), "json"),
                 };
-                foreach (KeyValuePair<string, Action> c in cases)
+                foreach (KeyValuePair<Action, string> c in cases)
                 {
-                    ArgumentNullException e = Assert.Throws<ArgumentNullException>(c.Value, c.Key.Trim());
-                    Assert.Equal(c.Key.Trim(), e.ParamName, "ParamName");
+                    ArgumentNullException e = Assert.Throws<ArgumentNullException>(c.Key, c.Value);
+                    Assert.Equal(c.Value, e.ParamName, "ParamName");
+                }
+                using (IcdJson doc = IcdJson.Parse("{}"))
+                {
+                    foreach (Action read in new Action[] { () => doc.String(null), () => doc.Count(null), () => doc.Number(null), () => doc.Bool(null), () => doc.Type(null) })
+                    {
+                        Assert.Equal("pointer", Assert.Throws<ArgumentNullException>(read, "a null pointer").ParamName, "ParamName");
+                    }
                 }
             }
             Assert.Equal(0, standIn.ApiLog().Count, "requests sent");
         }
+
+        private static KeyValuePair<Action, string> Case(Action call, string paramName) =>
+            new KeyValuePair<Action, string>(call, paramName);
 
         [Test]
         public void StringsCIsUnableToCarryThrowArgumentException()
@@ -894,7 +940,7 @@ namespace IcdApi.Tests
                 Assert.Equal(200, item.HttpStatus, "HTTP status of item " + i);
                 Assert.True(item.Succeeded, "item " + i + " succeeded");
                 Assert.Equal("http://id.who.int" + MmsPath + EntityIds[i],
-                    MiniJson.PathString(MiniJson.Parse(item.Body), "@id"), "@id of item " + i);
+                    At(item.Body, "/@id"), "@id of item " + i);
             }
             Assert.Equal(result[3].Body, result.Bodies()[3], "Bodies()");
             Assert.Equal(EntityIds.Length, result.Count(item => item.Succeeded), "enumeration");
@@ -936,7 +982,7 @@ namespace IcdApi.Tests
                 Assert.Equal(expected[i] == IcdStatus.Ok, result[i].Body != null, "body of item " + i);
             }
             Assert.Equal("Cholera", Title(result[0].Body), "item 0");
-            Assert.Equal("1A00", MiniJson.PathString(MiniJson.Parse(result[5].Body), "code"), "item 5");
+            Assert.Equal("1A00", At(result[5].Body, "/code"), "item 5");
             Assert.Equal("Cholera", Title(result[6].Body), "item 6");
             Assert.Equal(3, result.SucceededCount, "items that succeeded");
             Assert.True(!result.AllSucceeded, "not all succeeded");
@@ -1055,7 +1101,7 @@ namespace IcdApi.Tests
             {
                 using (IcdClient client = NewClient())
                 {
-                    Assert.Equal("1A00", MiniJson.PathString(MiniJson.Parse(client.CodeInfo("1A00")), "code"), "client " + i);
+                    Assert.Equal("1A00", At(client.CodeInfo("1A00"), "/code"), "client " + i);
                 }
             }
             Assert.Equal(1.0, standIn.Stat("tokens_issued"), "tokens issued");
@@ -1073,7 +1119,7 @@ namespace IcdApi.Tests
                 using (IcdClient client = NewClient())
                 {
                     client.SetTokenCacheFile(file);
-                    Assert.Equal("1A00", MiniJson.PathString(MiniJson.Parse(client.CodeInfo("1A00")), "code"), "answer");
+                    Assert.Equal("1A00", At(client.CodeInfo("1A00"), "/code"), "answer");
                 }
                 Assert.True(File.Exists(file), "the token file exists");
                 string mode = FileMode(file);
@@ -1128,7 +1174,7 @@ namespace IcdApi.Tests
                     }
                     client.SetTokenCacheFile(Path.Combine(dir, "token.json"));
                     client.SetTokenCacheFile(""); // off again
-                    Assert.Equal("1A00", MiniJson.PathString(MiniJson.Parse(client.CodeInfo("1A00")), "code"), "the client still works");
+                    Assert.Equal("1A00", At(client.CodeInfo("1A00"), "/code"), "the client still works");
                 }
                 Assert.True(!File.Exists(Path.Combine(dir, "token.json")), "no file written once turned off");
                 using (IcdClient local = IcdClient.Local(standIn.Url))
@@ -1154,7 +1200,7 @@ namespace IcdApi.Tests
                 using (IcdClient first = NewClient())
                 {
                     first.SetCacheDir(dir);
-                    Assert.Equal("1A00", MiniJson.PathString(MiniJson.Parse(first.CodeInfo("1A00")), "code"), "first answer");
+                    Assert.Equal("1A00", At(first.CodeInfo("1A00"), "/code"), "first answer");
                     Assert.Equal("Cholera", Title(first.Get(CholeraPath)), "first entity");
                 }
                 Assert.True(Directory.Exists(dir), "the cache directory was created");
@@ -1173,7 +1219,7 @@ namespace IcdApi.Tests
                 {
                     second.SetCacheDir(dir);
                     second.SetMaxRetries(0);
-                    Assert.Equal("1A00", MiniJson.PathString(MiniJson.Parse(second.CodeInfo("1A00")), "code"), "answer from disk");
+                    Assert.Equal("1A00", At(second.CodeInfo("1A00"), "/code"), "answer from disk");
                     IcdBatchResult batch = second.GetMany(new[] { CholeraPath, MmsPath + "codeinfo/1A00" });
                     Assert.True(batch.AllSucceeded, "a batch from disk");
                     Assert.True(batch.All(item => item.HttpStatus == 200), "HTTP status 200 from disk");
@@ -1284,7 +1330,7 @@ namespace IcdApi.Tests
                             switch ((t + i) % 4)
                             {
                                 case 0: got = FirstCode(client.Search("cholera")); want = "1A00"; break;
-                                case 1: got = MiniJson.PathString(MiniJson.Parse(client.CodeInfo("1F4Z")), "code"); want = "1F4Z"; break;
+                                case 1: got = At(client.CodeInfo("1F4Z"), "/code"); want = "1F4Z"; break;
                                 case 2: got = Title(client.Get(CholeraUri)); want = "Cholera"; break;
                                 default:
                                     // A failure on this thread must not leak into the others' errors.

@@ -10,7 +10,6 @@ using System.Net;
 using System.Reflection;
 using System.Text;
 using System.Threading;
-using IcdApi.Samples;
 
 namespace IcdApi.Tests
 {
@@ -219,36 +218,37 @@ namespace IcdApi.Tests
 
         public double Stat(string name)
         {
-            return (double)MiniJson.Path(MiniJson.Parse(Admin("GET", "/_admin/stats", null)), name);
+            using (IcdJson stats = IcdJson.Parse(Admin("GET", "/_admin/stats", null)))
+            {
+                double? value = stats.Number("/" + name);
+                Assert.True(value.HasValue, "the stand-in has no stat " + name);
+                return value.Value;
+            }
         }
 
         /// <summary>The logged requests to the API (/icd/...), oldest first.</summary>
-        public List<Dictionary<string, object>> ApiLog()
+        public List<LoggedRequest> ApiLog()
         {
-            var all = (List<object>)MiniJson.Path(MiniJson.Parse(Admin("GET", "/_admin/log", null)), "requests");
-            return all.Cast<Dictionary<string, object>>()
-                .Where(r => ((string)r["path"]).StartsWith("/icd", StringComparison.Ordinal))
+            IcdJson log = IcdJson.Parse(Admin("GET", "/_admin/log", null));
+            int count = log.Count("/requests");
+            return Enumerable.Range(0, count)
+                .Select(i => new LoggedRequest(log, "/requests/" + i))
+                .Where(r => r["path"].StartsWith("/icd", StringComparison.Ordinal))
                 .ToList();
         }
 
         /// <summary>The last logged API request; fails if there is none.</summary>
-        public Dictionary<string, object> LastApiRequest()
+        public LoggedRequest LastApiRequest()
         {
-            List<Dictionary<string, object>> log = ApiLog();
+            List<LoggedRequest> log = ApiLog();
             Assert.True(log.Count > 0, "the stand-in logged no API request");
             return log[log.Count - 1];
         }
 
-        public static string Header(Dictionary<string, object> request, string name)
-        {
-            return MiniJson.PathString(request, "headers", name);
-        }
+        public static string Header(LoggedRequest request, string name) => request.Header(name);
 
         /// <summary>The first value of a query parameter of a logged request.</summary>
-        public static string Query(Dictionary<string, object> request, string name)
-        {
-            return MiniJson.PathString(request, "query", name, 0);
-        }
+        public static string Query(LoggedRequest request, string name) => request.Query(name);
 
         private string Admin(string method, string path, string body)
         {
@@ -282,5 +282,37 @@ namespace IcdApi.Tests
                 }
             }
         }
+    }
+}
+
+namespace IcdApi.Tests
+{
+    /// <summary>One request of the stand-in's log, read from the log's JSON document (which the
+    /// requests of one log share, and the finalizer frees).</summary>
+    internal sealed class LoggedRequest
+    {
+        private readonly IcdJson log;
+        private readonly string at;
+
+        public LoggedRequest(IcdJson log, string at)
+        {
+            this.log = log;
+            this.at = at;
+        }
+
+        /// <summary>A string member of the entry: method, target (raw), path (decoded), body.</summary>
+        public string this[string member] => log.String(at + "/" + Escape(member));
+
+        /// <summary>A request header (lower-case name), or null.</summary>
+        public string Header(string name) => log.String(at + "/headers/" + Escape(name));
+
+        /// <summary>The first value of a query parameter, or null.</summary>
+        public string Query(string name) => log.String(at + "/query/" + Escape(name) + "/0");
+
+        /// <summary>How many times the query holds the parameter.</summary>
+        public int QueryCount(string name) => log.Count(at + "/query/" + Escape(name));
+
+        /// <summary>A member name as a JSON Pointer segment (RFC 6901: ~ as ~0, / as ~1).</summary>
+        public static string Escape(string name) => name.Replace("~", "~0").Replace("/", "~1");
     }
 }
