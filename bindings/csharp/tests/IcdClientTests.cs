@@ -24,6 +24,16 @@ namespace IcdApi.Tests
             {
                 return IcdClientTests.EnvChild(args[1]);
             }
+            // run-tests.sh says which runtime it meant (mono or coreclr): prove it is that one.
+            string runtime = Type.GetType("Mono.Runtime") != null ? "mono" : "coreclr";
+            Console.WriteLine("runtime: {0} (CLR {1}), native library {2}", runtime, Environment.Version, IcdClient.Version);
+            string expected = Environment.GetEnvironmentVariable("ICDAPI_TEST_RUNTIME");
+            if (expected != null && expected != runtime)
+            {
+                Console.WriteLine("meant to run on {0}, but this is {1}", expected, runtime);
+                Console.WriteLine("0 passed, 1 failed");
+                return 1;
+            }
             StandIn standIn;
             try
             {
@@ -518,6 +528,10 @@ namespace IcdApi.Tests
         /// or the status of the IcdException.</summary>
         internal static int EnvChild(string mode)
         {
+            if (mode == "no-library")
+            {
+                return NoLibraryChild();
+            }
             try
             {
                 using (IcdClient client = mode == "local" ? IcdClient.Local(null) : IcdClient.Cloud(null, null))
@@ -536,7 +550,52 @@ namespace IcdApi.Tests
             return 0;
         }
 
-        private static string RunChild(string mode, Dictionary<string, string> env, out string stderr)
+        /// <summary>The child side of DllNotFoundSaysWhatToDo, run where no libicdapi can be found:
+        /// prints what each entry point threw.</summary>
+        private static int NoLibraryChild()
+        {
+            var entryPoints = new Dictionary<string, Action>
+            {
+                ["Version"] = () => Console.Error.WriteLine(IcdClient.Version),
+                ["Cloud"] = () => IcdClient.Cloud("id", "secret").Dispose(),
+                ["Local"] = () => IcdClient.Local("http://127.0.0.1:1").Dispose(),
+                ["Parse"] = () => IcdJson.Parse("{}").Dispose(),
+            };
+            foreach (KeyValuePair<string, Action> entry in entryPoints)
+            {
+                try
+                {
+                    entry.Value();
+                    Console.WriteLine(entry.Key + ": no exception");
+                }
+                catch (Exception e)
+                {
+                    Console.WriteLine(entry.Key + ": " + e.GetType().FullName + ": " + e.Message.Replace('\n', ' '));
+                }
+            }
+            return 0;
+        }
+
+        [Test]
+        public void DllNotFoundSaysWhatToDo()
+        {
+            // A child without LD_LIBRARY_PATH: nothing beside the test program, nothing on the path.
+            string stderr;
+            string output = RunChild("no-library", new Dictionary<string, string>(), out stderr, "LD_LIBRARY_PATH");
+            string[] lines = output.Split('\n').Select(l => l.Trim()).ToArray();
+            Assert.Equal(4, lines.Length, "one line per entry point: " + output);
+            foreach (string line in lines)
+            {
+                Assert.Contains(": System.DllNotFoundException: The native library of icdapi was not found", line, "the exception and its first words");
+                foreach (string hint in new[] { "\"icdapi\"", "libicdapi.so", "NuGet package IcdApi", "runtimes/linux-x64/native/libicdapi.so",
+                                                "cargo build --release", "LD_LIBRARY_PATH", "beside your application", "The runtime said: " })
+                {
+                    Assert.Contains(hint, line, "what to do");
+                }
+            }
+        }
+
+        private static string RunChild(string mode, Dictionary<string, string> env, out string stderr, params string[] unset)
         {
             string runtime = Process.GetCurrentProcess().MainModule.FileName;
             string program = Assembly.GetEntryAssembly().Location;
@@ -554,6 +613,10 @@ namespace IcdApi.Tests
             foreach (KeyValuePair<string, string> v in env)
             {
                 info.EnvironmentVariables[v.Key] = v.Value;
+            }
+            foreach (string name in unset)
+            {
+                info.EnvironmentVariables.Remove(name);
             }
             using (Process child = Process.Start(info))
             {
