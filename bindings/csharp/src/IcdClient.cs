@@ -231,14 +231,8 @@ namespace IcdApi
         /// <exception cref="IcdException">The call failed; a parameter with an empty name is
         /// <see cref="IcdStatus.InvalidArgument"/> and nothing is sent.</exception>
         /// <exception cref="ObjectDisposedException">The client was disposed of.</exception>
-        public string Get(string pathOrUri, IDictionary<string, string> parameters)
-        {
-            byte[] path = Utf8.Encode(pathOrUri, nameof(pathOrUri));
-            using (var native = new NativeParameters(parameters))
-            {
-                return Taken(Native.icd_get_with(Live(), path, native.Array));
-            }
-        }
+        public string Get(string pathOrUri, IDictionary<string, string> parameters) =>
+            WithParameters(Utf8.Encode(pathOrUri, nameof(pathOrUri)), parameters, Native.icd_get_with);
 
         /// <summary><see cref="Search(string)"/> with more query parameters after q: e.g.
         /// <c>{ ["highlightingEnabled"] = "false", ["flatResults"] = "true", ["chapterFilter"] = "01;02" }</c>
@@ -252,14 +246,8 @@ namespace IcdApi
         /// <exception cref="ArgumentException">As for <see cref="Get(string, IDictionary{string, string})"/>.</exception>
         /// <exception cref="IcdException">As for <see cref="Search(string)"/>, <see cref="IcdStatus.Api"/> included.</exception>
         /// <exception cref="ObjectDisposedException">The client was disposed of.</exception>
-        public string Search(string query, IDictionary<string, string> parameters)
-        {
-            byte[] q = Utf8.Encode(query, nameof(query));
-            using (var native = new NativeParameters(parameters))
-            {
-                return Taken(Native.icd_search_with(Live(), q, native.Array));
-            }
-        }
+        public string Search(string query, IDictionary<string, string> parameters) =>
+            WithParameters(Utf8.Encode(query, nameof(query)), parameters, Native.icd_search_with);
 
         /// <summary><see cref="CodeInfo(string)"/> with query parameters after the code
         /// (flexiblemode, convertToTerminalCodes, ...).</summary>
@@ -270,14 +258,8 @@ namespace IcdApi
         /// <exception cref="ArgumentException">As for <see cref="Get(string, IDictionary{string, string})"/>.</exception>
         /// <exception cref="IcdException">As for <see cref="CodeInfo(string)"/>.</exception>
         /// <exception cref="ObjectDisposedException">The client was disposed of.</exception>
-        public string CodeInfo(string code, IDictionary<string, string> parameters)
-        {
-            byte[] c = Utf8.Encode(code, nameof(code));
-            using (var native = new NativeParameters(parameters))
-            {
-                return Taken(Native.icd_codeinfo_with(Live(), c, native.Array));
-            }
-        }
+        public string CodeInfo(string code, IDictionary<string, string> parameters) =>
+            WithParameters(Utf8.Encode(code, nameof(code)), parameters, Native.icd_codeinfo_with);
 
         /// <summary><see cref="Autocode(string)"/> with more query parameters after searchText
         /// (matchThreshold, subtreesFilter, ...).</summary>
@@ -288,14 +270,8 @@ namespace IcdApi
         /// <exception cref="ArgumentException">As for <see cref="Get(string, IDictionary{string, string})"/>.</exception>
         /// <exception cref="IcdException">As for <see cref="Autocode(string)"/>, <see cref="IcdStatus.Api"/> included.</exception>
         /// <exception cref="ObjectDisposedException">The client was disposed of.</exception>
-        public string Autocode(string text, IDictionary<string, string> parameters)
-        {
-            byte[] t = Utf8.Encode(text, nameof(text));
-            using (var native = new NativeParameters(parameters))
-            {
-                return Taken(Native.icd_autocode_with(Live(), t, native.Array));
-            }
-        }
+        public string Autocode(string text, IDictionary<string, string> parameters) =>
+            WithParameters(Utf8.Encode(text, nameof(text)), parameters, Native.icd_autocode_with);
 
         // ---- From a code to its entity; ICD-10 --------------------------------------------------
 
@@ -643,6 +619,16 @@ namespace IcdApi
                 throw new ObjectDisposedException(nameof(IcdClient));
             }
             return handle;
+        }
+
+        /// <summary>A _with call: the query parameters in unmanaged memory for the call's duration.</summary>
+        private string WithParameters(byte[] argument, IDictionary<string, string> parameters,
+            Func<IcdClientHandle, byte[], IntPtr[], IntPtr> call)
+        {
+            using (var native = new NativeParameters(parameters))
+            {
+                return Taken(call(Live(), argument, native.Array));
+            }
         }
 
         /// <summary>Turns a returned char* into a string and frees it, or throws the last error.</summary>

@@ -95,30 +95,17 @@ namespace IcdApi
         /// <returns>The string, unescaped, or null.</returns>
         /// <exception cref="IcdException"><see cref="IcdStatus.InvalidArgument"/>: a malformed pointer.</exception>
         /// <exception cref="ObjectDisposedException">The document was disposed of.</exception>
-        public string String(string pointer)
+        public string String(string pointer) => Read(pointer, (doc, p) =>
         {
-            byte[] p = Utf8.Encode(pointer, nameof(pointer));
-            bool added = false;
-            try
+            IntPtr text = Native.icd_json_string(doc, p);
+            if (text == IntPtr.Zero)
             {
-                IntPtr doc = AddRef(ref added);
-                IntPtr text = Native.icd_json_string(doc, p);
-                if (text == IntPtr.Zero)
-                {
-                    ThrowIfFailed();
-                    return null;
-                }
-                // Borrowed from the document: decoded while the reference holds it alive.
-                return Utf8.Decode(text);
+                ThrowIfFailed();
+                return null;
             }
-            finally
-            {
-                if (added)
-                {
-                    handle.DangerousRelease();
-                }
-            }
-        }
+            // Borrowed from the document: decoded while the reference holds it alive.
+            return Utf8.Decode(text);
+        });
 
         /// <summary>The number of elements of the array, or members of the object, that
         /// <paramref name="pointer"/> names; 0 for anything else or nothing.</summary>
@@ -127,27 +114,15 @@ namespace IcdApi
         /// <exception cref="IcdException"><see cref="IcdStatus.InvalidArgument"/>: a malformed pointer.</exception>
         /// <exception cref="ObjectDisposedException">The document was disposed of.</exception>
         /// <exception cref="OverflowException">More than int.MaxValue elements.</exception>
-        public int Count(string pointer)
+        public int Count(string pointer) => Read(pointer, (doc, p) =>
         {
-            byte[] p = Utf8.Encode(pointer, nameof(pointer));
-            bool added = false;
-            try
+            ulong count = Native.icd_json_count(doc, p).ToUInt64();
+            if (count == 0)
             {
-                ulong count = Native.icd_json_count(AddRef(ref added), p).ToUInt64();
-                if (count == 0)
-                {
-                    ThrowIfFailed();
-                }
-                return checked((int)count);
+                ThrowIfFailed();
             }
-            finally
-            {
-                if (added)
-                {
-                    handle.DangerousRelease();
-                }
-            }
-        }
+            return checked((int)count);
+        });
 
         /// <summary>The number that <paramref name="pointer"/> names (integers beyond 2^53 lose
         /// precision), or null when it names no number.</summary>
@@ -155,28 +130,16 @@ namespace IcdApi
         /// <returns>The number, or null.</returns>
         /// <exception cref="IcdException"><see cref="IcdStatus.InvalidArgument"/>: a malformed pointer.</exception>
         /// <exception cref="ObjectDisposedException">The document was disposed of.</exception>
-        public double? Number(string pointer)
+        public double? Number(string pointer) => Read(pointer, (doc, p) =>
         {
-            byte[] p = Utf8.Encode(pointer, nameof(pointer));
-            bool added = false;
-            try
+            double value;
+            if (Native.icd_json_number(doc, p, out value) != 0)
             {
-                double value;
-                if (Native.icd_json_number(AddRef(ref added), p, out value) != 0)
-                {
-                    return value;
-                }
-                ThrowIfFailed();
-                return null;
+                return value;
             }
-            finally
-            {
-                if (added)
-                {
-                    handle.DangerousRelease();
-                }
-            }
-        }
+            ThrowIfFailed();
+            return (double?)null;
+        });
 
         /// <summary>The boolean that <paramref name="pointer"/> names, or null when it names no
         /// boolean.</summary>
@@ -184,28 +147,16 @@ namespace IcdApi
         /// <returns>true, false, or null.</returns>
         /// <exception cref="IcdException"><see cref="IcdStatus.InvalidArgument"/>: a malformed pointer.</exception>
         /// <exception cref="ObjectDisposedException">The document was disposed of.</exception>
-        public bool? Bool(string pointer)
+        public bool? Bool(string pointer) => Read(pointer, (doc, p) =>
         {
-            byte[] p = Utf8.Encode(pointer, nameof(pointer));
-            bool added = false;
-            try
+            int value;
+            if (Native.icd_json_bool(doc, p, out value) != 0)
             {
-                int value;
-                if (Native.icd_json_bool(AddRef(ref added), p, out value) != 0)
-                {
-                    return value != 0;
-                }
-                ThrowIfFailed();
-                return null;
+                return value != 0;
             }
-            finally
-            {
-                if (added)
-                {
-                    handle.DangerousRelease();
-                }
-            }
-        }
+            ThrowIfFailed();
+            return (bool?)null;
+        });
 
         /// <summary>The JSON type of the value that <paramref name="pointer"/> names:
         /// <see cref="IcdJsonType.Missing"/> when it names nothing. Tells a missing value from a
@@ -214,18 +165,33 @@ namespace IcdApi
         /// <returns>The type.</returns>
         /// <exception cref="IcdException"><see cref="IcdStatus.InvalidArgument"/>: a malformed pointer.</exception>
         /// <exception cref="ObjectDisposedException">The document was disposed of.</exception>
-        public IcdJsonType Type(string pointer)
+        public IcdJsonType Type(string pointer) => Read(pointer, (doc, p) =>
+        {
+            IcdJsonType type = Native.icd_json_type(doc, p);
+            if (type == IcdJsonType.Missing)
+            {
+                ThrowIfFailed();
+            }
+            return type;
+        });
+
+        /// <summary>Frees the native document. Idempotent; safe while other threads read it (it is
+        /// freed when the last of those reads returns).</summary>
+        public void Dispose()
+        {
+            Interlocked.Exchange(ref disposed, 1);
+            handle.Dispose();
+        }
+
+        /// <summary>Runs one native read with the document held alive — for the call and for the
+        /// decoding of what it lent — and the pointer as UTF-8.</summary>
+        private T Read<T>(string pointer, Func<IntPtr, byte[], T> read)
         {
             byte[] p = Utf8.Encode(pointer, nameof(pointer));
             bool added = false;
             try
             {
-                IcdJsonType type = Native.icd_json_type(AddRef(ref added), p);
-                if (type == IcdJsonType.Missing)
-                {
-                    ThrowIfFailed();
-                }
-                return type;
+                return read(AddRef(ref added), p);
             }
             finally
             {
@@ -234,14 +200,6 @@ namespace IcdApi
                     handle.DangerousRelease();
                 }
             }
-        }
-
-        /// <summary>Frees the native document. Idempotent; safe while other threads read it (it is
-        /// freed when the last of those reads returns).</summary>
-        public void Dispose()
-        {
-            Interlocked.Exchange(ref disposed, 1);
-            handle.Dispose();
         }
 
         /// <summary>Holds the document alive for a read and returns its native pointer; the caller
