@@ -7,7 +7,7 @@ INCLUDEDIR ?= $(PREFIX)/include
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 MAJOR := $(word 1,$(subst ., ,$(VERSION)))
 
-.PHONY: all demo test install uninstall header bench clean
+.PHONY: all demo test install uninstall header bench nupkg clean
 
 all:
 	cargo build --release
@@ -40,6 +40,10 @@ uninstall:
 # The benchmark (not part of the tests): icdapi vs libcurl vs requests against nginx on loopback.
 bench:
 	bash bench/run.sh
+
+# The NuGet package of the C# binding: target/nuget/IcdApi.$(VERSION).nupkg (binding + libicdapi.so for linux-x64).
+nupkg:
+	bash bindings/csharp/nuget/pack.sh
 
 # Rewrites include/icdapi.h from the Rust source (the exported functions of src/ffi/) with the pinned cbindgen.
 header:

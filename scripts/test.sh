@@ -34,6 +34,7 @@ run_suite "C: test program under valgrind memcheck" bash tests/c/run-checked.sh 
 run_suite "stand-in self-test" python3 -m unittest tools/standin/test_standin.py
 run_suite "C#: bindings under Mono" bash bindings/csharp/run-tests.sh
 run_suite "C#: bindings under CoreCLR (.NET Core 3.1 of PyPI's dotnetcore2)" bash bindings/csharp/run-tests.sh --coreclr
+run_suite "C#: NuGet package, restored and run on CoreCLR and Mono" bash bindings/csharp/nuget/test-package.sh
 run_suite "PHP: bindings under PHPUnit" bash bindings/php/run-tests.sh
 run_suite "C: make install and pkg-config" bash tests/install/run.sh
 run_suite "README quick starts, offline, from a directory of the user's own" python3 tests/quickstart/run_quickstarts.py
