@@ -22,7 +22,7 @@ ensure_dotnet() {
         fi
         local try
         for try in 1 2 3; do
-            "$coreclr_venv/bin/pip" install --quiet --disable-pip-version-check "$coreclr_package" && break
+            "$coreclr_venv/bin/pip" install --quiet --disable-pip-version-check --no-cache-dir "$coreclr_package" && break
             ((try < 3)) || return 1
             echo "pip failed (try $try of 3)" >&2
             sleep $((try * 10))
