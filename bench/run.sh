@@ -10,7 +10,8 @@
 # Tunables (environment): BENCH_N (3000), BENCH_ROUNDS (9), BENCH_THREAD_TOTAL (20000),
 # BENCH_THREAD_ROUNDS (5), BENCH_HITS (100000), BENCH_RSS_N (100000), BENCH_WORKERS (nginx
 # worker processes, 2), BENCH_OUT (report file). BENCH_SERVE=1 only builds and starts nginx and
-# waits (for profiling by hand); BENCH_SERVE_INFO=FILE then receives "PORT BINDIR".
+# waits (for profiling by hand); BENCH_SERVE_INFO=FILE then receives
+# "PORT BINDIR TLS_PORT CLOSE_PORT CA_FILE".
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -206,7 +207,7 @@ for _ in $(seq 100); do grep -q READY "$WORK/delay.out" 2>/dev/null && break; sl
 if [[ ${BENCH_SERVE:-0} == 1 ]]; then
     # For profiling by hand: keep nginx and the built clients until interrupted.
     echo "serving at http://127.0.0.1:$PORT; clients built in $WORK (e.g. $WORK/icdapi_client 2000 http://127.0.0.1:$PORT)"
-    echo "$PORT $WORK" >"${BENCH_SERVE_INFO:-/dev/null}"
+    echo "$PORT $WORK $TLS_PORT $CLOSE_PORT $TLS/ca.pem" >"${BENCH_SERVE_INFO:-/dev/null}"
     wait "$NGINX_PID" || true
     exit 0
 fi

@@ -30,6 +30,7 @@ use crate::error::{Error, Result};
 use crate::http::resolver::CachingResolver;
 use crate::http::socket::PlainTransport;
 use crate::http::tls::{self, SharedTlsConfig, TrustRoots};
+use crate::http::transport::io_text;
 use crate::http::url::shorten;
 use crate::options::Config;
 
@@ -44,8 +45,8 @@ const PRECONNECTED_LIFETIME: Duration = Duration::from_secs(10);
 /// What makes one connection unfit for a client with other settings.
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct Settings {
-    /// None: the system's store; else the SHA-256 of the `ca_file`'s certificates.
-    roots: Option<[u8; 32]>,
+    /// None: the system's store; else the bytes of the `ca_file` (its content, not its path).
+    roots: Option<Arc<[u8]>>,
     proxy: Option<Proxy>,
 }
 
@@ -58,17 +59,26 @@ pub struct Connections {
 
 static POOLS: LazyLock<Mutex<HashMap<Settings, Arc<Connections>>>> = LazyLock::new(Default::default);
 
-/// The process-wide pool for a client's settings (the `ca_file` is read here, once per call).
+/// The process-wide pool for a client's settings. The `ca_file` is read here, once per call: its
+/// content, not its path, names the trust setting; it is decoded only the first time that
+/// content is seen in the process.
 pub fn for_config(config: &Config) -> Result<Arc<Connections>> {
-    let roots = match &config.ca_file {
-        Some(path) => TrustRoots::from_ca_file(path)?,
-        None => TrustRoots::System,
+    let pem = match &config.ca_file {
+        Some(path) => Some(Arc::<[u8]>::from(
+            std::fs::read(path)
+                .map_err(|e| Error::invalid_argument(format!("ca_file {}: {}", path.display(), io_text(&e))))?,
+        )),
+        None => None,
     };
-    let settings = Settings { roots: roots.identity(), proxy: proxy_for(config)? };
+    let settings = Settings { roots: pem, proxy: proxy_for(config)? };
     let mut pools = POOLS.lock();
     if let Some(found) = pools.get(&settings) {
         return Ok(found.clone());
     }
+    let roots = match (&settings.roots, &config.ca_file) {
+        (Some(pem), Some(path)) => TrustRoots::from_pem(pem, path)?,
+        _ => TrustRoots::System,
+    };
     if pools.len() >= KEPT_UNUSED_POOLS {
         pools.retain(|_, pool| Arc::strong_count(pool) > 1);
     }

@@ -13,7 +13,6 @@ use std::io::{self, Read, Write};
 use std::sync::{Arc, LazyLock};
 
 use parking_lot::Mutex;
-use ring::digest::{Context, SHA256};
 use rustls::client::danger::ServerCertVerifier;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
@@ -23,7 +22,6 @@ use ureq::unversioned::transport::{
 
 use crate::error::{Error, Result};
 use crate::http::socket::{self, timed_out, Direction, Socket};
-use crate::http::transport::io_text;
 
 /// Sizes of the plaintext buffers of a TLS connection. ureq's default is 128 KiB each, zeroed
 /// when a connection is opened; a response head is at most `MAX_RESPONSE_HEAD` (the input
@@ -39,41 +37,26 @@ pub const MAX_RESPONSE_HEAD: usize = 64 * 1024;
 pub enum TrustRoots {
     /// The platform's store (on Linux the system's CA bundle; `SSL_CERT_FILE`/`SSL_CERT_DIR`).
     System,
-    /// The certificates of a `ca_file`, with the SHA-256 of their DER bytes: two files with the
-    /// same certificates are one trust configuration, one file whose content changed is another.
-    Bundle { certs: Arc<Vec<CertificateDer<'static>>>, digest: [u8; 32] },
+    /// The certificates of a `ca_file`.
+    Bundle(Arc<Vec<CertificateDer<'static>>>),
 }
 
 impl TrustRoots {
-    /// Reads and checks a `ca_file` (one read; the certificates are decoded into a trust store
-    /// only when a connection first needs them, once per content and process).
-    pub fn from_ca_file(path: &std::path::Path) -> Result<TrustRoots> {
+    /// Checks and decodes the content of a `ca_file` (`path` names it in messages). The
+    /// certificates become a trust store only when a connection first needs them.
+    pub fn from_pem(pem: &[u8], path: &std::path::Path) -> Result<TrustRoots> {
         use ureq::tls::PemItem;
         let bad = |why: String| Error::invalid_argument(format!("ca_file {}: {why}", path.display()));
-        let pem = std::fs::read(path).map_err(|e| bad(io_text(&e)))?;
         let mut certs = Vec::new();
-        let mut hash = Context::new(&SHA256);
-        for item in ureq::tls::parse_pem(&pem) {
+        for item in ureq::tls::parse_pem(pem) {
             if let PemItem::Certificate(cert) = item.map_err(|e| bad(format!("not a PEM bundle ({e})")))? {
-                let der = cert.der().to_vec();
-                hash.update(&(der.len() as u64).to_be_bytes());
-                hash.update(&der);
-                certs.push(CertificateDer::from(der));
+                certs.push(CertificateDer::from(cert.der().to_vec()));
             }
         }
         if certs.is_empty() {
             return Err(bad("holds no PEM certificate".into()));
         }
-        let digest = hash.finish().as_ref().try_into().expect("SHA-256 is 32 bytes");
-        Ok(TrustRoots::Bundle { certs: Arc::new(certs), digest })
-    }
-
-    /// What tells two trust configurations apart: None for the system's store.
-    pub fn identity(&self) -> Option<[u8; 32]> {
-        match self {
-            TrustRoots::System => None,
-            TrustRoots::Bundle { digest, .. } => Some(*digest),
-        }
+        Ok(TrustRoots::Bundle(Arc::new(certs)))
     }
 }
 
@@ -126,7 +109,7 @@ impl SharedTlsConfig {
                 // RootCerts::PlatformVerifier.
                 builder.dangerous().with_custom_certificate_verifier(system_verifier(&provider)?).with_no_client_auth()
             }
-            TrustRoots::Bundle { certs, .. } => {
+            TrustRoots::Bundle(certs) => {
                 let mut store = RootCertStore::empty();
                 let (added, _) = store.add_parsable_certificates(certs.iter().cloned());
                 if added == 0 {
