@@ -245,7 +245,16 @@ impl Client {
             }
         }
         let deadline = Instant::now() + config.timeout;
-        let connections = self.connections.read().clone();
+        let mut connections = self.connections.read().clone();
+        if connections.is_inherited() {
+            // The process forked since: never share the parent's connections.
+            let fresh = pool::for_config(config)?;
+            let mut current = self.connections.write();
+            if Arc::ptr_eq(&current, &connections) {
+                *current = fresh.clone();
+            }
+            connections = fresh;
+        }
         let mut last_token = None;
         let result = self.exchange(&connections, config, method, url, body, deadline, &mut last_token);
         let result = result.map_err(|error| self.scrub(error, last_token.as_deref()));

@@ -255,3 +255,76 @@ fn a_url_too_long_for_a_request_line_is_refused_with_a_reason() {
         call(&client, 1);
     });
 }
+
+/// Runs in a child process: a call (its connection stays in the pool), then a fork; the forked
+/// process calls with a new client and with the inherited one, then the first process calls
+/// again on its connection. Retries are off, so that a garbled connection shows as a failure.
+#[test]
+fn fork_child() {
+    let Ok(url) = std::env::var("ICDAPI_CHILD_FORK_URL") else { return };
+    let ca_file = std::env::var("ICDAPI_CHILD_CA").unwrap();
+    let new_client = || {
+        let client = Client::cloud(Some("conn-client"), Some("conn-secret")).unwrap();
+        for (name, value) in [
+            ("api_base", url.as_str()),
+            ("token_endpoint", &format!("{url}/connect/token")),
+            ("timeout_ms", "10000"),
+            ("cache_entries", "0"),
+            ("max_retries", "0"),
+            ("ca_file", &ca_file),
+        ] {
+            client.set_option(name, value).unwrap();
+        }
+        client
+    };
+    let client = new_client();
+    call(&client, 0);
+    // SAFETY: the forked process only makes calls and leaves with _exit.
+    match unsafe { libc::fork() } {
+        0 => {
+            let worked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                call(&new_client(), 1);
+                call(&client, 2);
+            }));
+            unsafe { libc::_exit(if worked.is_ok() { 0 } else { 1 }) };
+        }
+        pid => {
+            assert!(pid > 0, "fork");
+            let mut status = 0;
+            assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+            assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "the forked process's calls");
+            call(&client, 3);
+            call(&new_client(), 4);
+        }
+    }
+}
+
+#[test]
+fn a_forked_process_never_uses_its_parents_connections() {
+    within(60, || {
+        let ca = TestCa::new("fork");
+        let server = TlsServer::start(&ca, Behaviour::default());
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "fork_child", "--test-threads=1", "--quiet"])
+            .env("ICDAPI_CHILD_FORK_URL", &server.url)
+            .env("ICDAPI_CHILD_CA", ca.path("ca.pem"))
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > Duration::from_secs(45) {
+                let _ = child.kill();
+                panic!("the child did not finish within 45 s");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(status.success(), "every call, before and after the fork, in both processes");
+        let seen = server.seen();
+        assert_eq!(seen.requests, 6, "a token and 5 calls: {seen:?}");
+        assert_eq!(seen.connections, 2, "the parent's connection, and one of the forked process's own: {seen:?}");
+    });
+}

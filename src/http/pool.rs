@@ -16,6 +16,7 @@
 //! helper thread, so that the first call costs the token exchange plus one request.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
@@ -55,6 +56,28 @@ pub struct Connections {
     agent: Agent,
     connector: Arc<ConnectorState>,
     resolver: Arc<CachingResolver>,
+    /// `FORKS` when this pool was made: a process forked since must not use it.
+    forks: usize,
+}
+
+/// How many times this process is a child of `fork()` (counted from the library's first pool
+/// on). A child inherits its parent's sockets: two processes writing TLS records on one
+/// connection would garble it, so a child makes pools of its own (Python's multiprocessing and
+/// servers that fork workers after the parent made a call).
+static FORKS: AtomicUsize = AtomicUsize::new(0);
+
+fn count_forks() {
+    #[cfg(unix)]
+    {
+        static REGISTERED: std::sync::Once = std::sync::Once::new();
+        extern "C" fn in_child() {
+            FORKS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: registers a handler that only touches an atomic, as a fork handler must.
+        REGISTERED.call_once(|| unsafe {
+            libc::pthread_atfork(None, None, Some(in_child));
+        });
+    }
 }
 
 static POOLS: LazyLock<Mutex<HashMap<Settings, Arc<Connections>>>> = LazyLock::new(Default::default);
@@ -71,7 +94,11 @@ pub fn for_config(config: &Config) -> Result<Arc<Connections>> {
         None => None,
     };
     let settings = Settings { roots: pem, proxy: proxy_for(config)? };
+    count_forks();
     let mut pools = POOLS.lock();
+    if pools.values().any(|pool| pool.is_inherited()) {
+        pools.clear(); // the parent's, all of them: this process forked since they were made
+    }
     if let Some(found) = pools.get(&settings) {
         return Ok(found.clone());
     }
@@ -112,11 +139,16 @@ impl Connections {
         });
         let resolver = Arc::new(CachingResolver::default());
         let agent = Agent::with_parts(config, PoolConnector(connector.clone()), SharedResolver(resolver.clone()));
-        Connections { agent, connector, resolver }
+        Connections { agent, connector, resolver, forks: FORKS.load(Ordering::Relaxed) }
     }
 
     pub fn agent(&self) -> &Agent {
         &self.agent
+    }
+
+    /// Whether this pool was made before this process forked (it is its parent's).
+    pub fn is_inherited(&self) -> bool {
+        self.forks != FORKS.load(Ordering::Relaxed)
     }
 
     /// Opens a connection to `url`'s host on a helper thread — TCP, and TLS for https — for the
