@@ -442,7 +442,10 @@ namespace IcdApi
             string reason = bad.Success
                 ? bad.Groups[1].Value
                 : Regex.Replace(native, "^(option )?" + Regex.Escape(option) + ":? ", "", RegexOptions.CultureInvariant);
-            reason = Regex.Replace(reason, "\\b(option )?" + Regex.Escape(option) + "\\b", member, RegexOptions.CultureInvariant);
+            // "option release" is the option; a bare "release" may be a plain word ("a language
+            // tag", "the proxy tunnels"): only names like timeout_ms are surely the option.
+            string name = option.IndexOf('_') >= 0 ? "\\b(option )?" : "\\boption ";
+            reason = Regex.Replace(reason, name + Regex.Escape(option) + "\\b", member, RegexOptions.CultureInvariant);
             return call + ": " + reason;
         }
 

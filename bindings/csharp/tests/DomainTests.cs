@@ -330,6 +330,8 @@ namespace IcdApi.Tests
                 IcdException timeout = Assert.Fails(IcdStatus.InvalidArgument, () => client.SetTimeout(TimeSpan.FromMilliseconds(-1000)), "a negative timeout");
                 Assert.DoesNotContain("-1000", timeout.Message, "the value as the caller gave it, not in milliseconds");
                 Assert.Contains("keeps its timeout of 00:00:30", timeout.Message, "what stays in force");
+                Assert.Contains("expected a language tag such as", Assert.Fails(IcdStatus.InvalidArgument, () => client.SetLanguage("x y"), "x y").Message, "a plain word stays");
+                Assert.Contains("the proxy tunnels", Assert.Fails(IcdStatus.InvalidArgument, () => client.SetProxy("https://p:1"), "https proxy").Message, "a plain word stays");
                 Assert.Contains("from 0 to 10", Assert.Fails(IcdStatus.InvalidArgument, () => client.SetMaxRetries(-1), "-1").Message, "the range");
                 Assert.Equal("30000", client.GetOption("timeout_ms"), "the timeout unchanged");
 
