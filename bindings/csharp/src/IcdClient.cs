@@ -14,7 +14,8 @@ namespace IcdApi
     /// <remarks>
     /// <para>Create it with <see cref="Cloud"/> (the WHO cloud API, OAuth2 client credentials) or
     /// <see cref="Local"/> (WHO's local-deployment container), and dispose of it when done.
-    /// Requests return the API's JSON text unchanged; parse it with the JSON library of your choice.</para>
+    /// Requests return the API's JSON text unchanged: read it with <see cref="IcdJson"/> (JSON
+    /// Pointers, JSON-LD titles as their text), or with the JSON library of your choice.</para>
     /// <para>Thread-safety: one client may be shared by any number of threads, for requests and
     /// setters alike; they share one token, one connection pool and one response cache. Create one
     /// client per application, not one per request (clients of a process with the same credentials
@@ -41,6 +42,8 @@ namespace IcdApi
         }
 
         /// <summary>The version of the native library loaded, for example "0.2.0".</summary>
+        /// <exception cref="DllNotFoundException">The native library icdapi cannot be found; the
+        /// message says what was looked for and what to do.</exception>
         public static string Version
         {
             get
@@ -66,6 +69,8 @@ namespace IcdApi
         /// <exception cref="ArgumentNullException">Only one of the two is null.</exception>
         /// <exception cref="IcdException"><see cref="IcdStatus.InvalidArgument"/>: an empty value,
         /// an environment variable not set, or a bad URL in the environment.</exception>
+        /// <exception cref="DllNotFoundException">The native library icdapi cannot be found; the
+        /// message says what was looked for and what to do.</exception>
         public static IcdClient Cloud(string clientId, string clientSecret)
         {
             if ((clientId == null) != (clientSecret == null))
@@ -99,6 +104,8 @@ namespace IcdApi
         /// <returns>A client to dispose of.</returns>
         /// <exception cref="IcdException"><see cref="IcdStatus.InvalidArgument"/>: a URL that is not
         /// http(s)://host[:port][/prefix].</exception>
+        /// <exception cref="DllNotFoundException">The native library icdapi cannot be found; the
+        /// message says what was looked for and what to do.</exception>
         public static IcdClient Local(string baseUrl)
         {
             byte[] url = Utf8.EncodeOrNull(baseUrl, nameof(baseUrl));

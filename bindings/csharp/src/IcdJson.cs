@@ -74,6 +74,8 @@ namespace IcdApi
         /// <exception cref="ArgumentException"><paramref name="json"/> has a NUL character or a lone surrogate.</exception>
         /// <exception cref="IcdException"><see cref="IcdStatus.Parse"/>: not JSON; the message says at
         /// which line and column.</exception>
+        /// <exception cref="DllNotFoundException">The native library icdapi cannot be found; the
+        /// message says what was looked for and what to do.</exception>
         public static IcdJson Parse(string json)
         {
             byte[] text = Utf8.Encode(json, nameof(json));
