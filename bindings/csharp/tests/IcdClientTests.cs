@@ -920,6 +920,14 @@ namespace IcdApi.Tests
                 { "SetLanguage", () => client.SetLanguage("fr") },
                 { "SetTimeout", () => client.SetTimeout(TimeSpan.FromSeconds(1)) },
                 { "SetLog", () => client.SetLog(true) },
+                { "Get with parameters", () => client.Get(CholeraPath, new Dictionary<string, string>()) },
+                { "Search with parameters", () => client.Search("cholera", new Dictionary<string, string> { ["flatResults"] = "true" }) },
+                { "CodeInfo with parameters", () => client.CodeInfo("1A00", new Dictionary<string, string>()) },
+                { "Autocode with parameters", () => client.Autocode("cholera", new Dictionary<string, string>()) },
+                { "EntityByCode", () => client.EntityByCode("1A00") },
+                { "Icd10", () => client.Icd10("A00") },
+                { "SetIcd10Release", () => client.SetIcd10Release("2016") },
+                { "GetOption", () => client.GetOption("release") },
             };
             foreach (KeyValuePair<string, Action> c in calls)
             {
