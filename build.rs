@@ -34,4 +34,12 @@ fn main() {
     header.write_to_file(out_dir.join("icdapi.h"));
     // Where tests/header.rs finds it.
     println!("cargo:rustc-env=ICDAPI_GENERATED_HEADER={}", out_dir.join("icdapi.h").display());
+
+    // PHP's FFI dlcloses the library when its FFI object goes — at the end of every PHP-FPM
+    // request — which would take the process-wide token and connection pools (and any thread of
+    // ours still running) with it. NODELETE makes dlclose leave the shared library loaded.
+    let target_os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    if ["linux", "android", "freebsd", "netbsd", "openbsd", "dragonfly"].contains(&target_os.as_str()) {
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-z,nodelete");
+    }
 }

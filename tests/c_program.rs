@@ -84,3 +84,26 @@ fn c_and_cpp_programs_pass_against_the_standin() {
     compile("c++", &["-x", "c++", "-std=c++11"], &cpp_program, &lib_dir);
     run_against_standin(&cpp_program);
 }
+
+/// PHP's FFI dlcloses the library at the end of every PHP-FPM request: it must stay loaded, or the
+/// process-wide token and connection pools would be lost (and a thread of ours could lose its code).
+#[cfg(target_os = "linux")]
+#[test]
+fn dlclose_leaves_the_library_loaded() {
+    use std::ffi::{CStr, CString};
+
+    let library = library_dir().join("libicdapi.so");
+    let path = CString::new(library.to_str().expect("a UTF-8 path")).expect("no NUL in the path");
+    let mapped = || std::fs::read_to_string("/proc/self/maps").expect("/proc/self/maps").contains(library.to_str().unwrap());
+    unsafe {
+        let handle = libc::dlopen(path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL);
+        assert!(!handle.is_null(), "dlopen {}", library.display());
+        let version = libc::dlsym(handle, c"icd_version".as_ptr());
+        assert!(!version.is_null());
+        let version: extern "C" fn() -> *const std::os::raw::c_char = std::mem::transmute(version);
+        assert_eq!(CStr::from_ptr(version()).to_str().unwrap(), env!("CARGO_PKG_VERSION"));
+        assert!(mapped());
+        assert_eq!(libc::dlclose(handle), 0);
+        assert!(mapped(), "dlclose unloaded the library: it must be linked with -z nodelete (build.rs)");
+    }
+}
