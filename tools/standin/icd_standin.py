@@ -23,7 +23,8 @@ Test support, JSON in and out, no auth, never logged or faulted:
   GET  /_admin/log      {"requests":[{seq, method, target (raw), path (decoded), query (parse_qs),
                          headers (lower-case names), body, status (null if none was sent),
                          token_issued, fault (kind applied or null)}]} - every non-admin request
-  GET  /_admin/stats    {"tokens_issued","token_requests","api_requests" (paths under /icd/),"api_401"}
+  GET  /_admin/stats    {"tokens_issued","token_requests","api_requests" (paths under /icd/),"api_401",
+                        "connections" (TCP connections accepted, admin ones included)}
   GET  /_admin/config   current configuration;  GET /_admin/faults  faults still queued
   POST /_admin/config   any of expires_in, cache_control (null: no header), delay_ms,
                         token_delay_ms, client_id, client_secret, local, escape_non_ascii
@@ -278,7 +279,7 @@ class State:
 
     @staticmethod
     def _zero_stats():
-        return {"tokens_issued": 0, "token_requests": 0, "api_requests": 0, "api_401": 0}
+        return {"tokens_issued": 0, "token_requests": 0, "api_requests": 0, "api_401": 0, "connections": 0}
 
     def reset(self):
         with self.lock:
@@ -329,6 +330,10 @@ class State:
             if counter:
                 self.stats[counter] += 1
 
+    def count_connection(self):
+        with self.lock:
+            self.stats["connections"] += 1
+
     def finish(self, entry, status, counted_401):
         with self.lock:
             entry["status"] = status
@@ -378,6 +383,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
+        self.state.count_connection()
         if isinstance(self.connection, ssl.SSLSocket):
             self.connection.do_handshake()  # here, in the connection's thread, not in accept()
 

@@ -381,8 +381,19 @@ class CloudTest(StandinCase):
         status, headers, _ = self.api("/icd/release/10", self.get_token())
         self.assertEqual(status, 200)
         self.assertIsNone(headers.get("Cache-Control"))
-        self.assertEqual(self.admin("GET", "stats"),
-                         {"tokens_issued": 4, "token_requests": 4, "api_requests": 4, "api_401": 2})
+        stats = self.admin("GET", "stats")
+        self.assertGreaterEqual(stats.pop("connections"), 1)
+        self.assertEqual(stats, {"tokens_issued": 4, "token_requests": 4, "api_requests": 4, "api_401": 2})
+
+    def test_connections_are_counted(self):
+        before = self.admin("GET", "stats")["connections"]  # this admin request's own connection
+        conn = self.connection()
+        try:
+            for _ in range(3):  # three requests, one kept-alive connection
+                self.assertEqual(self.request("GET", "/_admin/health", conn=conn)[0], 200)
+        finally:
+            conn.close()
+        self.assertEqual(self.admin("GET", "stats")["connections"], before + 2)  # + the one above + this one
 
 
 class LocalTest(StandinCase):
