@@ -41,6 +41,16 @@ ensure_prerequisites() {
     if [[ ! -e /usr/lib/mono/4.5/System.Core.dll ]]; then
         ensure_commands __missing__:libmono-system-core4.0-cil
     fi
+    ensure_php_deploy_tools
+}
+
+# What the PHP suite needs beyond php-cli and phpunit: Debian's php-fpm and nginx (the PHP-FPM
+# test starts them on loopback) and Composer (composer validate, installs from a path repository).
+ensure_php_deploy_tools() {
+    case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH="$PATH:/usr/sbin:/sbin" ;; esac # nginx, php-fpm
+    local fpm
+    fpm=php-fpm$(php -r 'echo PHP_MAJOR_VERSION, ".", PHP_MINOR_VERSION;') # Debian's name: php-fpm8.2
+    ensure_commands "$fpm:php-fpm" nginx:nginx composer:composer
 }
 
 build_release_library() {

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Builds the native library (if needed) and runs the PHP binding's PHPUnit tests, which start
-# their own local stand-in of the ICD API. Usage: run-tests.sh [more phpunit arguments]
+# their own local stand-in of the ICD API, and nginx with php-fpm for the PHP-FPM test.
+# Usage: run-tests.sh [more phpunit arguments]
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
+
+# php-fpm, nginx and Composer, installed with apt-get when missing (scripts/test.sh does the same).
+source "$root/scripts/common.sh"
+ensure_php_deploy_tools
 
 # cargo decides whether anything changed; this is a no-op when the library is up to date.
 (cd "$root" && cargo build --release --quiet)

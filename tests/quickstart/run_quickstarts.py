@@ -86,6 +86,9 @@ def run(name, blocks, standin_env):
            if key in os.environ}
     env.update(standin_env, ICDAPI=ROOT)
     with tempfile.TemporaryDirectory(prefix="quickstart-%s-" % name) as home:
+        # Composer keeps its configuration and cache in the quick start's directory, not in
+        # $HOME (no test writes outside a temporary directory); as root (CI) it runs unasked.
+        env.update(COMPOSER_HOME=os.path.join(home, ".composer"), COMPOSER_ALLOW_SUPERUSER="1")
         for readme, kind, file_name, expect, text in blocks:
             if kind == "file":
                 with open(os.path.join(home, file_name), "w", encoding="utf-8") as f:

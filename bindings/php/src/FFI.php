@@ -189,13 +189,13 @@ final class FFI
                 . 'when the server starts as root); see "PHP-FPM" in the README of the icdapi package.';
         }
         $why = $reason;
-        if (str_contains($library, '/')) {
-            if (!file_exists($library)) {
-                $why = 'no such file';
-            } elseif (!is_readable($library)) {
-                $user = function_exists('posix_geteuid') ? (posix_getpwuid(posix_geteuid())['name'] ?? 'uid ' . posix_geteuid()) : 'this process';
-                $why = "the file is not readable by $user, the user this PHP runs as";
-            }
+        if (!str_contains($library, '/')) {
+            $why = 'the dynamic loader did not find it';
+        } elseif (!file_exists($library)) {
+            $why = 'no such file';
+        } elseif (!is_readable($library)) {
+            $user = function_exists('posix_geteuid') ? (posix_getpwuid(posix_geteuid())['name'] ?? 'uid ' . posix_geteuid()) : 'this process';
+            $why = "the file is not readable by $user, the user this PHP runs as";
         }
         $fromEnv = getenv('ICDAPI_LIB');
         if (is_string($fromEnv) && $fromEnv !== '') {
@@ -203,7 +203,7 @@ final class FFI
             return "icdapi: cannot load the native library \"$library\" that ICDAPI_LIB names: $why. "
                 . ($fpm ? 'Correct the env[ICDAPI_LIB] line of this PHP-FPM pool' : 'Correct ICDAPI_LIB')
                 . ' to name the libicdapi.so you built (cargo build --release writes target/release/libicdapi.so) '
-                . 'or installed (make install: /usr/local/lib/libicdapi.so), and reload.';
+                . 'or installed (make install: /usr/local/lib/libicdapi.so)' . ($fpm ? ', then reload php-fpm.' : '.');
         }
         $package = dirname(__DIR__) . '/lib/' . self::libraryFileName();
         if ($fpm) {

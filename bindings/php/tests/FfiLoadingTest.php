@@ -81,8 +81,40 @@ final class FfiLoadingTest extends TestCase
             ['ICDAPI_LIB' => '/nonexistent/libicdapi.so']
         );
         $this->assertSame(0, $status, $stderr);
-        $this->assertStringContainsString('/nonexistent/libicdapi.so', $stdout);
-        $this->assertStringContainsString('ICDAPI_LIB', $stdout);
+        // ICDAPI_LIB was set: the message says its value is wrong, not to set it.
+        $this->assertStringContainsString('"/nonexistent/libicdapi.so" that ICDAPI_LIB names: no such file. Correct ICDAPI_LIB', $stdout);
+        $this->assertStringNotContainsString('Set ', $stdout);
+        $this->assertStringNotContainsString('clear_env', $stdout, 'PHP-FPM advice belongs to PHP-FPM (FpmTest)');
+    }
+
+    public function testNoLibraryAnywhereIsExplainedOnTheCommandLine(): void
+    {
+        if (str_contains((string) shell_exec('/sbin/ldconfig -p 2>/dev/null'), 'libicdapi.so ')) {
+            $this->markTestSkipped('an installed libicdapi.so is found by the dynamic loader');
+        }
+        // The package alone, outside the source tree: nothing names or holds a library.
+        $copy = sys_get_temp_dir() . '/icdapi-php-nolib-' . getmypid();
+        $package = dirname(__DIR__);
+        foreach (['src/Client.php', 'src/FFI.php', 'src/IcdException.php', 'tests/bootstrap.php', 'icdapi.php.h'] as $file) {
+            @mkdir(dirname("$copy/$file"), 0755, true);
+            copy("$package/$file", "$copy/$file");
+        }
+        try {
+            [$status, $stdout, $stderr] = PhpProcess::run(
+                'try { IcdApi\Client::version(); } catch (RuntimeException $e) { echo $e->getMessage(); }',
+                ['ICDAPI_LIB' => ''],
+                [],
+                [],
+                "$copy/tests/bootstrap.php"
+            );
+        } finally {
+            exec('rm -rf ' . escapeshellarg($copy));
+        }
+        $this->assertSame(0, $status, $stderr);
+        $this->assertStringStartsWith('icdapi: cannot load the native library "libicdapi.so" (the dynamic loader did not find it)', $stdout);
+        $this->assertStringContainsString("Set the environment variable ICDAPI_LIB to the path of libicdapi.so, copy the library to $copy/lib/libicdapi.so", $stdout);
+        $this->assertStringContainsString('make install, then ldconfig', $stdout);
+        $this->assertStringNotContainsString('clear_env', $stdout);
     }
 
     public function testFfiPreloadWithAScopeHeader(): void
@@ -203,6 +235,9 @@ require __DIR__ . '/src/Client.php';
             }
             [, $output] = $run(['-d', "ffi.preload=$scopeHeader"], 'unloaded.php');
             $this->assertStringContainsString('FFI API is restricted by "ffi.enable"', $output);
+            // The message says what to do about it: preloading, not the library's path.
+            $this->assertStringContainsString("opcache.preload=$copy/preload.php", $output);
+            $this->assertStringNotContainsString('ICDAPI_LIB', $output);
         } finally {
             exec('rm -rf ' . escapeshellarg($copy));
         }
