@@ -94,7 +94,8 @@ fn dlclose_leaves_the_library_loaded() {
 
     let library = library_dir().join("libicdapi.so");
     let path = CString::new(library.to_str().expect("a UTF-8 path")).expect("no NUL in the path");
-    let mapped = || std::fs::read_to_string("/proc/self/maps").expect("/proc/self/maps").contains(library.to_str().unwrap());
+    let mapped =
+        || std::fs::read_to_string("/proc/self/maps").expect("/proc/self/maps").contains(library.to_str().unwrap());
     unsafe {
         let handle = libc::dlopen(path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL);
         assert!(!handle.is_null(), "dlopen {}", library.display());
