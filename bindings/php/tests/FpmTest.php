@@ -41,10 +41,15 @@ final class FpmTest extends TestCase
         }
         self::$standIn = new StandIn();
         self::$dir = sys_get_temp_dir() . '/icdapi-fpm-' . bin2hex(random_bytes(6));
-        self::layOut();
-        self::$fpmPid = self::startFpm('deploy', self::$dir . '/etc/php-fpm.conf', self::$dir . '/etc/conf.d', self::$dir . '/run/php/icdapi-app.sock');
-        self::startFpm('probe', self::$dir . '/etc/probe-fpm.conf', self::$dir . '/etc/probe-conf.d', self::$dir . '/run/probe-nolib.sock');
-        self::startNginx();
+        try {
+            self::layOut();
+            self::$fpmPid = self::startFpm('deploy', self::$dir . '/etc/php-fpm.conf', self::$dir . '/etc/conf.d', self::$dir . '/run/php/icdapi-app.sock');
+            self::startFpm('probe', self::$dir . '/etc/probe-fpm.conf', self::$dir . '/etc/probe-conf.d', self::$dir . '/run/probe-nolib.sock');
+            self::startNginx();
+        } catch (\Throwable $e) {
+            self::tearDownAfterClass(); // PHPUnit does not call it when this method fails
+            throw $e;
+        }
     }
 
     public static function tearDownAfterClass(): void
@@ -144,6 +149,9 @@ final class FpmTest extends TestCase
 
     public function testWithoutIcdapiLibTheErrorNamesClearEnvAndThePoolLine(): void
     {
+        if (str_contains((string) shell_exec('/sbin/ldconfig -p 2>/dev/null'), 'libicdapi.so ')) {
+            $this->markTestSkipped('an installed libicdapi.so is found by the dynamic loader');
+        }
         $message = self::probe('/nolib/load.php');
         $this->assertStringContainsString('"libicdapi.so" (the dynamic loader did not find it), and ICDAPI_LIB is not set in this PHP-FPM worker', $message);
         $this->assertStringContainsString('clear_env', $message);
