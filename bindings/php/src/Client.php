@@ -44,6 +44,8 @@ final class Client
      * A client of the WHO cloud API. Both null: the credentials are read from the environment
      * variables ICD_CLIENT_ID and ICD_CLIENT_SECRET. ICD_API_BASE and ICD_TOKEN_ENDPOINT, when set,
      * replace the default URLs. No network I/O happens here: the token is fetched on first use.
+     * Under PHP-FPM, whose default clear_env=yes hides the server's environment from workers, the
+     * message of a missing variable names the pool's env[...] line that passes it.
      *
      * @throws IcdException INVALID_ARGUMENT for missing or empty credentials or a bad URL
      */
