@@ -43,6 +43,9 @@ fn run_against_standin(program: &Path) {
     // Non-ASCII as \u escapes: the program proves icd_json_string unescapes them.
     let standin = StandIn::start_with(&["--escape-non-ascii"]);
     let output = Command::new(program)
+        // cargo test puts target/debug on LD_LIBRARY_PATH, which outranks the program's RUNPATH:
+        // a libicdapi.so left there by an older `cargo build` would be loaded instead.
+        .env_remove("LD_LIBRARY_PATH")
         .env("ICD_CLIENT_ID", CLIENT_ID)
         .env("ICD_CLIENT_SECRET", CLIENT_SECRET)
         .env("ICD_API_BASE", &standin.url)
