@@ -7,6 +7,7 @@
 // MODE:
 //   icdapi  a client of the PHP binding per request (IcdApi\Client::cloud, options, get, freed);
 //           the token and the connections are the process's, shared by the clients
+//   icdapi-one  one client of the PHP binding for all N requests (the long-lived baseline)
 //   curl    PHP curl, the token once, then a fresh curl handle per GET
 //   who     the WHO sample: a token request and the GET, each with a fresh curl handle, per GET
 //
@@ -54,17 +55,28 @@ function token(string $base, string $ca): string
 $t0 = hrtime(true);
 $r0 = getrusage();
 $bytes = 0;
+function icdapi_client(string $base, string $ca): IcdApi\Client
+{
+    $client = IcdApi\Client::cloud('bench', 'bench');
+    $client->setApiBase($base);
+    $client->setTokenEndpoint("$base/connect/token");
+    $client->setOption('cache_entries', '0');
+    if ($ca !== '') {
+        $client->setOption('ca_file', $ca);
+    }
+    return $client;
+}
+
 $token = $mode === 'curl' ? token($base, $ca) : '';
+$one = $mode === 'icdapi-one' ? icdapi_client($base, $ca) : null;
 for ($i = 0; $i < $n; $i++) {
     $path = '/icd/release/11/2026-01/mms/' . (FIRST_ENTITY_ID + $i);
+    if ($one !== null) {
+        $bytes += strlen($one->get($path));
+        continue;
+    }
     if ($mode === 'icdapi') {
-        $client = IcdApi\Client::cloud('bench', 'bench');
-        $client->setApiBase($base);
-        $client->setTokenEndpoint("$base/connect/token");
-        $client->setOption('cache_entries', '0');
-        if ($ca !== '') {
-            $client->setOption('ca_file', $ca);
-        }
+        $client = icdapi_client($base, $ca);
         $bytes += strlen($client->get($path));
         unset($client);
         continue;

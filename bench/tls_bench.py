@@ -22,6 +22,7 @@ KEPT_N = env_int("BENCH_TLS_N", 2000, 200)
 PER_REQUEST_N = env_int("BENCH_TLS_PER_REQUEST_N", 200, 40)
 CLOSE_N = env_int("BENCH_TLS_CLOSE_N", 100, 20)
 ROUNDS = env_int("BENCH_TLS_ROUNDS", 7, 2)
+PER_REQUEST_ROUNDS = env_int("BENCH_TLS_PER_REQUEST_ROUNDS", 11, 2)
 FIRST_ROUNDS = env_int("BENCH_TLS_FIRST_ROUNDS", 7, 2)
 BATCH_N = 100
 BATCH_ROUNDS = env_int("BENCH_TLS_BATCH_ROUNDS", 3, 1)
@@ -139,18 +140,19 @@ def measure(args, log, workdir):
     cpu_ratios = [a / c for a, c in zip(cpu["icdapi"], cpu["libcurl"])]
 
     # ---- a client per request, from C and from PHP ----
-    log("TLS a client per request: %d rounds x N=%d, C and PHP" % (ROUNDS, PER_REQUEST_N))
+    log("TLS a client per request: %d rounds x N=%d, C and PHP" % (PER_REQUEST_ROUNDS, PER_REQUEST_N))
     per = [
         ("icdapi, one client", [b + "/icdapi_client", str(PER_REQUEST_N), keep, "nocache"], ca),
         ("icdapi, a client per request", [b + "/icdapi_client", str(PER_REQUEST_N), keep, "perclient"], ca),
         ("libcurl, a fresh handle per request", [b + "/curl_client", str(PER_REQUEST_N), keep, "fresh"], ca),
         ("libcurl, WHO sample (token + GET)", [b + "/curl_client", str(PER_REQUEST_N), keep, "who"], ca),
+        ("PHP icdapi, one client", php + [str(PER_REQUEST_N), keep, "icdapi-one"], php_env),
         ("PHP icdapi, a client per request", php + [str(PER_REQUEST_N), keep, "icdapi"], php_env),
         ("PHP curl, a fresh handle per request", php + [str(PER_REQUEST_N), keep, "curl"], php_env),
         ("PHP curl, WHO sample (token + GET)", php + [str(PER_REQUEST_N), keep, "who"], php_env),
     ]
     per_runs = {name: [] for name, _, _ in per}
-    for rnd in range(ROUNDS):
+    for rnd in range(PER_REQUEST_ROUNDS):
         order = per[rnd % len(per):] + per[:rnd % len(per)]
         for name, cmd, env in order:
             per_runs[name].append(counted(keep_log, cmd, env))
@@ -161,7 +163,7 @@ def measure(args, log, workdir):
         return [x / y for x, y in zip(per_wall[a], per_wall[c])]
 
     perclient_ratios = round_ratios("icdapi, a client per request", "icdapi, one client")
-    php_ratios = round_ratios("PHP icdapi, a client per request", "icdapi, one client")
+    php_ratios = round_ratios("PHP icdapi, a client per request", "PHP icdapi, one client")
 
     # ---- a server that closes every connection, with the system's trust store ----
     log("TLS server closing every connection, system trust store: %d rounds x N=%d" % (ROUNDS, CLOSE_N))
@@ -235,7 +237,7 @@ def measure(args, log, workdir):
     p("  icdapi/libcurl by round, CPU:  %s" % " ".join("%.2f" % x for x in cpu_ratios))
     p("")
     p("  6b. A client per request (what a PHP page does): N=%d GETs, %d rotating rounds; 'conns' is" % (
-        PER_REQUEST_N, ROUNDS))
+        PER_REQUEST_N, PER_REQUEST_ROUNDS))
     p("      the most TCP connections one run opened, 'resumed' the resumed TLS sessions among them.")
     p("  %-40s %9s %9s %7s %8s %9s" % ("client", "wall µs", "CPU µs", "conns", "resumed", "/1 client"))
     one = per_wall["icdapi, one client"]
@@ -245,7 +247,9 @@ def measure(args, log, workdir):
         p("  %-40s %9.1f %9.1f %7d %8d %9.2f" % (name, median(per_wall[name]), median(per_cpu[name]),
                                                  worst["connections"], worst["resumed"],
                                                  median([x / y for x, y in zip(per_wall[name], one)])))
-    p("  icdapi a client per request / one client, by round: %s" % " ".join("%.2f" % x for x in perclient_ratios))
+    p("  a client per request / one client, by round, C:   %s" % " ".join("%.2f" % x for x in perclient_ratios))
+    p("  a client per request / one client, by round, PHP: %s" % " ".join("%.2f" % x for x in php_ratios))
+    p("  (/1 client: to icdapi with one client from C; the ratios above compare each language with itself.)")
     p("  (CPU of the PHP rows is the whole PHP process's job, interpreter included.)")
     p("")
     p("  6c. A server that closes every connection (keepalive_timeout 0), the system's trust store")
@@ -287,7 +291,7 @@ def measure(args, log, workdir):
     close_share = resumed_share(closing["icdapi"])
     targets += [
         ("TLS a client per request <= 1.5 x one client", "%.2f x (C), %.2f x (PHP)" % (
-            median(perclient_ratios), median(php_ratios)), median(perclient_ratios) <= 1.5),
+            median(perclient_ratios), median(php_ratios)), max(median(perclient_ratios), median(php_ratios)) <= 1.5),
         ("TLS %d clients in a row: <= 4 connections" % PER_REQUEST_N, "%d (C), %d (PHP)" % (
             per_client_conns, php_conns), per_client_conns <= 4 and php_conns <= 4),
         ("TLS reconnects resume >= 90%", "%.0f%% (libcurl %.0f%%)" % (
