@@ -375,6 +375,12 @@ impl Client {
         let fetch = || {
             let api = &config.api_base;
             if config.token_endpoint.as_ref().is_some_and(|endpoint| endpoint.origin() != api.origin()) {
+                if config.log {
+                    crate::log::line(format_args!(
+                        "opening a connection to {} while the token is fetched",
+                        api.origin()
+                    ));
+                }
                 connections.preconnect(api.origin(), deadline);
             }
             fetch_token(connections.agent(), config, credentials, deadline)

@@ -328,3 +328,37 @@ fn a_forked_process_never_uses_its_parents_connections() {
         assert_eq!(seen.connections, 2, "the parent's connection, and one of the forked process's own: {seen:?}");
     });
 }
+
+/// Runs in a child process whose system trust store is empty.
+#[test]
+fn empty_store_child() {
+    let Ok(url) = std::env::var("ICDAPI_CHILD_EMPTY_STORE_URL") else { return };
+    let client = Client::cloud(Some("conn-client"), Some("conn-secret")).unwrap();
+    client.set_option("api_base", &url).unwrap();
+    client.set_option("token_endpoint", &format!("{url}/connect/token")).unwrap();
+    client.set_option("timeout_ms", "10000").unwrap();
+    let error = client.get("/icd/release/11/2026-01/mms/1").unwrap_err();
+    assert_eq!(error.kind(), icdapi::ErrorKind::Network, "{}", error.message());
+    let message = error.message();
+    assert!(message.contains("certificate store") && message.contains("ca_file"), "says what to do: {message}");
+}
+
+#[test]
+fn an_empty_system_store_is_an_error_that_says_what_to_do() {
+    within(60, || {
+        let ca = TestCa::new("empty");
+        let server = TlsServer::start(&ca, Behaviour::default());
+        let empty = ca.write("empty.pem", "");
+        std::fs::create_dir_all(ca.path("empty-dir")).unwrap();
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "empty_store_child", "--test-threads=1", "--quiet"])
+            .env("ICDAPI_CHILD_EMPTY_STORE_URL", &server.url)
+            .env("SSL_CERT_FILE", &empty)
+            .env("SSL_CERT_DIR", ca.path("empty-dir"))
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "the child's checks");
+        assert_eq!(server.seen().requests, 0, "nothing was sent without a trust store");
+    });
+}

@@ -69,10 +69,13 @@ fn system_verifier(provider: &Arc<rustls::crypto::CryptoProvider>) -> Result<Arc
     if let Some(verifier) = &*slot {
         return Ok(verifier.clone());
     }
-    let verifier: Arc<dyn ServerCertVerifier> = Arc::new(
-        rustls_platform_verifier::Verifier::new(provider.clone())
-            .map_err(|e| tls_setup_error(format!("the system's certificate store cannot be used: {e}")))?,
-    );
+    let verifier: Arc<dyn ServerCertVerifier> =
+        Arc::new(rustls_platform_verifier::Verifier::new(provider.clone()).map_err(|e| {
+            tls_setup_error(format!(
+                "the system's certificate store cannot be used ({e}): install the system's CA \
+                     certificates (Debian: ca-certificates), or set the option ca_file to a PEM bundle"
+            ))
+        })?);
     *slot = Some(verifier.clone());
     Ok(verifier)
 }
