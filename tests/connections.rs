@@ -362,3 +362,31 @@ fn an_empty_system_store_is_an_error_that_says_what_to_do() {
         assert_eq!(server.seen().requests, 0, "nothing was sent without a trust store");
     });
 }
+
+#[test]
+fn tls_through_a_proxy_tunnel_is_shared_by_clients_too() {
+    within(60, || {
+        let ca = TestCa::new("tunnel");
+        let server = TlsServer::start(&ca, Behaviour::default());
+        let proxy = tls_server::TunnelProxy::start(server.port());
+        // A name that is not loopback (loopback always goes direct); the proxy resolves it.
+        let base = format!("https://icd.test:{}", server.port());
+        for n in 0..5 {
+            let client = Client::cloud(Some("conn-client"), Some("conn-secret")).unwrap();
+            for (name, value) in [
+                ("api_base", base.as_str()),
+                ("token_endpoint", &format!("{base}/connect/token")),
+                ("timeout_ms", "10000"),
+                ("cache_entries", "0"),
+                ("ca_file", &ca.path("ca.pem")),
+                ("proxy", &proxy.url),
+            ] {
+                client.set_option(name, value).unwrap();
+            }
+            call(&client, n);
+        }
+        assert_eq!(proxy.tunnels(), vec![format!("CONNECT icd.test:{} HTTP/1.1", server.port())]);
+        let seen = server.seen();
+        assert_eq!((seen.connections, seen.handshakes, seen.requests), (1, 1, 6), "{seen:?}");
+    });
+}

@@ -169,7 +169,11 @@ impl Connections {
         }
         let (connections, slot) = (self.clone(), target.clone());
         let spawned = std::thread::Builder::new().name("icdapi-connect".into()).spawn(move || {
-            let opened = connections.open_ahead(&uri, deadline);
+            // Whatever happens (a panic included), the slot must not stay "opening": requests
+            // to the host would wait for it until their time to connect ran out.
+            let opened =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| connections.open_ahead(&uri, deadline)))
+                    .unwrap_or(Err(ureq::Error::ConnectionFailed));
             let mut slots = connections.connector.preconnected.lock();
             match opened {
                 Ok(transport) => slots.insert(slot, Preconnected::Open(transport, Instant::now())),

@@ -15,7 +15,7 @@ use rustls::{ServerConfig, ServerConnection, StreamOwned};
 
 pub const ACCESS_TOKEN: &str = "tls-test-token";
 
-/// A CA made for the test and a certificate for 127.0.0.1 and localhost signed by it; the CA's
+/// A CA made for the test and a certificate for 127.0.0.1, localhost and icd.test signed by it; the CA's
 /// PEM is written to a file of its own in a temporary directory, for `ca_file`.
 pub struct TestCa {
     pub dir: std::path::PathBuf,
@@ -35,7 +35,9 @@ impl TestCa {
         let ca_cert = ca_params.self_signed(&ca_key).unwrap();
         let issuer = Issuer::new(ca_params, ca_key);
         let server_key = KeyPair::generate().unwrap();
-        let params = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
+        // icd.test: a name that is not loopback, for a test through a proxy (which resolves it).
+        let names = vec!["127.0.0.1".to_string(), "localhost".to_string(), "icd.test".to_string()];
+        let params = CertificateParams::new(names).unwrap();
         let cert = params.signed_by(&server_key, &issuer).unwrap();
         let ca = TestCa { dir, ca_pem: ca_cert.pem(), cert: cert.der().clone(), key: server_key.serialize_der() };
         std::fs::write(ca.path("ca.pem"), &ca.ca_pem).unwrap();
@@ -135,6 +137,10 @@ impl TlsServer {
         format!("{}/connect/token", self.url)
     }
 
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     pub fn seen(&self) -> Seen {
         self.seen.lock().unwrap().clone()
     }
@@ -230,4 +236,64 @@ fn serve(tcp: TcpStream, config: Arc<ServerConfig>, behaviour: Behaviour, seen: 
             return;
         }
     }
+}
+
+/// An HTTP CONNECT proxy on loopback that tunnels every CONNECT, whatever host it names, to one
+/// local port, and counts the tunnels it opened.
+pub struct TunnelProxy {
+    pub url: String,
+    tunnels: Arc<Mutex<Vec<String>>>,
+}
+
+impl TunnelProxy {
+    pub fn start(target_port: u16) -> TunnelProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let tunnels = Arc::new(Mutex::new(Vec::new()));
+        let seen = tunnels.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                let seen = seen.clone();
+                std::thread::spawn(move || tunnel(client, target_port, seen));
+            }
+        });
+        TunnelProxy { url, tunnels }
+    }
+
+    /// The request line of every CONNECT, in order.
+    pub fn tunnels(&self) -> Vec<String> {
+        self.tunnels.lock().unwrap().clone()
+    }
+}
+
+fn tunnel(client: TcpStream, target_port: u16, seen: Arc<Mutex<Vec<String>>>) {
+    let _ = client.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut reader = BufReader::new(client.try_clone().unwrap());
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).is_err() {
+        return;
+    }
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+            break;
+        }
+    }
+    seen.lock().unwrap().push(request_line.trim().to_owned());
+    let Ok(server) = TcpStream::connect(("127.0.0.1", target_port)) else { return };
+    let mut client_writer = client.try_clone().unwrap();
+    if client_writer.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").is_err() {
+        return;
+    }
+    let _ = server.set_read_timeout(Some(Duration::from_secs(5)));
+    let (mut server_reader, mut server_writer) = (server.try_clone().unwrap(), server);
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut server_reader, &mut client_writer);
+    });
+    // What the reader already buffered belongs to the tunnel too.
+    let buffered = reader.buffer().to_vec();
+    let _ = server_writer.write_all(&buffered);
+    let mut rest = reader.into_inner();
+    let _ = std::io::copy(&mut rest, &mut server_writer);
 }
