@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every test, offline: the Rust suites (core, C ABI, the C/C++ program), the stand-in's own
-# self-test, the C# and PHP suites, and the installed-library check. Each suite runs even if an
+# self-test, the C#, PHP and Python suites, and the installed-library check. Each suite runs even if an
 # earlier one failed; the last line counts the suites that passed and failed.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -36,6 +36,7 @@ run_suite "C#: bindings under Mono" bash bindings/csharp/run-tests.sh
 run_suite "C#: bindings under CoreCLR (.NET Core 3.1 of PyPI's dotnetcore2)" bash bindings/csharp/run-tests.sh --coreclr
 run_suite "C#: NuGet package, restored and run on CoreCLR and Mono" bash bindings/csharp/nuget/test-package.sh
 run_suite "PHP: bindings under PHPUnit" bash bindings/php/run-tests.sh
+run_suite "Python: the icdapi package, its command line and the Dask example under pytest" bash bindings/python/run-tests.sh
 run_suite "C: make install and pkg-config" bash tests/install/run.sh
 run_suite "README quick starts, offline, from a directory of the user's own" python3 tests/quickstart/run_quickstarts.py
 

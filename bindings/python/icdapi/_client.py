@@ -205,12 +205,17 @@ class Client:
             pointer = function(handle, *args)
             if not pointer:
                 raise _last_error()
-            return _ffi.take_string(pointer)  # type: ignore[return-value]
+            return _ffi.take_string(pointer) or ""
         finally:
             self._leave()
 
     def _call_with(self, function: Any, argument: bytes, params: Mapping[str, Any]) -> str:
         return self._call(function, argument, _params(params))
+
+    @staticmethod
+    def _parsed(text: str) -> JSON:
+        answer: JSON = json.loads(text)
+        return answer
 
     # -- options ---------------------------------------------------------------------------------
 
@@ -247,7 +252,7 @@ class Client:
 
     def get(self, path_or_uri: str, **params: Value) -> JSON:
         """As get_text, parsed."""
-        return json.loads(self.get_text(path_or_uri, **params))  # type: ignore[no-any-return]
+        return self._parsed(self.get_text(path_or_uri, **params))
 
     def post(self, path_or_uri: str, body: Union[str, Dict[str, Any], List[Any]]) -> JSON:
         """POST a JSON body (a dict or list, serialised; or JSON text) to a path or URI, e.g. a
@@ -259,38 +264,38 @@ class Client:
         else:
             raise TypeError("body must be a dict, a list or JSON text (str), not %s" % type(body).__name__)
         answer = self._call(LIB.icd_post, _text(path_or_uri, "path_or_uri"), _text(text, "body"))
-        return json.loads(answer)  # type: ignore[no-any-return]
+        return self._parsed(answer)
 
     def search(self, query: str, **params: Value) -> JSON:
         """Searches the release and linearization of the client's options, e.g.
         ``search("cholera", flatResults=True, highlightingEnabled=False)``. A search the API
         could not run (its "error": true) raises IcdError with Status.API."""
-        return json.loads(self._call_with(LIB.icd_search_with, _text(query, "query"), params))  # type: ignore[no-any-return]
+        return self._parsed(self._call_with(LIB.icd_search_with, _text(query, "query"), params))
 
     def autocode(self, text: str, **params: Value) -> JSON:
         """Codes a diagnostic text, e.g. ``autocode("cholera", matchThreshold=0.75)``: the answer
         holds theCode, matchingText, matchScore, linearizationURI (null ones when nothing
         matched). "error": true raises IcdError with Status.API."""
-        return json.loads(self._call_with(LIB.icd_autocode_with, _text(text, "text"), params))  # type: ignore[no-any-return]
+        return self._parsed(self._call_with(LIB.icd_autocode_with, _text(text, "text"), params))
 
     def codeinfo(self, code: str, **params: Value) -> JSON:
         """The code info of a code ("1A00", or postcoordinated "1A00&XN6Y3"); an unknown code
         raises IcdError with Status.HTTP and http_status 404."""
-        return json.loads(self._call_with(LIB.icd_codeinfo_with, _text(code, "code"), params))  # type: ignore[no-any-return]
+        return self._parsed(self._call_with(LIB.icd_codeinfo_with, _text(code, "code"), params))
 
     def lookup(self, foundation_uri: str) -> JSON:
         """The linearization entity of a Foundation entity URI."""
-        return json.loads(self._call(LIB.icd_lookup, _text(foundation_uri, "foundation_uri")))  # type: ignore[no-any-return]
+        return self._parsed(self._call(LIB.icd_lookup, _text(foundation_uri, "foundation_uri")))
 
     def entity_by_code(self, code: str) -> JSON:
         """The linearization entity of a code, in the client's language and release, in one
         call (its code info, then its stemId)."""
-        return json.loads(self._call(LIB.icd_entity_by_code, _text(code, "code")))  # type: ignore[no-any-return]
+        return self._parsed(self._call(LIB.icd_entity_by_code, _text(code, "code")))
 
     def icd10(self, code: str) -> JSON:
         """An ICD-10 category ("A00.0"), block ("A00-A09") or chapter ("I") of the release in the
         option icd10_release (default "2019")."""
-        return json.loads(self._call(LIB.icd_icd10, _text(code, "code")))  # type: ignore[no-any-return]
+        return self._parsed(self._call(LIB.icd_icd10, _text(code, "code")))
 
     def get_many(self, paths_or_uris: Sequence[str]) -> List[Union[JSON, IcdError]]:
         """GETs many paths or URIs at once (at most the option concurrency in flight, default 8)

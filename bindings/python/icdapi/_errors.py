@@ -1,6 +1,7 @@
 """icdapi.Status and icdapi.IcdError: the native library's status codes and its failures."""
 
 import enum
+from typing import Any, Tuple
 
 __all__ = ["Status", "IcdError"]
 
@@ -45,7 +46,7 @@ class IcdError(Exception):
     def __repr__(self) -> str:
         return "IcdError(%r, status=Status.%s, http_status=%d)" % (str(self), self.status.name, self.http_status)
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]
+    def __reduce__(self) -> Tuple[Any, ...]:
         # Picklable (Dask, multiprocessing send errors between processes): the default would
         # call IcdError(message) and lose status and http_status.
         return (IcdError, (str(self), self.status, self.http_status))

@@ -120,6 +120,14 @@ class Progress:
         self.stream.write("\r%s: [%s%s] %d/%d rows" % (PROG, "#" * filled, "." * (self.WIDTH - filled), done, self.total))
         self.stream.flush()
 
+    def within(self, base: int, rows: int) -> Callable[[int, int], None]:
+        """A Coder's progress callback for a chunk of `rows` rows that follows `base` rows."""
+
+        def show(done: int, todo: int) -> None:
+            self.show(base + rows * done // todo)
+
+        return show
+
     def finish(self) -> None:
         if self.enabled:
             self.stream.write("\n")
@@ -158,7 +166,7 @@ def cmd_code_csv(connect: Callable[[], Client], args: argparse.Namespace, out: T
                 if not chunk:
                     break
                 texts = [row[index] if index < len(row) else "" for row in chunk]
-                coder.progress = lambda done, todo, base=rows_done, n=len(chunk): progress.show(base + n * done // todo)
+                coder.progress = progress.within(rows_done, len(chunk))
                 for row, coded in zip(chunk, coder.code(texts)):
                     write_row(coded_row(row, len(header), coded))
                     failed += bool(coded.error)
@@ -197,13 +205,13 @@ class _Output:
         return self.file
 
     def __exit__(self, exc_type: Any, *rest: Any) -> None:
-        if self.file is None:
+        if self.file is None or self.path is None:
             return
         self.file.close()
         if exc_type is None:
-            os.replace(self.path + ".partial", self.path)  # type: ignore[operator]
+            os.replace(self.path + ".partial", self.path)
         else:
-            os.unlink(self.path + ".partial")  # type: ignore[operator]
+            os.unlink(self.path + ".partial")
 
 
 # -- the command line ----------------------------------------------------------------------------
