@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The main job: build the library and run the same job from C, PHP and C# — search "cholera",
-# take the first code, print its code info and its title in English and French.
+# The main job: build the library and run the same job from C, PHP, C# and Python — search
+# "cholera", take the first code, print its code info and its title in English and French.
 # Offline against the local stand-in, or against the live WHO API when ICD_CLIENT_ID and
 # ICD_CLIENT_SECRET are set.
 set -euo pipefail
@@ -31,3 +31,6 @@ bash "$ROOT/bindings/php/run-demo.sh"
 
 echo "== C#"
 bash "$ROOT/bindings/csharp/run-demo.sh"
+
+echo "== Python"
+bash "$ROOT/bindings/python/run-demo.sh"

@@ -6,31 +6,13 @@
 # Usage: run-tests.sh [more pytest arguments]
 set -euo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-source "$here/../../scripts/common.sh"  # ROOT, ensure_commands
-
-if ! command -v cargo >/dev/null 2>&1; then
-    echo "cargo is missing: install Rust (https://rustup.rs), then run this again" >&2
-    exit 1
-fi
-ensure_commands python3:python3
-# python3 -m venv needs ensurepip, which Debian ships apart (python3-venv).
-if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
-    ensure_commands __missing__:python3-venv
-fi
-
-work="$ROOT/target/python-tests"
-venv="$work/venv"
-if ! "$venv/bin/python" -c 'import sys' >/dev/null 2>&1; then
-    rm -rf "$venv"
-    python3 -m venv "$venv"
-fi
-pip=("$venv/bin/python" -m pip --disable-pip-version-check --quiet)
+venv="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/target/python-tests/venv"
+source "$(dirname "${BASH_SOURCE[0]}")/install-venv.sh"
+work=$(dirname "$venv")
 echo "== Python: test tools into $venv (pytest, mypy, maturin, dask[distributed])"
 "${pip[@]}" install --upgrade -r "$here/tests/requirements.txt"
 
-echo "== Python: pip install ./bindings/python (maturin builds the native library into the wheel)"
-"${pip[@]}" install --force-reinstall --no-deps "$here"
+install_package
 
 echo "== Python: maturin build --release (the wheel the suite installs into a fresh venv)"
 rm -rf "$work/wheels"
