@@ -26,6 +26,7 @@ missing=()
 dpkg -s libcurl4-openssl-dev >/dev/null 2>&1 || missing+=(libcurl4-openssl-dev)
 command -v gcc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
 [[ -x $PY ]] && $PY -c 'import requests' >/dev/null 2>&1 || missing+=(python3 python3-requests)
+[[ -x $PY ]] && $PY -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v php >/dev/null 2>&1 || missing+=(php-cli)
 php -m 2>/dev/null | grep -qx curl || missing+=(php-curl)
@@ -82,6 +83,12 @@ gcc "${CFLAGS[@]}" -pthread -o "$WORK/icdapi_threads" "$BENCH_DIR/icdapi_threads
 gcc "${CFLAGS[@]}" -o "$WORK/icdapi_batch" "$BENCH_DIR/icdapi_batch.c" \
     -L"$WORK/lib" -licdapi -Wl,-rpath,"$WORK/lib"
 gcc "${CFLAGS[@]}" -o "$WORK/curl_client" "$BENCH_DIR/curl_client.c" $(curl-config --libs 2>/dev/null || echo -lcurl)
+
+# The Python row (python_bench.py): the package of bindings/python in a venv of the same python3
+# that runs requests, installed as users do (maturin from PyPI builds the wheel).
+log "installing the Python package into a venv (pip install ./bindings/python)"
+$PY -m venv "$WORK/pyvenv"
+"$WORK/pyvenv/bin/python" -m pip install --quiet --disable-pip-version-check "$ROOT/bindings/python"
 
 # --- nginx on a free loopback port ---------------------------------------------------------------
 PORT=$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -223,4 +230,6 @@ $PY "$BENCH_DIR/runner.py" --bin "$WORK" --bench-dir "$BENCH_DIR" --root "$ROOT"
     --tls-system-bundle "$TLS/system-bundle.pem" --tls-system-dir /etc/ssl/certs \
     --delay-token "https://localhost:$DELAY_TOKEN_PORT" --delay-api "https://127.0.0.1:$DELAY_API_PORT" \
     --lib "$WORK/lib/libicdapi.so"
+$PY "$BENCH_DIR/python_bench.py" --bin "$WORK" --bench-dir "$BENCH_DIR" --python "$WORK/pyvenv/bin/python" \
+    --base "http://127.0.0.1:$PORT" --out "$OUT"
 log "report written to $OUT"

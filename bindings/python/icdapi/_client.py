@@ -195,7 +195,7 @@ class Client:
     def _leave(self) -> None:
         with self._lock:
             self._busy -= 1
-            if not self._busy:
+            if not self._busy and self._handle is None:  # close() is waiting for the last call
                 self._idle.notify_all()
 
     def _call(self, function: Any, *args: Any) -> str:
