@@ -8,26 +8,13 @@ dict: Client.get, the body parsed into a dict (what most programs do). Cache off
 client's nocache mode. Prints one line of key=value pairs (times cover the job, not the import).
 """
 
-import resource
 import sys
 import time
 
 import icdapi
+from client_clock import cpu_us, hwm_kib
 
 FIRST_ENTITY_ID = 1000000000
-
-
-def cpu_us():
-    ru = resource.getrusage(resource.RUSAGE_SELF)
-    return (ru.ru_utime + ru.ru_stime) * 1e6
-
-
-def hwm_kib():
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return -1
 
 
 def main():

@@ -6,26 +6,13 @@ POST, then N GETs of distinct entities with the ICD headers, each body read full
 Prints one line of key=value pairs, like icdapi_client (times cover the job, not the import).
 """
 
-import resource
 import sys
 import time
 
 import requests
+from client_clock import cpu_us, hwm_kib
 
 FIRST_ENTITY_ID = 1000000000
-
-
-def cpu_us():
-    ru = resource.getrusage(resource.RUSAGE_SELF)
-    return (ru.ru_utime + ru.ru_stime) * 1e6
-
-
-def hwm_kib():
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return -1
 
 
 def main():
