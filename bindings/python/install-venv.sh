@@ -19,6 +19,8 @@ if ! "$venv/bin/python" -c 'import sys' >/dev/null 2>&1; then
     rm -rf "$venv"
     python3 -m venv "$venv"
 fi
+# pip's downloads are kept under target/ too (and reused by the next run): nothing outside it.
+export PIP_CACHE_DIR="$ROOT/target/pip-cache"
 pip=("$venv/bin/python" -m pip --disable-pip-version-check --quiet)
 
 install_package() {

@@ -72,6 +72,11 @@ def test_missing_environment_is_an_invalid_argument(monkeypatch: pytest.MonkeyPa
     assert "ICD_CLIENT_ID" in str(error)
 
 
+def test_an_id_without_a_secret_is_an_invalid_argument() -> None:
+    raises_icd(Status.INVALID_ARGUMENT, lambda: Client("an-id"))
+    raises_icd(Status.INVALID_ARGUMENT, lambda: Client(None, "a-secret"))
+
+
 def test_options_as_keywords_reach_the_requests(standin: StandIn) -> None:
     with standin.client(language="fr", release="2024-01", timeout_ms=5000, cache_entries=0, max_retries=1,
                         cache_dir=None) as client:

@@ -60,9 +60,10 @@ def test_the_wheel_works_in_a_fresh_venv(standin: StandIn, tmp_path: "os.PathLik
     assert "LD_LIBRARY_PATH" not in env and "ICDAPI_LIB" not in env
 
 
-def mypy(*args: str) -> "subprocess.CompletedProcess[str]":
-    return subprocess.run([sys.executable, "-m", "mypy", "--no-incremental", "--strict", *args],
-                          capture_output=True, text=True, cwd=PACKAGE)
+def mypy(*args: str, cwd: str = PACKAGE) -> "subprocess.CompletedProcess[str]":
+    # No cache: nothing is written into the checkout.
+    return subprocess.run([sys.executable, "-m", "mypy", "--cache-dir", os.devnull, "--strict", *args],
+                          capture_output=True, text=True, cwd=cwd)
 
 
 def test_every_public_name_is_typed_for_python_3_9() -> None:
@@ -86,8 +87,7 @@ def test_users_type_checker_sees_the_types(tmp_path: "os.PathLike[str]") -> None
             wrong: int = icdapi.Client.local("http://localhost:8080").get_text("/x")
         """))
     # Checked against the installed package (not the source folder): py.typed must ship.
-    result = subprocess.run([sys.executable, "-m", "mypy", "--no-incremental", "--strict", program],
-                            capture_output=True, text=True, cwd=str(tmp_path))
+    result = mypy(program, cwd=str(tmp_path))
     assert result.returncode == 1, result.stdout
     assert result.stdout.count("error:") == 1, result.stdout
     assert 'Incompatible types in assignment (expression has type "str", variable has type "int")' in result.stdout
