@@ -7,13 +7,18 @@ appends its section to the report.
 """
 
 import argparse
+import os
 import sys
+import tempfile
+import time
 
 from runner import env_int, median, run
+from tls_bench import callgrind_instructions
 
 N = env_int("BENCH_N", 3000, 200)
 ROUNDS = env_int("BENCH_ROUNDS", 9, 2)
 BASELINE_ROUNDS = env_int("BENCH_BASELINE_ROUNDS", 5, 2)
+CALLGRIND_N = env_int("BENCH_PY_CALLGRIND_N", 200, 20)
 FAST = "icdapi from Python"  # the row the targets are about
 
 
@@ -35,6 +40,7 @@ def main():
         (FAST + ", dict", lambda n: [args.python, args.bench_dir + "/python_client.py", str(n), args.base, "dict"]),
         ("requests", lambda n: [sys.executable, args.bench_dir + "/requests_client.py", str(n), args.base]),
     ]
+    started = "%s UTC, load %.2f %.2f %.2f" % ((time.strftime("%Y-%m-%d %H:%M", time.gmtime()),) + os.getloadavg())
     log("Python: smoke test, start-up cost (%d rounds), %d rounds x %d clients x N=%d"
         % (BASELINE_ROUNDS, ROUNDS, len(clients), N))
     for name, cmd in clients:
@@ -49,6 +55,16 @@ def main():
         for name, cmd in clients[rnd % len(clients):] + clients[:rnd % len(clients)]:
             runs[name].append(run(cmd(N)))
         log("  Python round %d/%d done" % (rnd + 1, ROUNDS))
+
+    # Instructions are what this shared machine cannot disturb: each further request = (run of
+    # N - run of 1) / (N - 1), the whole process (the interpreter included) under callgrind.
+    log("Python: instructions per request (callgrind, N=%d and 1)" % CALLGRIND_N)
+    fixed_hash = {"PYTHONHASHSEED": "0"}
+    instructions = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for name, cmd in clients:
+            many = callgrind_instructions(cmd(CALLGRIND_N), fixed_hash, scratch)
+            instructions[name] = (many - callgrind_instructions(cmd(1), fixed_hash, scratch)) / (CALLGRIND_N - 1)
 
     rows = {}
     for name, _ in clients:
@@ -67,23 +83,32 @@ def main():
     p("   wheel maturin builds, ctypes over the same library; get_text gives the body as str, get")
     p("   parses it into a dict); requests.Session reads the body as bytes, unparsed. Cache off;")
     p("   N = %d, %d alternating rounds with icdapi from C, medians; ratios taken round by round." % (N, ROUNDS))
+    p("   Started %s." % started)
     p("")
-    p("  %-26s %9s %9s %10s %11s %11s" % ("client", "wall", "CPU", "start-up", "requests /", "/ icdapi C"))
-    p("  %-26s %9s %9s %10s %11s %11s" % ("", "µs/req", "µs/req", "CPU ms", "this, wall", "wall"))
+    p("  %-26s %8s %8s %9s %11s %11s %12s %8s %8s" % (
+        "client", "wall", "CPU", "start-up", "requests /", "/ icdapi C", "instructions", "req. /", "/ C"))
+    p("  %-26s %8s %8s %9s %11s %11s %12s %8s %8s" % (
+        "", "µs/req", "µs/req", "CPU ms", "this, wall", "wall", "per request", "this", "instr."))
     for name, _ in clients:
         row = rows[name]
-        p("  %-26s %9.1f %9.1f %10.1f %10.2fx %10.2fx" % (
+        p("  %-26s %8.1f %8.1f %9.1f %10.2fx %10.2fx %12.0f %7.2fx %7.2fx" % (
             name, median(row["walls"]), median(row["cpus"]), row["startup_ms"],
-            median(ratios("requests", name)), median(ratios(name, "icdapi from C"))))
+            median(ratios("requests", name)), median(ratios(name, "icdapi from C")), instructions[name],
+            instructions["requests"] / instructions[name], instructions[name] / instructions["icdapi from C"]))
     faster = median(ratios("requests", FAST))
     near_c = median(ratios(FAST, "icdapi from C"))
     p("  requests / icdapi from Python by round, wall: %s" % " ".join("%.2f" % x for x in ratios("requests", FAST)))
     p("  icdapi from Python / from C by round, wall:   %s" % " ".join("%.2f" % x for x in ratios(FAST, "icdapi from C")))
+    p("  Instructions: the whole process under callgrind, (run of %d - run of 1) / %d; the same"
+      % (CALLGRIND_N, CALLGRIND_N - 1))
+    p("  whatever else the machine does (wall and CPU times here swing with the other work on it).")
     p("  Targets")
-    p("  %s  icdapi from Python >= 5x faster than requests   %.2fx (wall), %.2fx (CPU)" % (
-        "PASS" if faster >= 5 else "MISS", faster, median(ratios("requests", FAST, "cpus"))))
-    p("  %s  icdapi from Python within 1.5x of icdapi from C  %.2fx (wall), %.2fx (CPU)" % (
-        "PASS" if near_c <= 1.5 else "MISS", near_c, median(ratios(FAST, "icdapi from C", "cpus"))))
+    p("  %s  icdapi from Python >= 5x faster than requests   %.2fx (wall), %.2fx (CPU), %.2fx (instructions)" % (
+        "PASS" if faster >= 5 else "MISS", faster, median(ratios("requests", FAST, "cpus")),
+        instructions["requests"] / instructions[FAST]))
+    p("  %s  icdapi from Python within 1.5x of icdapi from C  %.2fx (wall), %.2fx (CPU), %.2fx (instructions)" % (
+        "PASS" if near_c <= 1.5 else "MISS", near_c, median(ratios(FAST, "icdapi from C", "cpus")),
+        instructions[FAST] / instructions["icdapi from C"]))
     section = "\n".join(out) + "\n"
     sys.stdout.write(section)
     with open(args.out, "a") as report:

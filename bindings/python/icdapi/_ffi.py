@@ -13,7 +13,7 @@ import os
 import sys
 from typing import Any, Optional
 
-__all__ = ["LIB", "take_string", "last_error"]
+__all__ = ["LIB", "OwnedString", "take_string", "last_error"]
 
 
 def _library_path() -> str:
@@ -42,11 +42,17 @@ def _load() -> ctypes.CDLL:
 
 LIB = _load()
 
+
+
+class OwnedString(ctypes.c_char_p):
+    """A string the library returned and the caller frees. (ctypes turns a plain c_char_p result
+    into bytes and loses the pointer; a subclass stays an object, whose .value copies the text
+    without another foreign call and which icd_free_string takes back.)"""
+
+
 _char_p = ctypes.c_char_p
 _void_p = ctypes.c_void_p
-# Returned strings that the caller frees come back as c_void_p: a c_char_p result would be copied
-# into bytes by ctypes and the pointer lost.
-_owned = _void_p
+_owned = OwnedString
 _params = ctypes.POINTER(ctypes.c_char_p)
 
 
@@ -60,7 +66,7 @@ _declare("icd_version", _char_p)
 _declare("icd_last_error_code", ctypes.c_int)
 _declare("icd_last_error_message", _char_p)
 _declare("icd_last_http_status", ctypes.c_int)
-_declare("icd_free_string", None, _void_p)
+_declare("icd_free_string", None, _owned)
 _declare("icd_client_new", _void_p, _char_p, _char_p)
 _declare("icd_client_new_local", _void_p, _char_p)
 _declare("icd_client_free", None, _void_p)
@@ -80,20 +86,20 @@ _declare(
     _void_p,
     ctypes.POINTER(ctypes.c_char_p),
     ctypes.c_size_t,
-    ctypes.POINTER(ctypes.c_void_p),
+    ctypes.POINTER(OwnedString),
     ctypes.POINTER(ctypes.c_int),
     ctypes.POINTER(ctypes.c_int),
 )
 
 
-def take_string(pointer: Optional[int]) -> Optional[str]:
+def take_string(owned: OwnedString) -> Optional[str]:
     """The text of a string the library returned, which is then freed; None for NULL."""
-    if not pointer:
+    if not owned:
         return None
     try:
-        return ctypes.string_at(pointer).decode("utf-8")
+        return owned.value.decode("utf-8")  # type: ignore[union-attr]
     finally:
-        LIB.icd_free_string(pointer)
+        LIB.icd_free_string(owned)
 
 
 def last_error() -> "tuple[int, str, int]":
