@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test, offline: the Rust suites (core, C ABI, the C/C++ program), the stand-in's own
-# self-test, the C#, PHP and Python suites, and the installed-library check. Each suite runs even if an
-# earlier one failed; the last line counts the suites that passed and failed.
+# self-test, the C#, PHP and Python suites, and the installed-library check. Each suite runs even
+# if an earlier one failed; the last line counts the suites that passed and failed.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
