@@ -74,7 +74,8 @@ class Coder:
 
     ``params`` are autocode parameters (``matchThreshold=0.8``, ...), converted as the client's
     keyword parameters are. ``progress(done, total)`` is called after each batch of a
-    :meth:`code` call with the number of distinct texts coded so far and to code.
+    :meth:`code` call with the number of distinct texts coded so far and to code. Threads may
+    share a Coder (a new text that two of them meet at the same moment may be asked twice).
     """
 
     def __init__(self, client: Client, batch_size: int = DEFAULT_BATCH,
