@@ -55,10 +55,24 @@ class AccessLog:
         self.path = path
         self.offset = 0
 
+    def size(self):
+        return os.path.getsize(self.path) if os.path.exists(self.path) else 0
+
+    def settle(self):
+        """nginx logs a request after its answer is sent, so a client may have finished before its
+        last line is written: wait until the log stops growing (50 ms unchanged)."""
+        while True:
+            before = self.size()
+            time.sleep(0.05)
+            if self.size() == before:
+                return
+
     def mark(self):
-        self.offset = os.path.getsize(self.path) if os.path.exists(self.path) else 0
+        self.settle()
+        self.offset = self.size()
 
     def since_mark(self):
+        self.settle()
         with open(self.path) as f:
             f.seek(self.offset)
             lines = [line.split() for line in f if line.strip()]
