@@ -1,6 +1,6 @@
 /*
  * Batch against sequential: N distinct lookups done with N icd_get calls one after another, or
- * with one icd_get_many (option concurrency, default 8), against a server that answers each in
+ * with one icd_get_many (option concurrency, default 16), against a server that answers each in
  * a fixed time (the stand-in with delay_ms).
  *
  *   icdapi_batch N BASE_URL seq|batch OFFSET

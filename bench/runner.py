@@ -323,7 +323,7 @@ def main():
     p("   client, token fetched beforehand; %d rounds alternating, median." % BATCH_ROUNDS)
     p("")
     p("  %-34s %10.0f ms" % ("%d sequential icd_get" % BATCH_N, seq_ms))
-    p("  %-34s %10.0f ms" % ("icd_get_many (concurrency 8)", batch_ms))
+    p("  %-34s %10.0f ms" % ("icd_get_many (default concurrency)", batch_ms))
     p("  speed-up %.1fx" % (seq_ms / batch_ms))
     p("")
     rss_small, rss_big = rss_runs[10000]["hwm_kib"], rss_runs[rss_sizes[-1]]["hwm_kib"]

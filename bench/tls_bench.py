@@ -316,7 +316,8 @@ def measure(args, log, workdir):
         ("TLS kept-alive CPU  <= 0.95 x libcurl", "%.2f x" % median(cpu_ratios), median(cpu_ratios) <= 0.95),
         ("TLS first call at 20 ms RTT <= 4.5 RTT", "%.2f RTT (libcurl %.2f)" % (first_ic, first_curl),
          first_ic <= 4.5),
-        ("TLS batch of 100 at 20 ms RTT >= 8 x seq", "%.1f x at concurrency 8 (its ceiling: 8 x), %.1f x at 16" % (
-            seq / median(batch["batch 8"]), seq / median(batch["batch 16"])), seq / median(batch["batch 8"]) >= 8),
+        # 16 is the default concurrency (8 in flight could be at most 8 x faster than sequential).
+        ("TLS batch of 100 at 20 ms RTT >= 8 x seq", "%.1f x at the default concurrency 16, %.1f x at 8" % (
+            seq / median(batch["batch 16"]), seq / median(batch["batch 8"])), seq / median(batch["batch 16"]) >= 8),
     ]
     return out, targets

@@ -160,7 +160,7 @@ struct IcdClient *icd_client_new_local(const char *base_url);
  * - ca_file: none; a PEM bundle to trust instead of the system's certificate store
  * - log: "off"; "debug" prints one line per request, retry and token fetch to stderr (no
  *   secrets, no tokens); ICDAPI_LOG=debug in the environment turns it on at client creation
- * - concurrency: "8"; requests in flight at once in icd_get_many (1 to 64)
+ * - concurrency: "16"; requests in flight at once in icd_get_many (1 to 64)
  * - token_cache_file: none; a file where processes with the same credentials share the token
  *   (cloud clients only): created 0600, replaced atomically under a lock; refused if it exists
  *   and is another user's, readable by others, or a symlink; "" turns it off

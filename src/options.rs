@@ -122,7 +122,7 @@ impl Config {
             ca_file: None,
             log: false,
             headers: FixedHeaders::new("en", "v2", USER_AGENT),
-            concurrency: 8,
+            concurrency: 16,
             token_cache_file: None,
             cache_dir: None,
             cache_dir_max_bytes: 256 * 1024 * 1024,

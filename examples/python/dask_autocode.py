@@ -97,7 +97,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.scheduler:
         cluster, dask_client = None, DaskClient(args.scheduler)
     else:
-        # One thread a worker: each task's get_many already keeps `concurrency` (8) requests in
+        # One thread a worker: each task's get_many already keeps `concurrency` (16) requests in
         # flight, and a worker's tasks then never ask for the same new text at the same moment.
         cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
                                dashboard_address=None)

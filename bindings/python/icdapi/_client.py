@@ -311,7 +311,7 @@ class Client:
         return self._parsed(self._call(LIB.icd_icd10, _text(code, "code")))
 
     def get_many(self, paths_or_uris: Sequence[str]) -> List[Union[JSON, IcdError]]:
-        """GETs many paths or URIs at once (at most the option concurrency in flight, default 8)
+        """GETs many paths or URIs at once (at most the option concurrency in flight, default 16)
         on one token. Returns, in order, the parsed answer of each, or the IcdError of an item
         that failed; one failing item fails only itself. The first failure carries the library's
         message; the others a message naming their status (fetch one alone for its details)."""
