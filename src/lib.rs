@@ -11,6 +11,8 @@ mod client;
 mod digest;
 mod error;
 pub mod ffi;
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 mod icd;
 pub mod json;

@@ -3,6 +3,9 @@
 //! configured API, and percent-encoding always round-trips.
 
 use std::ffi::{c_char, CStr, CString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use icdapi::ffi::*;
 use icdapi::{encode_component, normalize_raw, BaseUrl, OPTION_NAMES};
@@ -98,9 +101,11 @@ proptest! {
             icd_free_string(value);
             let status = icd_client_set_option(client, arg.as_ptr(), second.as_ptr());
             prop_assert_eq!(status, IcdStatus::ICD_ERR_INVALID_ARGUMENT);
+            let scratch = Scratch::new();
             for name in OPTION_NAMES {
+                let value = scratch.confine(name, &arg);
                 let name = CString::new(*name).unwrap();
-                let status = icd_client_set_option(client, name.as_ptr(), arg.as_ptr());
+                let status = icd_client_set_option(client, name.as_ptr(), value.as_ptr());
                 prop_assert!(matches!(status, IcdStatus::ICD_OK | IcdStatus::ICD_ERR_INVALID_ARGUMENT));
             }
             let cloud = icd_client_new(arg.as_ptr(), second.as_ptr());
@@ -108,6 +113,38 @@ proptest! {
             icd_client_free(cloud);
             icd_client_free(client);
         }
+    }
+}
+
+/// A directory of one test case for the options whose value is a path (cache_dir creates the
+/// directory it is given): arbitrary bytes land in it, never in the working directory or at the
+/// root. Removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Scratch {
+        static CASES: AtomicUsize = AtomicUsize::new(0);
+        let case = CASES.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("icdapi-hostile-{}-{case}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    /// `value` for option `name`: a path option gets it as one file name inside the directory.
+    fn confine(&self, name: &str, value: &CStr) -> CString {
+        if !["cache_dir", "token_cache_file", "ca_file"].contains(&name) || value.is_empty() {
+            return value.to_owned();
+        }
+        let mut path = self.0.as_os_str().as_bytes().to_vec();
+        path.push(b'/');
+        path.extend(value.to_bytes().iter().map(|&b| if b == b'/' { b'_' } else { b }));
+        CString::new(path).unwrap()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

@@ -226,6 +226,24 @@ fn a_damaged_token_file_is_ignored_and_rewritten() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Found by the token_file fuzz target: a token that cannot stand in a header (here with a
+/// DEL byte) was handed out, and every call failed with ICD_ERR_PARSE until it expired.
+#[test]
+fn a_token_file_with_a_malformed_token_is_ignored_and_rewritten() {
+    let standin = StandIn::start();
+    let dir = temp_path("malformed-token");
+    let file = dir.join("token.json");
+    run_children(&standin, &file, 1);
+    let mut stored: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    stored["access_token"] = json!("e\u{7f}JhbGciOi.x-y_z");
+    std::fs::write(&file, stored.to_string()).unwrap();
+    run_children(&standin, &file, 1);
+    assert_eq!(standin.tokens_issued(), 2, "the malformed token was replaced by a new one");
+    let rewritten: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert!(rewritten["access_token"].as_str().unwrap().bytes().all(|b| b.is_ascii_graphic()), "{rewritten}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn a_planted_lock_symlink_is_not_followed_and_the_call_still_works() {
     let standin = StandIn::start();

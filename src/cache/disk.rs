@@ -92,8 +92,7 @@ impl DiskCache {
 
     /// Stores a body; errors (a full disk, a read-only directory) only cost the cache.
     pub fn put(&self, key: &str, body: &str) {
-        let hash = sha256_hex(body.as_bytes());
-        let entry = format!("{MAGIC} {hash} {}\n{}\n{body}", body.len(), key_line(key));
+        let entry = format_entry(key, body);
         if entry.len() as u64 > self.max_bytes {
             return;
         }
@@ -173,8 +172,16 @@ fn key_line(key: &str) -> String {
     key.replace('\n', " ")
 }
 
-/// The body of an entry file, if its header, key and hash all agree.
-fn parse_entry<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+/// The text of the entry file for `key`: a header (magic, SHA-256 and length of the body), the
+/// key, the body.
+pub fn format_entry(key: &str, body: &str) -> String {
+    let hash = sha256_hex(body.as_bytes());
+    format!("{MAGIC} {hash} {}\n{}\n{body}", body.len(), key_line(key))
+}
+
+/// The body of an entry file, if its header, key and hash all agree. The text is outside input:
+/// other processes share the directory, and disks damage files.
+pub fn parse_entry<'a>(text: &'a str, key: &str) -> Option<&'a str> {
     let (header, rest) = text.split_once('\n')?;
     let (stored_key, body) = rest.split_once('\n')?;
     let mut fields = header.split(' ');

@@ -30,6 +30,10 @@ pub fn cache_key(url: &str, language: &str, api_version: &str) -> String {
     key
 }
 
+/// The longest an answer is kept, whatever its `max-age` says: a max-age of 2^64 seconds must not
+/// overflow the clock.
+pub const MAX_FRESHNESS: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// How long an answer with this `Cache-Control` header may be reused; None if it may not be kept.
 pub fn freshness_lifetime(cache_control: Option<&str>) -> Option<Duration> {
     let mut max_age = None;
@@ -45,8 +49,7 @@ pub fn freshness_lifetime(cache_control: Option<&str>) -> Option<Duration> {
             max_age = value.trim_matches('"').parse::<u64>().ok();
         }
     }
-    // A year at most: a max-age of 2^64 seconds must not overflow the clock.
-    max_age.filter(|&seconds| seconds > 0).map(|seconds| Duration::from_secs(seconds.min(365 * 24 * 3600)))
+    max_age.filter(|&seconds| seconds > 0).map(|seconds| Duration::from_secs(seconds).min(MAX_FRESHNESS))
 }
 
 impl ResponseCache {

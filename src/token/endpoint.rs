@@ -54,28 +54,17 @@ pub fn fetch_token(
     let status = answer.status;
     match status {
         200 => {
-            let malformed = |why: &str| {
+            let (access_token, lifetime) = parse_token_response(&body).map_err(|why| {
                 Error::new(ErrorKind::Parse, format!("POST {url}: the token endpoint answered 200 with {why}"))
                     .with_http_status(status)
-            };
-            let parsed: TokenResponse =
-                serde_json::from_slice(&body).map_err(|_| malformed("a body that is not a token response"))?;
-            let access_token = Zeroizing::new(parsed.access_token);
-            if access_token.is_empty() || !access_token.bytes().all(|b| b.is_ascii_graphic()) {
-                return Err(malformed("an empty or malformed access_token"));
-            }
-            if parsed.token_type.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case("bearer")) {
-                return Err(malformed("a token that is not a bearer token"));
-            }
-            let lifetime = parsed.expires_in.map_or(ASSUMED_TOKEN_LIFETIME, Duration::from_secs);
+            })?;
             if config.log {
                 crate::log::line(format_args!("token fetched from {url}, valid {} s", lifetime.as_secs()));
             }
             Ok((access_token.to_string(), lifetime))
         }
         400 | 401 => {
-            let code =
-                serde_json::from_slice::<TokenError>(&body).map_or_else(|_| "no OAuth2 error code".into(), |e| e.error);
+            let code = oauth_error_code(&body);
             let hint = if code == "invalid_client" { ": check the client id and secret" } else { "" };
             Err(Error::new(
                 ErrorKind::Auth,
@@ -93,4 +82,28 @@ pub fn fetch_token(
         )
         .with_http_status(status)),
     }
+}
+
+/// The token and its lifetime from a 200 answer of the token endpoint, or what is wrong with it
+/// (for the message: "answered 200 with ..."). The body is outside input: any bytes may come.
+pub fn parse_token_response(body: &[u8]) -> std::result::Result<(Zeroizing<String>, Duration), &'static str> {
+    let parsed: TokenResponse = serde_json::from_slice(body).map_err(|_| "a body that is not a token response")?;
+    let access_token = Zeroizing::new(parsed.access_token);
+    if !can_stand_in_a_header(&access_token) {
+        return Err("an empty or malformed access_token");
+    }
+    if parsed.token_type.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case("bearer")) {
+        return Err("a token that is not a bearer token");
+    }
+    Ok((access_token, parsed.expires_in.map_or(ASSUMED_TOKEN_LIFETIME, Duration::from_secs)))
+}
+
+/// The OAuth2 `error` code of a 400/401 answer of the token endpoint, for the message.
+pub fn oauth_error_code(body: &[u8]) -> String {
+    serde_json::from_slice::<TokenError>(body).map_or_else(|_| "no OAuth2 error code".into(), |e| e.error)
+}
+
+/// Whether a token can be sent as it is in `Authorization: Bearer <token>`: printable ASCII.
+pub fn can_stand_in_a_header(token: &str) -> bool {
+    !token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic())
 }

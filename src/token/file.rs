@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::token::endpoint::can_stand_in_a_header;
 use crate::token::shared::TokenKey;
 
 /// A token with less left than this is not worth handing out.
@@ -130,22 +131,58 @@ pub fn load(
         complain(format!("token_cache_file {} ignored: not UTF-8 text", path.display()));
         return None;
     }
-    let stored: Stored = match serde_json::from_str(&text) {
-        Ok(stored) => stored,
-        Err(_) => {
+    match parse(&text, key.as_str(), rejected, unix_now()) {
+        Contents::Usable(token, left) => Some((token, left)),
+        Contents::NotUsable => None,
+        Contents::Damaged => {
             complain(format!("token_cache_file {} ignored: damaged (it will be rewritten)", path.display()));
-            return None;
+            None
         }
-    };
-    let access_token = Zeroizing::new(stored.access_token);
-    if stored.icdapi_token_cache != FORMAT_VERSION
-        || stored.key != key.as_str()
-        || rejected == Some(access_token.as_str())
-    {
-        return None;
     }
-    let remaining = Duration::from_secs(stored.expires_at.saturating_sub(unix_now()));
-    (remaining >= MIN_REMAINING).then(|| (access_token.to_string(), remaining))
+}
+
+/// What a token file holds for one key.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Contents {
+    /// The token and how long it has left.
+    Usable(String, Duration),
+    /// A token for other credentials, of another format version, the one the API just refused,
+    /// or expiring.
+    NotUsable,
+    /// Not a token file, or a token that cannot be sent (it would fail every call until it
+    /// expired).
+    Damaged,
+}
+
+/// What a token file's text holds for `key` at `now` (seconds since the Unix epoch). The text is
+/// outside input: another process, or anyone who can write the file, wrote it.
+pub fn parse(text: &str, key: &str, rejected: Option<&str>, now: u64) -> Contents {
+    let Ok(stored) = serde_json::from_str::<Stored>(text) else { return Contents::Damaged };
+    let access_token = Zeroizing::new(stored.access_token);
+    if !can_stand_in_a_header(&access_token) {
+        return Contents::Damaged;
+    }
+    if stored.icdapi_token_cache != FORMAT_VERSION || stored.key != key || rejected == Some(access_token.as_str()) {
+        return Contents::NotUsable;
+    }
+    let left = Duration::from_secs(stored.expires_at.saturating_sub(now));
+    if left < MIN_REMAINING {
+        return Contents::NotUsable;
+    }
+    Contents::Usable(access_token.to_string(), left)
+}
+
+/// The text of a token file holding `token` for `key`, valid `lifetime` from `now`.
+pub fn serialize(key: &str, token: &str, lifetime: Duration, now: u64) -> Zeroizing<String> {
+    let stored = Stored {
+        icdapi_token_cache: FORMAT_VERSION,
+        key: key.to_owned(),
+        access_token: token.to_owned(),
+        expires_at: now.saturating_add(lifetime.as_secs()),
+    };
+    let text = Zeroizing::new(serde_json::to_string(&stored).expect("a plain struct serializes"));
+    let _wipe = Zeroizing::new(stored.access_token);
+    text
 }
 
 /// Replaces the file with this token, atomically: readers see the old file or the new one.
@@ -155,14 +192,7 @@ pub fn store(path: &Path, key: &TokenKey, token: &str, lifetime: Duration) -> Re
             Error::invalid_argument(format!("token_cache_file {} not written: {why}", path.display()))
         })?;
     }
-    let stored = Stored {
-        icdapi_token_cache: FORMAT_VERSION,
-        key: key.as_str().to_owned(),
-        access_token: token.to_owned(),
-        expires_at: unix_now().saturating_add(lifetime.as_secs()),
-    };
-    let text = Zeroizing::new(serde_json::to_string(&stored).expect("a plain struct serializes"));
-    let _wipe = Zeroizing::new(stored.access_token);
+    let text = serialize(key.as_str(), token, lifetime, unix_now());
     let temporary = sibling(path, &format!(".tmp.{}", std::process::id()));
     let written = (|| -> std::io::Result<()> {
         let mut file: File = OpenOptions::new()

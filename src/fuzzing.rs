@@ -1,0 +1,10 @@
+//! The parsers of outside input that are otherwise private, for the fuzz targets (`fuzz/`) and
+//! their regression tests. Not part of the API: hidden from the documentation, and free to change
+//! in any release. The public parsers (`BaseUrl`, `normalize_raw`, `encode_component`,
+//! `parse_retry_after`) are fuzzed through the crate's own exports.
+
+pub use crate::cache::disk::{format_entry as disk_entry_text, is_fixed_release, parse_entry as parse_disk_entry};
+pub use crate::cache::memory::{freshness_lifetime, MAX_FRESHNESS};
+pub use crate::token::endpoint::{oauth_error_code, parse_token_response};
+#[cfg(unix)]
+pub use crate::token::file::{parse as parse_token_file, serialize as token_file_text, Contents as TokenFileContents};
