@@ -16,44 +16,77 @@ use std::ptr;
 
 use common::*;
 use icdapi::ffi::*;
-use icdapi::OPTION_NAMES;
-use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 
-#[derive(Arbitrary, Debug)]
-enum Name {
-    Known(u8),
-    Any(Vec<u8>),
+/// The input: NUL-separated fields (C strings hold no NUL, so no byte a caller could pass is
+/// lost), read as calls — a call's name, then its arguments:
+/// ```text
+/// local <base> | cloud <client id> | cloud2 <client id> <secret>   (first field only; else a
+///                                                                   local client on the port)
+/// set <name> <value>   get <path>   search <q>   codeinfo <code>   autocode <text>
+/// lookup <uri>   post <path> <body>   many <count> <item>...   nulls
+/// ```
+/// In `many`, an item "NULL" is a NULL pointer. Unknown names are skipped.
+struct Fields<'a>(std::slice::Split<'a, u8, fn(&u8) -> bool>);
+
+impl<'a> Fields<'a> {
+    fn new(data: &'a [u8]) -> Fields<'a> {
+        Fields(data.split(|&b| b == 0))
+    }
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        self.0.next()
+    }
+
+    /// The next field as a C string ("" when the input has ended).
+    fn string(&mut self) -> CString {
+        CString::new(self.0.next().unwrap_or_default()).expect("fields hold no NUL")
+    }
 }
 
-#[derive(Arbitrary, Debug)]
-enum Call {
-    SetOption(Name, Vec<u8>),
-    Get(Vec<u8>),
-    Search(Vec<u8>),
-    Codeinfo(Vec<u8>),
-    Autocode(Vec<u8>),
-    Lookup(Vec<u8>),
-    Post(Vec<u8>, Vec<u8>),
-    /// A batch; None is a NULL item.
-    GetMany(Vec<Option<Vec<u8>>>),
-    /// Every function with NULL arguments.
-    Nulls,
+/// A batch's result: every item NULL with a request error, the last error set.
+unsafe fn check_batch(client: *mut IcdClient, items: &[Option<CString>]) {
+    let pointers: Vec<*const c_char> = items.iter().map(|i| i.as_ref().map_or(ptr::null(), |s| s.as_ptr())).collect();
+    let mut bodies = vec![ptr::dangling_mut::<c_char>(); pointers.len()];
+    let mut statuses = vec![IcdStatus::ICD_ERR_INTERNAL; pointers.len()];
+    let mut http = vec![-1; pointers.len()];
+    let succeeded = icd_get_many_detailed(
+        client,
+        pointers.as_ptr(),
+        pointers.len(),
+        bodies.as_mut_ptr(),
+        statuses.as_mut_ptr(),
+        http.as_mut_ptr(),
+    );
+    let (code, message) = last_error();
+    assert_eq!(succeeded, 0, "{message}");
+    assert!(pointers.is_empty() || code != IcdStatus::ICD_OK, "a failed batch with no error");
+    for i in 0..pointers.len() {
+        assert!(bodies[i].is_null(), "item {i}");
+        assert!(
+            matches!(
+                statuses[i],
+                IcdStatus::ICD_ERR_INVALID_ARGUMENT | IcdStatus::ICD_ERR_NETWORK | IcdStatus::ICD_ERR_TIMEOUT
+            ),
+            "item {i}: {:?}",
+            statuses[i]
+        );
+        assert_eq!(http[i], 0, "item {i}");
+    }
 }
 
-#[derive(Arbitrary, Debug)]
-enum Kind {
-    Local(Option<Vec<u8>>),
-    /// Fuzzed client id, the fixed secret.
-    Cloud(Vec<u8>),
-    /// Fuzzed client id and secret.
-    AnyCloud(Vec<u8>, Vec<u8>),
-}
-
-#[derive(Arbitrary, Debug)]
-struct Input {
-    kind: Kind,
-    calls: Vec<Call>,
+/// Every function with NULL where a pointer is expected: ICD_ERR_INVALID_ARGUMENT, no crash.
+unsafe fn check_nulls(client: *mut IcdClient) {
+    let text = c"x".as_ptr();
+    check_request(icd_get(ptr::null_mut(), text));
+    check_request(icd_get(client, ptr::null()));
+    check_request(icd_post(client, text, ptr::null()));
+    assert_eq!(icd_client_set_option(client, ptr::null(), text), IcdStatus::ICD_ERR_INVALID_ARGUMENT);
+    assert_eq!(icd_client_set_option(client, text, ptr::null()), IcdStatus::ICD_ERR_INVALID_ARGUMENT);
+    let mut body = ptr::null_mut();
+    assert_eq!(icd_get_many(client, ptr::null(), 1, &mut body, ptr::null_mut()), 0);
+    assert_eq!(last_error().0, IcdStatus::ICD_ERR_INVALID_ARGUMENT);
+    free(ptr::null_mut());
 }
 
 /// A request function's result: NULL with a request error (nothing can succeed on a closed port).
@@ -69,13 +102,16 @@ unsafe fn check_request(body: *mut c_char) {
     }
 }
 
-unsafe fn new_client(kind: &Kind) -> *mut IcdClient {
-    let client = match kind {
-        Kind::Local(None) => icd_client_new_local(ptr::null()),
-        Kind::Local(Some(base)) => icd_client_new_local(c_string(base).as_ptr()),
-        Kind::Cloud(id) => icd_client_new(c_string(id).as_ptr(), CString::new(SECRET).unwrap().as_ptr()),
-        Kind::AnyCloud(id, secret) => icd_client_new(c_string(id).as_ptr(), c_string(secret).as_ptr()),
+/// The client the first field asks for, or a local one on the closed port.
+unsafe fn new_client(fields: &mut Fields) -> *mut IcdClient {
+    let mut peek = Fields(fields.0.clone());
+    let client = match peek.next() {
+        Some(b"local") => icd_client_new_local(peek.string().as_ptr()),
+        Some(b"cloud") => icd_client_new(peek.string().as_ptr(), CString::new(SECRET).unwrap().as_ptr()),
+        Some(b"cloud2") => icd_client_new(peek.string().as_ptr(), peek.string().as_ptr()),
+        _ => return icd_client_new_local(CString::new(CLOSED_PORT).unwrap().as_ptr()),
     };
+    *fields = peek;
     if client.is_null() {
         let (code, message) = last_error();
         assert_eq!(code, IcdStatus::ICD_ERR_INVALID_ARGUMENT, "{message}");
@@ -84,21 +120,24 @@ unsafe fn new_client(kind: &Kind) -> *mut IcdClient {
     client
 }
 
-fuzz_target!(|input: Input| unsafe {
-    let client = new_client(&input.kind);
+fuzz_target!(|data: &[u8]| unsafe {
+    let mut fields = Fields::new(data);
+    let client = new_client(&mut fields);
     assert!(!client.is_null());
     sandbox(client, CLOSED_PORT);
     let mut touched_disk = false;
-    for call in input.calls.iter().take(16) {
+    let mut calls = 0;
+    while let Some(call) = fields.next() {
+        calls += 1;
+        if calls > 32 {
+            break;
+        }
         match call {
-            Call::SetOption(name, value) => {
-                let name = match name {
-                    Name::Known(i) => OPTION_NAMES[usize::from(*i) % OPTION_NAMES.len()].as_bytes().to_vec(),
-                    Name::Any(bytes) => bytes.clone(),
-                };
-                let value = confine(&name, value);
+            b"set" => {
+                let name = fields.string();
+                let value = confine(name.as_bytes(), fields.next().unwrap_or_default());
                 touched_disk |= value.as_bytes().starts_with(scratch_dir().as_os_str().as_encoded_bytes());
-                let status = icd_client_set_option(client, c_string(&name).as_ptr(), value.as_ptr());
+                let status = icd_client_set_option(client, name.as_ptr(), value.as_ptr());
                 let (code, message) = last_error();
                 assert_eq!(status, code);
                 assert!(
@@ -107,57 +146,24 @@ fuzz_target!(|input: Input| unsafe {
                 );
                 sandbox(client, CLOSED_PORT);
             }
-            Call::Get(path) => check_request(icd_get(client, c_string(path).as_ptr())),
-            Call::Search(query) => check_request(icd_search(client, c_string(query).as_ptr())),
-            Call::Codeinfo(code) => check_request(icd_codeinfo(client, c_string(code).as_ptr())),
-            Call::Autocode(text) => check_request(icd_autocode(client, c_string(text).as_ptr())),
-            Call::Lookup(uri) => check_request(icd_lookup(client, c_string(uri).as_ptr())),
-            Call::Post(path, body) => check_request(icd_post(client, c_string(path).as_ptr(), c_string(body).as_ptr())),
-            Call::GetMany(items) => {
-                let items: Vec<Option<CString>> = items.iter().take(8).map(|i| i.as_deref().map(c_string)).collect();
-                let pointers: Vec<*const c_char> =
-                    items.iter().map(|i| i.as_ref().map_or(ptr::null(), |s| s.as_ptr())).collect();
-                let mut bodies = vec![ptr::dangling_mut::<c_char>(); pointers.len()];
-                let mut statuses = vec![IcdStatus::ICD_ERR_INTERNAL; pointers.len()];
-                let mut http = vec![-1; pointers.len()];
-                let succeeded = icd_get_many_detailed(
-                    client,
-                    pointers.as_ptr(),
-                    pointers.len(),
-                    bodies.as_mut_ptr(),
-                    statuses.as_mut_ptr(),
-                    http.as_mut_ptr(),
-                );
-                let (code, message) = last_error();
-                assert_eq!(succeeded, 0, "{message}");
-                assert!(pointers.is_empty() || code != IcdStatus::ICD_OK, "a failed batch with no error");
-                for i in 0..pointers.len() {
-                    assert!(bodies[i].is_null(), "item {i}");
-                    assert!(
-                        matches!(
-                            statuses[i],
-                            IcdStatus::ICD_ERR_INVALID_ARGUMENT
-                                | IcdStatus::ICD_ERR_NETWORK
-                                | IcdStatus::ICD_ERR_TIMEOUT
-                        ),
-                        "item {i}: {:?}",
-                        statuses[i]
-                    );
-                    assert_eq!(http[i], 0, "item {i}");
-                }
+            b"get" => check_request(icd_get(client, fields.string().as_ptr())),
+            b"search" => check_request(icd_search(client, fields.string().as_ptr())),
+            b"codeinfo" => check_request(icd_codeinfo(client, fields.string().as_ptr())),
+            b"autocode" => check_request(icd_autocode(client, fields.string().as_ptr())),
+            b"lookup" => check_request(icd_lookup(client, fields.string().as_ptr())),
+            b"post" => check_request(icd_post(client, fields.string().as_ptr(), fields.string().as_ptr())),
+            b"many" => {
+                let count = std::str::from_utf8(fields.next().unwrap_or_default())
+                    .ok()
+                    .and_then(|c| c.parse::<usize>().ok())
+                    .unwrap_or(0)
+                    .min(8);
+                let items: Vec<Option<CString>> =
+                    (0..count).map(|_| Some(fields.string()).filter(|item| item.as_bytes() != b"NULL")).collect();
+                check_batch(client, &items);
             }
-            Call::Nulls => {
-                let text = c"x".as_ptr();
-                check_request(icd_get(ptr::null_mut(), text));
-                check_request(icd_get(client, ptr::null()));
-                check_request(icd_post(client, text, ptr::null()));
-                assert_eq!(icd_client_set_option(client, ptr::null(), text), IcdStatus::ICD_ERR_INVALID_ARGUMENT);
-                assert_eq!(icd_client_set_option(client, text, ptr::null()), IcdStatus::ICD_ERR_INVALID_ARGUMENT);
-                let mut body = ptr::null_mut();
-                assert_eq!(icd_get_many(client, ptr::null(), 1, &mut body, ptr::null_mut()), 0);
-                assert_eq!(last_error().0, IcdStatus::ICD_ERR_INVALID_ARGUMENT);
-                free(ptr::null_mut());
-            }
+            b"nulls" => check_nulls(client),
+            _ => {}
         }
     }
     icd_client_free(client);

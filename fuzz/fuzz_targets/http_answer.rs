@@ -1,7 +1,7 @@
 //! Whatever a server answers: a loopback server that replies to each connection with the next
-//! fuzzed answer (raw bytes, or a status with chosen headers and body), to a cloud client
-//! (token endpoint and API on that server) or a local one, for GET, search, POST and a cached
-//! second GET, after any options.
+//! fuzzed answer (raw bytes: status line, headers, body), to a cloud client (token endpoint and
+//! API on that server) or a local one, for GET, search, POST and a cached second GET, after any
+//! options. The input is text (see `Input`): the seeds are real answers, readable.
 //!
 //! Proves: nothing panics or crashes and no call returns ICD_ERR_INTERNAL, whatever the token
 //! endpoint or the API answer (any status, Retry-After, Cache-Control, Location, Content-Length,
@@ -22,102 +22,76 @@ use std::time::Duration;
 
 use common::*;
 use icdapi::ffi::*;
-use icdapi::OPTION_NAMES;
-use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 
-#[derive(Arbitrary, Debug)]
-enum Header {
-    RetryAfter(String),
-    CacheControl(String),
-    Location(String),
-    ContentType(String),
-    ContentLength(String),
-    ContentEncoding(String),
-    TransferEncoding(String),
-    Connection(String),
-    Any(Vec<u8>, Vec<u8>),
-}
-
-#[derive(Arbitrary, Debug)]
-enum Answer {
-    Raw(Vec<u8>),
-    /// A status line, headers, a Content-Length (unless one is among the headers), the body.
-    Parts {
-        status: u16,
-        headers: Vec<Header>,
-        body: Vec<u8>,
-    },
-    /// A 200 with JSON (a token response, an entity, a redirect target's answer...).
-    Json {
-        status: u16,
-        json: String,
-        cache_control: Option<String>,
-    },
-}
-
-#[derive(Arbitrary, Debug)]
-enum Call {
-    Get(String),
-    Search(Vec<u8>),
-    Post(String, Vec<u8>),
-    /// The same GET twice: the second may come from the response cache or the disk cache.
-    GetTwice(String),
-}
-
-#[derive(Arbitrary, Debug)]
-struct Input {
+/// What one input asks for, read from text so that seeds are readable and mutations fall on
+/// the answers' bytes:
+/// ```text
+/// cloud                         (or local)
+/// language=fr                   (any options, one per line)
+/// GET /icd/entity/1             (or GET2: the same GET twice; POST <path> <body>; SEARCH <q>)
+/// HTTP/1.1 200 OK\r\n...         (the answers, in the order connections come, separated by
+/// =====                          a line "=====")
+/// HTTP/1.1 503 ...
+/// ```
+struct Input<'a> {
     cloud: bool,
-    options: Vec<(u8, Vec<u8>)>,
-    answers: Vec<Answer>,
-    call: Call,
+    options: Vec<(&'a [u8], &'a [u8])>,
+    call: Call<'a>,
+    answers: Vec<&'a [u8]>,
 }
 
-impl Answer {
-    fn bytes(&self) -> Vec<u8> {
-        let (status, headers, body): (u16, Vec<(Vec<u8>, Vec<u8>)>, &[u8]) = match self {
-            Answer::Raw(bytes) => return bytes.clone(),
-            Answer::Parts { status, headers, body } => {
-                let headers = headers.iter().map(Header::pair).collect();
-                (*status, headers, body)
-            }
-            Answer::Json { status, json, cache_control } => {
-                let mut headers = vec![(b"Content-Type".to_vec(), b"application/json".to_vec())];
-                headers.extend(cache_control.iter().map(|c| (b"Cache-Control".to_vec(), c.clone().into_bytes())));
-                (200 + status % 100, headers, json.as_bytes())
+enum Call<'a> {
+    Get(&'a [u8]),
+    GetTwice(&'a [u8]),
+    Post(&'a [u8], &'a [u8]),
+    Search(&'a [u8]),
+}
+
+const SEPARATOR: &[u8] = b"\n=====\n";
+
+impl<'a> Input<'a> {
+    fn parse(data: &'a [u8]) -> Option<Input<'a>> {
+        let mut rest = data;
+        let cloud = next_line(&mut rest) == b"cloud";
+        let mut options = Vec::new();
+        let call = loop {
+            let text = next_line(&mut rest);
+            let (word, argument) = split_once(text, b' ');
+            match word {
+                b"GET" => break Call::Get(argument),
+                b"GET2" => break Call::GetTwice(argument),
+                b"SEARCH" => break Call::Search(argument),
+                b"POST" => {
+                    let (path, body) = split_once(argument, b' ');
+                    break Call::Post(path, body);
+                }
+                _ if text.is_empty() && rest.is_empty() => return None,
+                _ if options.len() < 6 => options.push(split_once(text, b'=')),
+                _ => return None,
             }
         };
-        let mut out = format!("HTTP/1.1 {status} X\r\n").into_bytes();
-        let has_length = headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(b"content-length"));
-        for (name, value) in &headers {
-            out.extend_from_slice(name);
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(value);
-            out.extend_from_slice(b"\r\n");
+        let mut answers = Vec::new();
+        while answers.len() < 6 && !rest.is_empty() {
+            let end = rest.windows(SEPARATOR.len()).position(|w| w == SEPARATOR).unwrap_or(rest.len());
+            answers.push(&rest[..end]);
+            rest = rest.get(end + SEPARATOR.len()..).unwrap_or(&[]);
         }
-        if !has_length {
-            out.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
-        }
-        out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(body);
-        out
+        Some(Input { cloud, options, call, answers })
     }
 }
 
-impl Header {
-    fn pair(&self) -> (Vec<u8>, Vec<u8>) {
-        let named = |name: &str, value: &String| (name.as_bytes().to_vec(), value.clone().into_bytes());
-        match self {
-            Header::RetryAfter(v) => named("Retry-After", v),
-            Header::CacheControl(v) => named("Cache-Control", v),
-            Header::Location(v) => named("Location", v),
-            Header::ContentType(v) => named("Content-Type", v),
-            Header::ContentLength(v) => named("Content-Length", v),
-            Header::ContentEncoding(v) => named("Content-Encoding", v),
-            Header::TransferEncoding(v) => named("Transfer-Encoding", v),
-            Header::Connection(v) => named("Connection", v),
-            Header::Any(n, v) => (n.clone(), v.clone()),
-        }
+/// The bytes up to the next newline, which `rest` then starts after.
+fn next_line<'a>(rest: &mut &'a [u8]) -> &'a [u8] {
+    let (line, after) = split_once(rest, b'\n');
+    *rest = after;
+    line
+}
+
+fn split_once(bytes: &[u8], separator: u8) -> (&[u8], &[u8]) {
+    match bytes.iter().position(|&b| b == separator) {
+        Some(i) => (&bytes[..i], &bytes[i + 1..]),
+        None => (bytes, &[]),
     }
 }
 
@@ -180,6 +154,10 @@ fn read_request(stream: &mut std::net::TcpStream) -> Vec<u8> {
 /// A request's result: a JSON body with a 2xx status, or a failure the answers explain.
 unsafe fn check(body: *mut c_char) {
     let (code, message) = last_error();
+    if std::env::var_os("ICDAPI_FUZZ_TRACE").is_some() {
+        // Replaying one input: what the call returned.
+        eprintln!("{code:?} (HTTP {}) {message}", icd_last_http_status());
+    }
     if body.is_null() {
         assert_ne!(code, IcdStatus::ICD_OK, "NULL without an error");
         return;
@@ -192,7 +170,8 @@ unsafe fn check(body: *mut c_char) {
     free(body);
 }
 
-fuzz_target!(|input: Input| unsafe {
+fuzz_target!(|data: &[u8]| unsafe {
+    let Some(input) = Input::parse(data) else { return };
     let server = server();
     static CLIENTS: AtomicU64 = AtomicU64::new(0);
     // Each input its own credentials: no token of an earlier input is reused.
@@ -204,22 +183,21 @@ fuzz_target!(|input: Input| unsafe {
     };
     assert!(!client.is_null());
     let mut touched_disk = false;
-    for (name, value) in input.options.iter().take(4) {
-        let name = OPTION_NAMES[usize::from(*name) % OPTION_NAMES.len()];
-        let value = confine(name.as_bytes(), value);
+    for (name, value) in &input.options {
+        let value = confine(name, value);
         touched_disk |= value.as_bytes().starts_with(scratch_dir().as_os_str().as_encoded_bytes());
-        icd_client_set_option(client, CString::new(name).unwrap().as_ptr(), value.as_ptr());
+        icd_client_set_option(client, c_string(name).as_ptr(), value.as_ptr());
         last_error();
     }
     sandbox(client, &server.url);
     server.requests.lock().unwrap().clear();
-    *server.answers.lock().unwrap() = input.answers.iter().take(6).map(Answer::bytes).collect();
-    match &input.call {
-        Call::Get(path) => check(icd_get(client, c_string(path.as_bytes()).as_ptr())),
+    *server.answers.lock().unwrap() = input.answers.iter().map(|a| a.to_vec()).collect();
+    match input.call {
+        Call::Get(path) => check(icd_get(client, c_string(path).as_ptr())),
         Call::Search(query) => check(icd_search(client, c_string(query).as_ptr())),
-        Call::Post(path, body) => check(icd_post(client, c_string(path.as_bytes()).as_ptr(), c_string(body).as_ptr())),
+        Call::Post(path, body) => check(icd_post(client, c_string(path).as_ptr(), c_string(body).as_ptr())),
         Call::GetTwice(path) => {
-            let path = c_string(path.as_bytes());
+            let path = c_string(path);
             check(icd_get(client, path.as_ptr()));
             check(icd_get(client, path.as_ptr()));
         }
