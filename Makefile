@@ -7,7 +7,7 @@ INCLUDEDIR ?= $(PREFIX)/include
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 MAJOR := $(word 1,$(subst ., ,$(VERSION)))
 
-.PHONY: all demo test install uninstall header bench nupkg clean
+.PHONY: all demo test fuzz install uninstall header bench nupkg clean
 
 all:
 	cargo build --release
@@ -17,6 +17,12 @@ demo:
 
 test:
 	bash scripts/test.sh
+
+# The fuzz targets of fuzz/ (needs the nightly toolchain), FUZZ_SECONDS each rather than the test
+# command's few seconds; what they find is kept in fuzz/corpus/ for the next run.
+FUZZ_SECONDS ?= 120
+fuzz:
+	ICDAPI_FUZZ_CORPUS=keep bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
 # Shared library with a versioned soname (libicdapi.so.MAJOR), static library, header, pkg-config.
 install: all

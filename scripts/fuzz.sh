@@ -34,6 +34,9 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 echo "== building the fuzz targets (nightly, AddressSanitizer, debug assertions)"
+# The library is fuzzed with the dependency versions it ships with: fuzz/Cargo.lock (not
+# committed) starts as a copy of the library's, and cargo adds the fuzzer's own crates to it.
+cp "$ROOT/Cargo.lock" "$ROOT/fuzz/Cargo.lock"
 build_log=$(mktemp)
 if ! nice rustup run nightly cargo fuzz build >"$build_log" 2>&1; then
     cat "$build_log"

@@ -1,9 +1,26 @@
 #!/usr/bin/env bash
 # Every test, offline: the Rust suites (core, C ABI, the C/C++ program), the stand-in's own
-# self-test, the C#, PHP and Python suites, and the installed-library check. Each suite runs even
+# self-test, the C#, PHP and Python suites, the installed-library check, the fuzz targets for a
+# few seconds each, and at the end a check that the run left nothing behind. Each suite runs even
 # if an earlier one failed; the last line counts the suites that passed and failed.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+# The work tree as git sees it: modifications, untracked files and untracked directories (empty
+# ones too, which `git status` does not show), and the content of what was already modified.
+tree_state() {
+    git -C "$ROOT" status --porcelain --untracked-files=all
+    git -C "$ROOT" clean -n -d
+    git -C "$ROOT" diff HEAD --binary | sha256sum
+}
+tree_before=""
+if command -v git >/dev/null 2>&1 && git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    tree_before=$(tree_state)
+fi
+# Every suite's temporary files go to a directory of this run, which must be empty at the end.
+run_tmp=$(mktemp -d "${TMPDIR:-/tmp}/icdapi-test.XXXXXX")
+trap 'rm -rf "$run_tmp"' EXIT
+export TMPDIR=$run_tmp
 
 ensure_prerequisites
 build_release_library
@@ -39,8 +56,41 @@ run_suite "PHP: bindings under PHPUnit" bash bindings/php/run-tests.sh
 run_suite "Python: the icdapi package, its command line and the Dask example under pytest" bash bindings/python/run-tests.sh
 run_suite "C: make install and pkg-config" bash tests/install/run.sh
 run_suite "README quick starts, offline, from a directory of the user's own" python3 tests/quickstart/run_quickstarts.py
+# libFuzzer needs the nightly toolchain: without one this suite fails and says so, unless
+# ICDAPI_SKIP_FUZZ=1 asks to skip it (then counted as skipped, never as passed).
+skipped=()
+if [[ ${ICDAPI_SKIP_FUZZ:-} == 1 ]]; then
+    echo
+    echo "== fuzz targets: SKIPPED (ICDAPI_SKIP_FUZZ=1): the parsers were not fuzzed in this run"
+    skipped+=("fuzz targets")
+else
+    run_suite "fuzz targets, ${ICDAPI_FUZZ_SECONDS:-5} s each (scripts/fuzz.sh)" \
+        bash scripts/fuzz.sh "${ICDAPI_FUZZ_SECONDS:-5}"
+fi
+
+# Last: nothing written where it does not belong.
+left_nothing_behind() {
+    local clean=0 stray
+    if [[ -z $tree_before ]]; then
+        echo "not a git work tree (or no git): the work tree was not checked"
+    elif [[ $(tree_state) != "$tree_before" ]]; then
+        echo "the suites changed the work tree (new untracked files or directories, or modifications):"
+        diff <(echo "$tree_before") <(tree_state) | grep '^[<>]' | head -n 40
+        clean=1
+    fi
+    stray=$(find "$run_tmp" -mindepth 1 -maxdepth 2 | head -n 40)
+    if [[ -n $stray ]]; then
+        echo "the suites left files in their temporary directory (TMPDIR):"
+        echo "$stray"
+        clean=1
+    fi
+    ((clean == 0)) && echo "ok: the work tree is as it was and the temporary directory is empty"
+    return "$clean"
+}
+run_suite "clean run: nothing left in the work tree or in TMPDIR" left_nothing_behind
 
 echo
 ((failed == 0)) || echo "failed suites: ${failures[*]}"
-echo "suites: $passed passed, $failed failed"
+((${#skipped[@]} == 0)) || echo "SKIPPED suites: ${skipped[*]}"
+echo "suites: $passed passed, $failed failed${skipped[*]:+, ${#skipped[@]} skipped}"
 ((failed == 0))

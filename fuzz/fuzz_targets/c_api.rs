@@ -1,6 +1,7 @@
 //! The C entry points with arbitrary bytes: clients created from any base URL or credentials,
-//! every option set to any value (and any option name), every request function and batches with
-//! any argument, on clients whose API is a closed port on loopback.
+//! every option set to any value (and any option name) and read back, every request function
+//! (query parameters of the `_with` calls included) and batches with any argument, on clients
+//! whose API is a closed port on loopback.
 //!
 //! Proves: nothing panics or crashes (ASan) across the C boundary and no call returns
 //! ICD_ERR_INTERNAL; an option is accepted or refused with ICD_ERR_INVALID_ARGUMENT and a
@@ -23,10 +24,13 @@ use libfuzzer_sys::fuzz_target;
 /// ```text
 /// local <base> | cloud <client id> | cloud2 <client id> <secret>   (first field only; else a
 ///                                                                   local client on the port)
-/// set <name> <value>   get <path>   search <q>   codeinfo <code>   autocode <text>
-/// lookup <uri>   post <path> <body>   many <count> <item>...   nulls
+/// set <name> <value>   get_option <name>   get <path>   search <q>   codeinfo <code>
+/// autocode <text>   lookup <uri>   entity_by_code <code>   icd10 <code>   post <path> <body>
+/// get_with <path> <count> <name> <value>...   (and search_with, codeinfo_with, autocode_with)
+/// many <count> <item>...   nulls
 /// ```
-/// In `many`, an item "NULL" is a NULL pointer. Unknown names are skipped.
+/// In `many` and the parameters of `*_with`, an item "NULL" is a NULL pointer. Unknown names
+/// are skipped.
 struct Fields<'a>(std::slice::Split<'a, u8, fn(&u8) -> bool>);
 
 impl<'a> Fields<'a> {
@@ -42,6 +46,27 @@ impl<'a> Fields<'a> {
     fn string(&mut self) -> CString {
         CString::new(self.0.next().unwrap_or_default()).expect("fields hold no NUL")
     }
+}
+
+/// The `params` array of the icd_*_with functions: `<count> <name> <value> ...` fields, an item
+/// "NULL" a NULL pointer (which ends the array early, or leaves a name without its value).
+struct Params {
+    _strings: Vec<Option<CString>>,
+    pointers: Vec<*const c_char>,
+}
+
+fn params(fields: &mut Fields) -> Params {
+    let count = std::str::from_utf8(fields.next().unwrap_or_default())
+        .ok()
+        .and_then(|c| c.parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(8);
+    let strings: Vec<Option<CString>> =
+        (0..count).map(|_| Some(fields.string()).filter(|item| item.as_bytes() != b"NULL")).collect();
+    let mut pointers: Vec<*const c_char> =
+        strings.iter().map(|s| s.as_ref().map_or(ptr::null(), |s| s.as_ptr())).collect();
+    pointers.push(ptr::null());
+    Params { _strings: strings, pointers }
 }
 
 /// A batch's result: every item NULL with a request error, the last error set.
@@ -161,6 +186,36 @@ fuzz_target!(|data: &[u8]| unsafe {
                 let items: Vec<Option<CString>> =
                     (0..count).map(|_| Some(fields.string()).filter(|item| item.as_bytes() != b"NULL")).collect();
                 check_batch(client, &items);
+            }
+            b"get_with" => {
+                let (path, params) = (fields.string(), params(&mut fields));
+                check_request(icd_get_with(client, path.as_ptr(), params.pointers.as_ptr()));
+            }
+            b"search_with" => {
+                let (query, params) = (fields.string(), params(&mut fields));
+                check_request(icd_search_with(client, query.as_ptr(), params.pointers.as_ptr()));
+            }
+            b"codeinfo_with" => {
+                let (code, params) = (fields.string(), params(&mut fields));
+                check_request(icd_codeinfo_with(client, code.as_ptr(), params.pointers.as_ptr()));
+            }
+            b"autocode_with" => {
+                let (text, params) = (fields.string(), params(&mut fields));
+                check_request(icd_autocode_with(client, text.as_ptr(), params.pointers.as_ptr()));
+            }
+            b"entity_by_code" => check_request(icd_entity_by_code(client, fields.string().as_ptr())),
+            b"icd10" => check_request(icd_icd10(client, fields.string().as_ptr())),
+            b"get_option" => {
+                let value = icd_client_get_option(client, fields.string().as_ptr());
+                let (code, message) = last_error();
+                if value.is_null() {
+                    assert_eq!(code, IcdStatus::ICD_ERR_INVALID_ARGUMENT, "{message}");
+                } else {
+                    assert_eq!(code, IcdStatus::ICD_OK, "{message}");
+                    let text = std::ffi::CStr::from_ptr(value).to_str().expect("an option reads as UTF-8");
+                    assert!(!text.contains(SECRET), "the secret read back as an option");
+                    free(value);
+                }
             }
             b"nulls" => check_nulls(client),
             _ => {}

@@ -29,7 +29,8 @@ use libfuzzer_sys::fuzz_target;
 /// ```text
 /// cloud                         (or local)
 /// language=fr                   (any options, one per line)
-/// GET /icd/entity/1             (or GET2: the same GET twice; POST <path> <body>; SEARCH <q>)
+/// GET /icd/entity/1             (or GET2: the same GET twice; POST <path> <body>; SEARCH <q>;
+///                                GETWITH <path>\t<name>\t<value>...; ENTITY <code>; ICD10 <code>)
 /// HTTP/1.1 200 OK\r\n...         (the answers, in the order connections come, separated by
 /// =====                          a line "=====")
 /// HTTP/1.1 503 ...
@@ -44,6 +45,10 @@ struct Input<'a> {
 enum Call<'a> {
     Get(&'a [u8]),
     GetTwice(&'a [u8]),
+    /// A path, then names and values, separated by tabs.
+    GetWith(&'a [u8]),
+    EntityByCode(&'a [u8]),
+    Icd10(&'a [u8]),
     Post(&'a [u8], &'a [u8]),
     Search(&'a [u8]),
 }
@@ -61,6 +66,9 @@ impl<'a> Input<'a> {
             match word {
                 b"GET" => break Call::Get(argument),
                 b"GET2" => break Call::GetTwice(argument),
+                b"GETWITH" => break Call::GetWith(argument),
+                b"ENTITY" => break Call::EntityByCode(argument),
+                b"ICD10" => break Call::Icd10(argument),
                 b"SEARCH" => break Call::Search(argument),
                 b"POST" => {
                     let (path, body) = split_once(argument, b' ');
@@ -152,7 +160,7 @@ fn read_request(stream: &mut std::net::TcpStream) -> Vec<u8> {
 }
 
 /// A request's result: a JSON body with a 2xx status, or a failure the answers explain.
-unsafe fn check(body: *mut c_char) {
+unsafe fn check(server: &Server, body: *mut c_char) {
     let (code, message) = last_error();
     if std::env::var_os("ICDAPI_FUZZ_TRACE").is_some() {
         // Replaying one input: what the call returned.
@@ -160,6 +168,9 @@ unsafe fn check(body: *mut c_char) {
     }
     if body.is_null() {
         assert_ne!(code, IcdStatus::ICD_OK, "NULL without an error");
+        // Nothing is sent anywhere but the API (a redirect or a stemId elsewhere is refused).
+        let address = server.url.trim_start_matches("http://");
+        assert!(code != IcdStatus::ICD_ERR_NETWORK || message.contains(address), "{message}");
         return;
     }
     assert_eq!(code, IcdStatus::ICD_OK, "{message}");
@@ -193,13 +204,21 @@ fuzz_target!(|data: &[u8]| unsafe {
     server.requests.lock().unwrap().clear();
     *server.answers.lock().unwrap() = input.answers.iter().map(|a| a.to_vec()).collect();
     match input.call {
-        Call::Get(path) => check(icd_get(client, c_string(path).as_ptr())),
-        Call::Search(query) => check(icd_search(client, c_string(query).as_ptr())),
-        Call::Post(path, body) => check(icd_post(client, c_string(path).as_ptr(), c_string(body).as_ptr())),
+        Call::Get(path) => check(server, icd_get(client, c_string(path).as_ptr())),
+        Call::Search(query) => check(server, icd_search(client, c_string(query).as_ptr())),
+        Call::Post(path, body) => check(server, icd_post(client, c_string(path).as_ptr(), c_string(body).as_ptr())),
+        Call::GetWith(argument) => {
+            let fields: Vec<CString> = argument.split(|&b| b == b'\t').map(c_string).collect();
+            let mut params: Vec<*const c_char> = fields[1..].iter().map(|f| f.as_ptr()).collect();
+            params.push(std::ptr::null());
+            check(server, icd_get_with(client, fields[0].as_ptr(), params.as_ptr()));
+        }
+        Call::EntityByCode(code) => check(server, icd_entity_by_code(client, c_string(code).as_ptr())),
+        Call::Icd10(code) => check(server, icd_icd10(client, c_string(code).as_ptr())),
         Call::GetTwice(path) => {
             let path = c_string(path);
-            check(icd_get(client, path.as_ptr()));
-            check(icd_get(client, path.as_ptr()));
+            check(server, icd_get(client, path.as_ptr()));
+            check(server, icd_get(client, path.as_ptr()));
         }
     }
     for request in server.requests.lock().unwrap().iter() {
