@@ -19,6 +19,8 @@ if command -v git >/dev/null 2>&1 && git -C "$ROOT" rev-parse --is-inside-work-t
 fi
 # Every suite's temporary files go to a directory of this run, which must be empty at the end.
 run_tmp=$(mktemp -d "${TMPDIR:-/tmp}/icdapi-test.XXXXXX")
+# Shared like /tmp: the PHP suite runs PHP as another user (nobody), as php-fpm's workers are.
+chmod 1777 "$run_tmp"
 trap 'rm -rf "$run_tmp"' EXIT
 export TMPDIR=$run_tmp
 
