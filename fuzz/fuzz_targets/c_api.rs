@@ -223,8 +223,6 @@ fuzz_target!(|data: &[u8]| unsafe {
     }
     icd_client_free(client);
     if touched_disk {
-        // A fresh scratch directory for the next input: cache directories do not pile up.
-        let _ = std::fs::remove_dir_all(scratch_dir());
-        let _ = std::fs::create_dir_all(scratch_dir());
+        clear_scratch_dir();
     }
 });

@@ -22,20 +22,17 @@ pub fn c_string(bytes: &[u8]) -> CString {
     CString::new(&bytes[..end]).expect("no NUL before the end")
 }
 
-/// A directory of this process under $TMPDIR, removed when the process exits.
+/// A directory of this process under $TMPDIR, for the options whose value is a path. Created
+/// when an input needs it and removed after that input (`clear_scratch_dir`), so that nothing is
+/// left behind however the process ends.
 pub fn scratch_dir() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        extern "C" fn remove() {
-            if let Some(dir) = DIR.get() {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-        }
-        let dir = std::env::temp_dir().join(format!("icdapi-fuzz-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("the scratch directory is created");
-        unsafe { libc::atexit(remove) };
-        dir
-    })
+    DIR.get_or_init(|| std::env::temp_dir().join(format!("icdapi-fuzz-{}", std::process::id())))
+}
+
+/// Removes the scratch directory, if an input made it.
+pub fn clear_scratch_dir() {
+    let _ = std::fs::remove_dir_all(scratch_dir());
 }
 
 /// The value to pass for option `name`: as fuzzed, except that a path lands in the scratch
@@ -46,6 +43,7 @@ pub fn confine(name: &[u8], value: &[u8]) -> CString {
     if !PATH_OPTIONS.contains(&name) || value.as_bytes().is_empty() {
         return value;
     }
+    std::fs::create_dir_all(scratch_dir()).expect("the scratch directory is created");
     let mut path = scratch_dir().as_os_str().as_encoded_bytes().to_vec();
     path.push(b'/');
     path.extend(value.as_bytes().iter().map(|&b| if b == b'/' { b'_' } else { b }));

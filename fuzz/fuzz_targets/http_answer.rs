@@ -245,7 +245,6 @@ fuzz_target!(|data: &[u8]| unsafe {
     server.answers.lock().unwrap().clear();
     icd_client_free(client);
     if touched_disk {
-        let _ = std::fs::remove_dir_all(scratch_dir());
-        let _ = std::fs::create_dir_all(scratch_dir());
+        clear_scratch_dir();
     }
 });
