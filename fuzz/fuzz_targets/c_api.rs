@@ -42,6 +42,12 @@ impl<'a> Fields<'a> {
         self.0.next()
     }
 
+    /// `<count> <item>...`: at most 8 items, "NULL" standing for a NULL pointer.
+    fn list(&mut self) -> Vec<Option<CString>> {
+        let count = std::str::from_utf8(self.next().unwrap_or_default()).ok().and_then(|c| c.parse().ok());
+        (0..count.unwrap_or(0).min(8)).map(|_| Some(self.string()).filter(|item| item.as_bytes() != b"NULL")).collect()
+    }
+
     /// The next field as a C string ("" when the input has ended).
     fn string(&mut self) -> CString {
         CString::new(self.0.next().unwrap_or_default()).expect("fields hold no NUL")
@@ -56,13 +62,7 @@ struct Params {
 }
 
 fn params(fields: &mut Fields) -> Params {
-    let count = std::str::from_utf8(fields.next().unwrap_or_default())
-        .ok()
-        .and_then(|c| c.parse::<usize>().ok())
-        .unwrap_or(0)
-        .min(8);
-    let strings: Vec<Option<CString>> =
-        (0..count).map(|_| Some(fields.string()).filter(|item| item.as_bytes() != b"NULL")).collect();
+    let strings = fields.list();
     let mut pointers: Vec<*const c_char> =
         strings.iter().map(|s| s.as_ref().map_or(ptr::null(), |s| s.as_ptr())).collect();
     pointers.push(ptr::null());
@@ -178,13 +178,7 @@ fuzz_target!(|data: &[u8]| unsafe {
             b"lookup" => check_request(icd_lookup(client, fields.string().as_ptr())),
             b"post" => check_request(icd_post(client, fields.string().as_ptr(), fields.string().as_ptr())),
             b"many" => {
-                let count = std::str::from_utf8(fields.next().unwrap_or_default())
-                    .ok()
-                    .and_then(|c| c.parse::<usize>().ok())
-                    .unwrap_or(0)
-                    .min(8);
-                let items: Vec<Option<CString>> =
-                    (0..count).map(|_| Some(fields.string()).filter(|item| item.as_bytes() != b"NULL")).collect();
+                let items = fields.list();
                 check_batch(client, &items);
             }
             b"get_with" => {
