@@ -29,5 +29,10 @@ export ICDAPI_TEST_WHEEL
 unset ICD_CLIENT_ID ICD_CLIENT_SECRET ICD_API_BASE ICD_TOKEN_ENDPOINT ICDAPI_LOG ICDAPI_LIB LD_LIBRARY_PATH \
       HTTPS_PROXY https_proxy ALL_PROXY all_proxy HTTP_PROXY http_proxy
 export PYTHONDONTWRITEBYTECODE=1  # nothing written into the checkout
+# pytest's tmp_path directories (it keeps the last three runs') and Dask's scratch space go to a
+# directory of this run, removed at the end: nothing is left behind in /tmp.
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/icdapi-python-tests.XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
+export TMPDIR=$scratch
 cd "$work"
-exec "$venv/bin/python" -m pytest -q -p no:cacheprovider "$here/tests" "$@"
+"$venv/bin/python" -m pytest -q -p no:cacheprovider "$here/tests" "$@"
