@@ -72,11 +72,15 @@ pub unsafe fn set(client: *mut IcdClient, name: &str, value: &str) -> IcdStatus 
 }
 
 /// Keeps `client` in the sandbox: requests and token fetches go to `api` on loopback, with no
-/// proxy and no retry, and fail within a second. Applied after every fuzzed option, so that the
-/// option parsers see any bytes but the requests stay here.
+/// proxy and no retry, and end within a second (a shorter timeout the input set is kept). Applied
+/// after every fuzzed option, so that the option parsers see any bytes but the requests stay here.
 pub unsafe fn sandbox(client: *mut IcdClient, api: &str) {
+    let timeout_ms = icd_client_get_option(client, c"timeout_ms".as_ptr());
+    let current = CStr::from_ptr(timeout_ms).to_str().ok().and_then(|t| t.parse::<u64>().ok());
+    icd_free_string(timeout_ms);
+    let timeout_ms = current.unwrap_or(1000).min(1000).to_string();
     for (name, value) in
-        [("api_base", api), ("proxy", "none"), ("max_retries", "0"), ("timeout_ms", "1000"), ("log", "off")]
+        [("api_base", api), ("proxy", "none"), ("max_retries", "0"), ("timeout_ms", &timeout_ms), ("log", "off")]
     {
         assert_eq!(set(client, name, value), IcdStatus::ICD_OK, "{name}={value}: {:?}", last_error());
     }
