@@ -18,6 +18,7 @@
  * Prints one line of key=value pairs, like icdapi_client.
  */
 #include <curl/curl.h>
+#include <json-c/json.h>
 
 #include "bench_common.h"
 
@@ -80,15 +81,16 @@ static void fetch_token(CURL *curl, const char *token_base, char *auth, size_t a
                      "grant_type=client_credentials&scope=icdapi_access&client_id=bench&client_secret=bench");
     body.len = 0;
     check(curl, curl_easy_perform(curl), "token");
-    const char *key = "\"access_token\":\"";
-    char *start = body.data ? strstr(body.data, key) : NULL;
-    char *end = start ? strchr(start + strlen(key), '"') : NULL;
-    if (!end) {
+    /* Read with a JSON library (json-c), as a careful libcurl program would: no string scraping. */
+    json_object *answer = body.data ? json_tokener_parse(body.data) : NULL;
+    json_object *token = NULL;
+    if (!answer || !json_object_object_get_ex(answer, "access_token", &token) ||
+        !json_object_is_type(token, json_type_string)) {
         fprintf(stderr, "curl_client: no access_token in the token response\n");
         exit(1);
     }
-    start += strlen(key);
-    snprintf(auth, auth_size, "Authorization: Bearer %.*s", (int)(end - start), start);
+    snprintf(auth, auth_size, "Authorization: Bearer %s", json_object_get_string(token));
+    json_object_put(answer);
 }
 
 static size_t get(CURL *curl, struct curl_slist *headers, const char *base, long i) {

@@ -24,6 +24,7 @@ log() { echo "== $*" >&2; }
 missing=()
 [[ -x /usr/sbin/nginx ]] || command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
 dpkg -s libcurl4-openssl-dev >/dev/null 2>&1 || missing+=(libcurl4-openssl-dev)
+dpkg -s libjson-c-dev >/dev/null 2>&1 || missing+=(libjson-c-dev)
 command -v gcc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
 [[ -x $PY ]] && $PY -c 'import requests' >/dev/null 2>&1 || missing+=(python3 python3-requests)
 [[ -x $PY ]] && $PY -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
@@ -82,7 +83,7 @@ gcc "${CFLAGS[@]}" -pthread -o "$WORK/icdapi_threads" "$BENCH_DIR/icdapi_threads
     -L"$WORK/lib" -licdapi -Wl,-rpath,"$WORK/lib"
 gcc "${CFLAGS[@]}" -o "$WORK/icdapi_batch" "$BENCH_DIR/icdapi_batch.c" \
     -L"$WORK/lib" -licdapi -Wl,-rpath,"$WORK/lib"
-gcc "${CFLAGS[@]}" -o "$WORK/curl_client" "$BENCH_DIR/curl_client.c" $(curl-config --libs 2>/dev/null || echo -lcurl)
+gcc "${CFLAGS[@]}" -o "$WORK/curl_client" "$BENCH_DIR/curl_client.c" $(curl-config --libs 2>/dev/null || echo -lcurl) -ljson-c
 
 # The Python row (python_bench.py): the package of bindings/python in a venv of the same python3
 # that runs requests, installed as users do (maturin from PyPI builds the wheel).
