@@ -35,6 +35,32 @@ fn within(seconds: u64, test: impl FnOnce() + Send + 'static) {
 
 /// A client of `server` (API and token endpoint), trusting `ca_file`, with the cache off so
 /// that every call reaches the server.
+/// Runs `test` (one of this file's `*_child` tests, which do nothing unless their variable is
+/// set) in a child process of this test binary, with each variable set (Some) or removed (None),
+/// and waits at most `limit` for it: a process of its own, for what is decided once per process.
+fn run_child(test: &str, env: &[(&str, Option<&str>)], limit: Duration) -> std::process::ExitStatus {
+    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+    command.args(["--exact", test, "--test-threads=1", "--quiet"]).stdout(std::process::Stdio::null());
+    for (name, value) in env {
+        match value {
+            Some(value) => command.env(name, value),
+            None => command.env_remove(name),
+        };
+    }
+    let mut child = command.spawn().unwrap();
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("{test} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn client_of(server: &TlsServer, token_server: &TlsServer, ca_file: Option<&str>) -> Client {
     let client = Client::cloud(Some("conn-client"), Some("conn-secret")).unwrap();
     client.set_option("api_base", &server.url).unwrap();
@@ -183,25 +209,12 @@ fn the_system_trust_store_is_read_once_per_process() {
         let server = TlsServer::start(&ca, behaviour);
         let store = ca.path("ca.pem");
         let counter = OpenCounter::watch(&store);
-        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "system_store_child", "--test-threads=1", "--quiet"])
-            .env("ICDAPI_CHILD_TLS_URL", &server.url)
-            .env("SSL_CERT_FILE", &store)
-            .env_remove("SSL_CERT_DIR")
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let started = Instant::now();
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
-            }
-            if started.elapsed() > Duration::from_secs(90) {
-                let _ = child.kill();
-                panic!("the child did not finish within 90 s");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let env = [
+            ("ICDAPI_CHILD_TLS_URL", Some(server.url.as_str())),
+            ("SSL_CERT_FILE", Some(&store)),
+            ("SSL_CERT_DIR", None),
+        ];
+        let status = run_child("system_store_child", &env, Duration::from_secs(90));
         assert!(status.success(), "the child's calls succeed with the system store");
         let seen = server.seen();
         assert_eq!(seen.handshakes, 13, "4 clients x 3 calls, each on a new connection, and the token: {seen:?}");
@@ -304,24 +317,9 @@ fn a_forked_process_never_uses_its_parents_connections() {
     within(60, || {
         let ca = TestCa::new("fork");
         let server = TlsServer::start(&ca, Behaviour::default());
-        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "fork_child", "--test-threads=1", "--quiet"])
-            .env("ICDAPI_CHILD_FORK_URL", &server.url)
-            .env("ICDAPI_CHILD_CA", ca.path("ca.pem"))
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let started = Instant::now();
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
-            }
-            if started.elapsed() > Duration::from_secs(45) {
-                let _ = child.kill();
-                panic!("the child did not finish within 45 s");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let ca_path = ca.path("ca.pem");
+        let env = [("ICDAPI_CHILD_FORK_URL", Some(server.url.as_str())), ("ICDAPI_CHILD_CA", Some(&ca_path))];
+        let status = run_child("fork_child", &env, Duration::from_secs(45));
         assert!(status.success(), "every call, before and after the fork, in both processes");
         let seen = server.seen();
         assert_eq!(seen.requests, 6, "a token and 5 calls: {seen:?}");
@@ -350,14 +348,13 @@ fn an_empty_system_store_is_an_error_that_says_what_to_do() {
         let server = TlsServer::start(&ca, Behaviour::default());
         let empty = ca.write("empty.pem", "");
         std::fs::create_dir_all(ca.path("empty-dir")).unwrap();
-        let status = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "empty_store_child", "--test-threads=1", "--quiet"])
-            .env("ICDAPI_CHILD_EMPTY_STORE_URL", &server.url)
-            .env("SSL_CERT_FILE", &empty)
-            .env("SSL_CERT_DIR", ca.path("empty-dir"))
-            .stdout(std::process::Stdio::null())
-            .status()
-            .unwrap();
+        let empty_dir = ca.path("empty-dir");
+        let env = [
+            ("ICDAPI_CHILD_EMPTY_STORE_URL", Some(server.url.as_str())),
+            ("SSL_CERT_FILE", Some(&empty)),
+            ("SSL_CERT_DIR", Some(&empty_dir)),
+        ];
+        let status = run_child("empty_store_child", &env, Duration::from_secs(50));
         assert!(status.success(), "the child's checks");
         assert_eq!(server.seen().requests, 0, "nothing was sent without a trust store");
     });
