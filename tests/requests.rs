@@ -288,3 +288,50 @@ fn host_names_are_resolved_and_reused() {
     }
     assert_eq!(standin.api_requests().len(), 3);
 }
+
+#[test]
+fn a_redirect_loop_is_given_up_after_five_redirects() {
+    let standin = StandIn::start();
+    let client = standin.client();
+    // A deadline of its own: a client that followed the loop for ever would end in a timeout.
+    client.set_option("timeout_ms", "5000").unwrap();
+    let path = "/icd/release/11/2026-01/mms/1439886552";
+    standin.fault(serde_json::json!({"match": "/mms/1439886552", "kind": "redirect", "count": 0,
+        "location": format!("{}{path}", standin.url)}));
+    let error = client.get(path).unwrap_err();
+    assert_eq!((error.kind(), error.http_status()), (ErrorKind::Http, 302), "{}", error.message());
+    let asked = standin.api_requests().iter().filter(|r| r["path"] == path).count();
+    assert_eq!(asked, 6, "the request and 5 redirects followed, then given up");
+}
+
+#[test]
+fn a_redirected_post_is_not_followed() {
+    let standin = StandIn::start();
+    let client = standin.client();
+    standin.fault(serde_json::json!({"match": "/codedit", "kind": "redirect", "status": 307,
+        "location": format!("{}/icd/release/11/2026-01/codedit?again=1", standin.url)}));
+    let error = client.post("/icd/release/11/2026-01/codedit", r#"{"certificate": {}}"#).unwrap_err();
+    assert_eq!((error.kind(), error.http_status()), (ErrorKind::Http, 307), "{}", error.message());
+    let posts: Vec<Value> = standin.api_requests().into_iter().filter(|r| r["method"] == "POST").collect();
+    assert_eq!(posts.len(), 1, "the POST was sent once and its redirect not followed: {posts:?}");
+}
+
+#[test]
+fn a_401_from_a_local_deployment_is_an_http_error_not_a_token_failure() {
+    let standin = StandIn::start_with(&["--local"]);
+    let client = standin.local_client();
+    standin.fault(serde_json::json!({"match": "/codeinfo/1A00", "kind": "status", "status": 401}));
+    let error = client.codeinfo("1A00").unwrap_err();
+    assert_eq!((error.kind(), error.http_status()), (ErrorKind::Http, 401), "{}", error.message());
+    assert!(!error.message().contains("freshly issued token"), "a local client has no token: {}", error.message());
+}
+
+#[test]
+fn a_client_debug_shows_its_settings_but_never_the_secret() {
+    let standin = StandIn::start();
+    let client = standin.client_with_secret("a-very-private-secret");
+    let shown = format!("{client:?}");
+    assert!(shown.contains("Client") && shown.contains(&standin.url), "{shown}");
+    assert!(shown.contains(support::CLIENT_ID), "the client id may show: {shown}");
+    assert!(!shown.contains("a-very-private-secret"), "{shown}");
+}
