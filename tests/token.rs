@@ -188,13 +188,22 @@ fn changing_the_token_endpoint_drops_the_token() {
 
 #[test]
 fn credentials_come_from_the_environment_when_both_are_null() {
-    // The only test in this binary that touches these variables.
+    // The only test in this binary that touches these variables (ICD_CLIENT_*, ICD_API_BASE,
+    // ICD_TOKEN_ENDPOINT).
     std::env::set_var("ICD_CLIENT_ID", CLIENT_ID);
     std::env::set_var("ICD_CLIENT_SECRET", CLIENT_SECRET);
+    // Set but empty, the URL variables mean "not set": the defaults, not an error.
+    std::env::set_var("ICD_API_BASE", "");
+    std::env::set_var("ICD_TOKEN_ENDPOINT", "");
+    let defaults = Client::cloud(None, None).unwrap().config();
+    assert_eq!(defaults.get("api_base").unwrap(), "https://id.who.int");
+    assert_eq!(defaults.get("token_endpoint").unwrap(), "https://icdaccessmanagement.who.int/connect/token");
     let standin = StandIn::start();
+    std::env::set_var("ICD_API_BASE", &standin.url);
+    std::env::set_var("ICD_TOKEN_ENDPOINT", standin.token_endpoint());
     let client = Client::cloud(None, None).unwrap();
-    client.set_option("api_base", &standin.url).unwrap();
-    client.set_option("token_endpoint", &standin.token_endpoint()).unwrap();
+    std::env::remove_var("ICD_API_BASE");
+    std::env::remove_var("ICD_TOKEN_ENDPOINT");
     client.codeinfo("1A00").unwrap();
     std::env::remove_var("ICD_CLIENT_SECRET");
     let error = Client::cloud(None, None).unwrap_err();
