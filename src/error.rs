@@ -109,3 +109,26 @@ pub(crate) fn quote_body(body: &[u8], secrets: &[&str]) -> String {
         format!("\"{}\"", shorten(&line, QUOTED_BODY_CHARS))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_displays_as_its_message_and_hides_secrets_when_scrubbed() {
+        let error =
+            Error::new(ErrorKind::Http, "GET /x: the API answered 404 with token abcd1234").with_http_status(404);
+        assert_eq!(error.to_string(), error.message());
+        let scrubbed = error.scrub(&["abcd1234", "ab"]);
+        assert_eq!(scrubbed.to_string(), "GET /x: the API answered 404 with token [redacted]");
+        assert_eq!((scrubbed.kind(), scrubbed.http_status()), (ErrorKind::Http, 404));
+    }
+
+    #[test]
+    fn a_quoted_body_is_one_line_without_secrets() {
+        assert_eq!(quote_body(b"  \n ", &[]), "(empty body)");
+        assert_eq!(quote_body(b"bad\n  token s3cret!", &["s3cret!"]), "\"bad token [redacted]\"");
+        let long = "x".repeat(1000);
+        assert!(quote_body(long.as_bytes(), &[]).chars().count() < QUOTED_BODY_CHARS + 10);
+    }
+}

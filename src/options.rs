@@ -312,3 +312,61 @@ fn parse_number(value: &str, min: u64, max: u64) -> std::result::Result<u64, Str
         _ => Err(format!("expected a whole number from {min} to {max}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        let base = |url: &str| BaseUrl::parse(url, "test").unwrap();
+        Config::new(base("https://id.who.int"), Some(base("https://icdaccessmanagement.who.int/connect/token")))
+    }
+
+    /// Each (option, value) is taken or refused exactly at the edges the header documents.
+    #[test]
+    fn option_values_are_checked_at_their_edges() {
+        let cases: &[(&str, &str, bool)] = &[
+            ("timeout_ms", "1", true),
+            ("timeout_ms", "86400000", true), // a day
+            ("timeout_ms", "86400001", false),
+            ("timeout_ms", "0", false),
+            ("user_agent", "a", true),
+            ("user_agent", &"u".repeat(256), true),
+            ("user_agent", &"u".repeat(257), false),
+            ("user_agent", "", false),
+            ("user_agent", "tab\there", false),
+            ("user_agent", "del\u{7f}", false),
+            ("user_agent", "caf\u{e9}", false),
+            ("user_agent", "space and ~tilde", true),
+            ("icd10_release", "2019", true),
+            ("icd10_release", &"9".repeat(64), true),
+            ("icd10_release", &"9".repeat(65), false),
+            ("icd10_release", "", false),
+            ("icd10_release", "   ", false),
+            ("icd10_release", "20\n19", false),
+        ];
+        for &(name, value, taken) in cases {
+            let mut config = config();
+            let before = config.get(name).unwrap();
+            let outcome = config.set(name, value);
+            assert_eq!(outcome.is_ok(), taken, "{name} = {value:?}: {outcome:?}");
+            let now = config.get(name).unwrap();
+            assert_eq!(now == value, taken, "{name} reads back {now:?} after {value:?}");
+            if !taken {
+                assert_eq!(now, before, "a refused {name} leaves the option as it was");
+            }
+        }
+    }
+
+    #[test]
+    fn log_takes_every_spelling_of_on_and_off() {
+        for (value, on) in [("debug", true), ("1", true), ("on", true), ("true", true), ("off", false), ("0", false)] {
+            let mut config = config();
+            config.log = !on;
+            config.set("log", value).unwrap_or_else(|e| panic!("log = {value}: {e}"));
+            assert_eq!(config.log, on, "log = {value}");
+            assert_eq!(config.get("log").unwrap(), if on { "debug" } else { "off" });
+        }
+        assert!(config().set("log", "verbose").is_err());
+    }
+}
