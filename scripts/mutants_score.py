@@ -6,6 +6,8 @@
 Viable mutants are those that built. A mutant is caught when a test failed (or hung past the
 per-mutant timeout) against it. The mutants that .cargo/mutants.toml excludes as unobservable are
 not built at all, so they are counted here as missed: the score never gains from the list.
+After `make mutants MUTANTS_ARGS=--iterate` (only what earlier runs did not catch is tested
+again), the mutants caught by the earlier runs (previously_caught.txt) count as caught.
 """
 
 import json
@@ -34,7 +36,11 @@ def main(out_dir):
         if summary == "MissedMutant":
             missed.append(outcome["scenario"]["Mutant"]["name"])
     excluded = excluded_count()
-    caught = counts["CaughtMutant"] + counts["Timeout"]
+    earlier = os.path.join(out_dir, "previously_caught.txt")
+    previously = len(open(earlier, encoding="utf-8").read().split("\n")) - 1 if os.path.exists(earlier) else 0
+    if previously:
+        print("%d mutants caught by earlier runs (--iterate) are not tested again: counted as caught" % previously)
+    caught = counts["CaughtMutant"] + counts["Timeout"] + previously
     viable = caught + counts["MissedMutant"] + excluded
     print("mutants: %d caught (%d of them by a timeout), %d missed, %d excluded as unobservable "
           "(.cargo/mutants.toml, counted as missed), %d unviable (did not build)" % (
