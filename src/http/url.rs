@@ -304,4 +304,28 @@ mod tests {
         assert!(base("http://[::1]:1").require_secure("api_base").is_ok());
         assert!(base("http://localhost").require_secure("api_base").is_ok());
     }
+
+    #[test]
+    fn a_scheme_needs_both_slashes() {
+        // "https:/host" once came out as "https://ost": a typo must be refused, not mangled.
+        for typo in ["https:/id.who.int", "http:/localhost:8080", "https:id.who.int", "https//id.who.int"] {
+            assert!(BaseUrl::parse(typo, "api_base").is_err(), "{typo}");
+            assert!(split_scheme(typo).is_none(), "{typo}");
+        }
+        assert_eq!(split_scheme("HTTPS://h/x"), Some(("https", "h/x")));
+        assert_eq!(split_scheme("http://h"), Some(("http", "h")));
+        assert_eq!(split_scheme("https://"), None, "nothing after the scheme");
+        let local = base("http://localhost:8080/api");
+        assert!(local.resolve("http:/localhost:8080/api/icd").is_err());
+    }
+
+    #[test]
+    fn the_api_base_itself_is_under_its_prefix() {
+        let local = base("http://localhost:8080/api");
+        assert_eq!(local.resolve("http://localhost:8080/api").unwrap(), "http://localhost:8080/api");
+        assert_eq!(local.resolve("http://localhost:8080/api?x=1").unwrap(), "http://localhost:8080/api?x=1");
+        assert_eq!(local.resolve("http://LOCALHOST:8080/api/icd").unwrap(), "http://localhost:8080/api/icd");
+        assert!(local.resolve("http://localhost:8080/ap").is_err());
+        assert!(local.resolve("http://localhost:8080").is_err(), "the origin alone is not under /api");
+    }
 }
