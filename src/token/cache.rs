@@ -232,5 +232,30 @@ mod tests {
         let token = Token::new("tok3n-value".into(), Duration::from_secs(10));
         let text = format!("{credentials:?} {token:?}");
         assert!(!text.contains("s3cr3t-value") && !text.contains("tok3n-value"), "{text}");
+        // Redacted, not blank: what is there to see is shown.
+        assert!(text.starts_with(r#"Credentials { client_id: "id", client_secret: "[redacted]" }"#), "{text}");
+        assert!(text.contains(r#"Token { value: "[redacted]", refresh_at: "#), "{text}");
+    }
+
+    #[test]
+    fn a_token_is_stale_from_its_refresh_time_on() {
+        let token = Token::new("t".into(), Duration::from_secs(100));
+        assert!(token.is_fresh(token.refresh_at - Duration::from_millis(1)));
+        assert!(!token.is_fresh(token.refresh_at), "at its refresh time a token is no longer handed out");
+        assert!(!token.is_fresh(token.refresh_at + Duration::from_millis(1)));
+        assert_eq!(token.value(), "t");
+        assert_eq!(token.authorization(), "Bearer t");
+    }
+
+    #[test]
+    fn an_expired_token_is_not_fresh_and_is_fetched_again() {
+        let cache = TokenCache::default();
+        // A lifetime of zero: stale as soon as it is made.
+        let first = cache.get(far(), |_| Ok(("short".into(), Duration::ZERO))).unwrap();
+        assert_eq!(first.value(), "short");
+        assert!(!cache.has_fresh_token());
+        let second = cache.get(far(), |_| Ok(("long".into(), Duration::from_secs(3600)))).unwrap();
+        assert_eq!(second.value(), "long");
+        assert!(cache.has_fresh_token());
     }
 }
