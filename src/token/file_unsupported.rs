@@ -45,6 +45,16 @@ mod tests {
     fn the_option_is_refused_with_a_reason() {
         let error = validate(Path::new("/tmp/token.json")).unwrap_err();
         assert!(error.message().contains("Unix only"), "{}", error.message());
-        assert!(with_lock(Path::new("t"), Instant::now(), |_| {}, || Ok(())).is_err());
+        let ran = std::cell::Cell::new(false);
+        assert!(with_lock(Path::new("t"), Instant::now(), |_| {}, || Ok(ran.set(true))).is_err());
+        assert!(!ran.get(), "nothing runs under a lock that cannot be had");
+    }
+
+    #[test]
+    fn no_token_is_ever_read_or_written() {
+        let key = TokenKey::local();
+        assert_eq!(load(Path::new("/tmp/token.json"), &key, None, |_| {}), None);
+        let error = store(Path::new("/tmp/token.json"), &key, "token", Duration::from_secs(60)).unwrap_err();
+        assert!(error.message().contains("Unix only"), "{}", error.message());
     }
 }
