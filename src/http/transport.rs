@@ -315,6 +315,73 @@ mod tests {
         assert_eq!(parse_retry_after("soon", now), None);
     }
 
+    fn config() -> Config {
+        Config::new(crate::http::url::BaseUrl::parse("http://127.0.0.1:1", "api_base").unwrap(), None)
+    }
+
+    /// What `classify` makes of an I/O error of `kind`: retryable or not, and the error.
+    fn classified(kind: io::ErrorKind) -> (bool, Error) {
+        match classify(ureq::Error::Io(io::Error::from(kind)), &config(), "GET http://h/x") {
+            Failure::Retryable(e) => (true, e),
+            Failure::Final(e) => (false, e),
+        }
+    }
+
+    #[test]
+    fn operating_system_timeouts_are_timeouts_not_network_errors() {
+        // Our sockets turn their timeouts into ureq's Timeout; one that arrives as a raw I/O error
+        // (from a layer that does not) must still be a timeout, and final.
+        for kind in [io::ErrorKind::TimedOut, io::ErrorKind::WouldBlock] {
+            let (retryable, error) = classified(kind);
+            assert!(!retryable, "{kind:?}");
+            assert_eq!(error.kind(), ErrorKind::Timeout, "{kind:?}: {}", error.message());
+            assert!(error.message().starts_with("GET http://h/x: no complete answer"), "{}", error.message());
+        }
+    }
+
+    #[test]
+    fn cut_connections_are_retried_and_say_how_they_were_cut() {
+        for (kind, how) in [
+            (io::ErrorKind::ConnectionReset, "the server reset it"),
+            (io::ErrorKind::ConnectionAborted, "aborted on this side"),
+            (io::ErrorKind::BrokenPipe, "closed while the request was sent"),
+            (io::ErrorKind::UnexpectedEof, "closed before the answer was complete"),
+        ] {
+            let (retryable, error) = classified(kind);
+            assert!(retryable, "{kind:?}");
+            assert_eq!(error.kind(), ErrorKind::Network);
+            assert_eq!(error.message(), format!("GET http://h/x: the connection was cut: {how}"));
+        }
+        let (retryable, error) = classified(io::ErrorKind::ConnectionRefused);
+        assert!(!retryable, "nothing listens: not worth another attempt");
+        assert!(error.message().starts_with("GET http://h/x: connection refused: nothing accepts"), "{}", error.message());
+        let (retryable, error) = classified(io::ErrorKind::PermissionDenied);
+        assert!(!retryable && error.kind() == ErrorKind::Network, "{}", error.message());
+    }
+
+    #[test]
+    fn tls_errors_inside_io_errors_are_tls_failures() {
+        let inner = io::Error::other(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer));
+        match classify(ureq::Error::Io(inner), &config(), "GET http://h/x") {
+            Failure::Final(e) => {
+                assert_eq!(e.kind(), ErrorKind::Network);
+                assert!(e.message().contains("TLS handshake failed") && e.message().contains("ca_file"), "{}", e.message());
+            }
+            Failure::Retryable(e) => panic!("a bad certificate is not retried: {e}"),
+        }
+        assert_eq!(tls_failure("bad record"), "TLS handshake failed: bad record");
+        assert!(tls_failure("invalid peer certificate").contains("set the option ca_file"));
+    }
+
+    #[test]
+    fn notes_and_texts() {
+        assert_eq!(attempts_note(1), "");
+        assert_eq!(attempts_note(2), " after 2 attempts");
+        assert_eq!(io_text(&io::Error::other("Connection refused (os error 111)")), "Connection refused");
+        assert_eq!(io_text(&io::Error::other("plain")), "plain");
+        assert_eq!((Method::Get.as_str(), Method::Post.as_str()), ("GET", "POST"));
+    }
+
     #[test]
     fn backoff_grows_and_is_capped() {
         assert!(backoff(0) >= FIRST_BACKOFF && backoff(0) < FIRST_BACKOFF * 2);
