@@ -178,6 +178,34 @@ fn bodies_over_the_limit_are_network_errors() {
 }
 
 #[test]
+fn a_body_of_exactly_max_response_bytes_is_accepted() {
+    let standin = StandIn::start();
+    let client = standin.client();
+    client.set_option("timeout_ms", "10000").unwrap();
+    client.set_option("max_response_bytes", "100000").unwrap();
+    standin.fault(json!({"match": "/codeinfo/", "kind": "large", "bytes": 100000}));
+    assert_eq!(client.codeinfo("1A00").unwrap().body.len(), 100000, "the limit itself is allowed");
+    standin.fault(json!({"match": "/codeinfo/", "kind": "large", "bytes": 100001}));
+    let error = client.codeinfo("1A00").unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Network, "{}", error.message());
+    assert!(error.message().contains("larger than max_response_bytes (100000 bytes)"), "{}", error.message());
+}
+
+#[test]
+fn transport_errors_name_the_method_and_the_url() {
+    let standin = StandIn::start();
+    let client = standin.client();
+    client.set_option("timeout_ms", "10000").unwrap();
+    client.set_option("token_endpoint", "http://127.0.0.1:9/connect/token").unwrap();
+    let error = client.codeinfo("1A00").unwrap_err();
+    assert!(error.message().starts_with("POST http://127.0.0.1:9/connect/token: connection refused"), "{}", error.message());
+    let local = Client::local(Some("http://127.0.0.1:9")).unwrap();
+    local.set_option("timeout_ms", "10000").unwrap();
+    let error = local.get("/icd/entity").unwrap_err();
+    assert!(error.message().starts_with("GET http://127.0.0.1:9/icd/entity: connection refused"), "{}", error.message());
+}
+
+#[test]
 fn a_gigantic_header_is_a_network_error() {
     let standin = StandIn::start();
     let client = standin.client();
