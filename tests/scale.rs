@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use icdapi::ffi::*;
 use icdapi::{Client, ErrorKind};
 use serde_json::json;
-use support::{json_of, StandIn, CLIENT_ID, CLIENT_SECRET};
+use support::{json_of, wait_within, StandIn, CLIENT_ID, CLIENT_SECRET};
 
 fn temp_path(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("icdapi-scale-{}-{name}", std::process::id()));
@@ -178,6 +178,7 @@ fn token_file_child() {
     client.set_option("api_base", &url).unwrap();
     client.set_option("token_endpoint", &format!("{url}/connect/token")).unwrap();
     client.set_option("token_cache_file", &file).unwrap();
+    client.set_option("timeout_ms", "10000").unwrap();
     client.codeinfo("1A00").unwrap();
 }
 
@@ -194,7 +195,7 @@ fn run_children(standin: &StandIn, file: &Path, count: usize) {
         })
         .collect();
     for mut child in children {
-        assert!(child.wait().unwrap().success());
+        assert!(wait_within(&mut child, Duration::from_secs(30)).success());
     }
 }
 

@@ -6,7 +6,7 @@ mod support;
 
 use icdapi::{Client, ErrorKind, OPTION_NAMES};
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
-use support::{StandIn, CLIENT_ID, CLIENT_SECRET};
+use support::{wait_within, StandIn, CLIENT_ID, CLIENT_SECRET};
 
 struct TestPki {
     dir: std::path::PathBuf,
@@ -52,6 +52,7 @@ fn client_for(standin: &StandIn) -> Client {
     let client = Client::cloud(Some(CLIENT_ID), Some(CLIENT_SECRET)).unwrap();
     client.set_option("api_base", &standin.url).unwrap();
     client.set_option("token_endpoint", &standin.token_endpoint()).unwrap();
+    client.set_option("timeout_ms", "10000").unwrap();
     client
 }
 
@@ -102,6 +103,7 @@ fn system_store_child() {
     let client = Client::cloud(Some(CLIENT_ID), Some(CLIENT_SECRET)).unwrap();
     client.set_option("api_base", &url).unwrap();
     client.set_option("token_endpoint", &format!("{url}/connect/token")).unwrap();
+    client.set_option("timeout_ms", "10000").unwrap();
     assert!(client.search("cholera").unwrap().body.contains("1A00"));
 }
 
@@ -109,14 +111,15 @@ fn system_store_child() {
 fn the_system_certificate_store_is_trusted_by_default() {
     let pki = TestPki::new("system");
     let standin = pki.start_standin();
-    let status = std::process::Command::new(std::env::current_exe().unwrap())
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "system_store_child", "--test-threads=1", "--quiet"])
         .env("ICDAPI_CHILD_TLS_URL", &standin.url)
         .env("SSL_CERT_FILE", pki.path("ca.pem"))
         .env_remove("SSL_CERT_DIR")
         .stdout(std::process::Stdio::null())
-        .status()
+        .spawn()
         .unwrap();
+    let status = wait_within(&mut child, std::time::Duration::from_secs(30));
     assert!(status.success(), "a CA in the system store is trusted without ca_file");
     assert_eq!(standin.tokens_issued(), 1);
 }

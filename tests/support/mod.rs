@@ -152,6 +152,23 @@ impl Drop for StandIn {
     }
 }
 
+/// Waits for a child process at most `limit`, then kills it and fails the test: a child that
+/// waits on the network must not hang its parent.
+pub fn wait_within(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("waiting for a child process") {
+            return status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("a child process did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// The JSON of a reply body.
 pub fn json_of(body: &str) -> Value {
     serde_json::from_str(body).expect("the body is JSON")
