@@ -125,6 +125,32 @@ fn clients_with_other_trust_settings_never_get_the_connection() {
 }
 
 #[test]
+fn past_sixteen_pools_those_no_client_uses_are_dropped_and_those_in_use_kept() {
+    within(60, || {
+        let ca = TestCa::new("evict");
+        let server = TlsServer::start(&ca, Behaviour::default());
+        let in_use_file = ca.path("ca.pem");
+        // The same CA with other bytes around it: another trust setting, another pool.
+        let setting = |name: &str, newlines: usize| ca.write(name, &format!("{}{}", ca.ca_pem, "\n".repeat(newlines)));
+        let unused_file = setting("unused.pem", 1);
+        let in_use = client_of(&server, &server, Some(&in_use_file));
+        call(&in_use, 0);
+        call(&client_of(&server, &server, Some(&unused_file)), 1); // its client is freed at once
+        assert_eq!(server.seen().connections, 2);
+        // Seventeen more settings, each used by a client that is freed at once: the pools no
+        // client uses are kept up to sixteen, then dropped with their connections.
+        for n in 0..17 {
+            drop(client_of(&server, &server, Some(&setting(&format!("more-{n}.pem"), n + 2))));
+        }
+        call(&client_of(&server, &server, Some(&in_use_file)), 2);
+        assert_eq!(server.seen().connections, 2, "a pool a client still uses is kept, and its connection");
+        call(&client_of(&server, &server, Some(&unused_file)), 3);
+        assert_eq!(server.seen().connections, 3, "the unused pool was dropped: a new one connects again");
+        call(&in_use, 4);
+    });
+}
+
+#[test]
 fn sessions_resume_when_the_server_closes_every_connection() {
     within(60, || {
         let ca = TestCa::new("resume");
