@@ -198,11 +198,19 @@ fn transport_errors_name_the_method_and_the_url() {
     client.set_option("timeout_ms", "10000").unwrap();
     client.set_option("token_endpoint", "http://127.0.0.1:9/connect/token").unwrap();
     let error = client.codeinfo("1A00").unwrap_err();
-    assert!(error.message().starts_with("POST http://127.0.0.1:9/connect/token: connection refused"), "{}", error.message());
+    assert!(
+        error.message().starts_with("POST http://127.0.0.1:9/connect/token: connection refused"),
+        "{}",
+        error.message()
+    );
     let local = Client::local(Some("http://127.0.0.1:9")).unwrap();
     local.set_option("timeout_ms", "10000").unwrap();
     let error = local.get("/icd/entity").unwrap_err();
-    assert!(error.message().starts_with("GET http://127.0.0.1:9/icd/entity: connection refused"), "{}", error.message());
+    assert!(
+        error.message().starts_with("GET http://127.0.0.1:9/icd/entity: connection refused"),
+        "{}",
+        error.message()
+    );
 }
 
 #[test]

@@ -354,7 +354,11 @@ mod tests {
         }
         let (retryable, error) = classified(io::ErrorKind::ConnectionRefused);
         assert!(!retryable, "nothing listens: not worth another attempt");
-        assert!(error.message().starts_with("GET http://h/x: connection refused: nothing accepts"), "{}", error.message());
+        assert!(
+            error.message().starts_with("GET http://h/x: connection refused: nothing accepts"),
+            "{}",
+            error.message()
+        );
         let (retryable, error) = classified(io::ErrorKind::PermissionDenied);
         assert!(!retryable && error.kind() == ErrorKind::Network, "{}", error.message());
     }
@@ -365,7 +369,11 @@ mod tests {
         match classify(ureq::Error::Io(inner), &config(), "GET http://h/x") {
             Failure::Final(e) => {
                 assert_eq!(e.kind(), ErrorKind::Network);
-                assert!(e.message().contains("TLS handshake failed") && e.message().contains("ca_file"), "{}", e.message());
+                assert!(
+                    e.message().contains("TLS handshake failed") && e.message().contains("ca_file"),
+                    "{}",
+                    e.message()
+                );
             }
             Failure::Retryable(e) => panic!("a bad certificate is not retried: {e}"),
         }

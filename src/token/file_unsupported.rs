@@ -46,7 +46,11 @@ mod tests {
         let error = validate(Path::new("/tmp/token.json")).unwrap_err();
         assert!(error.message().contains("Unix only"), "{}", error.message());
         let ran = std::cell::Cell::new(false);
-        assert!(with_lock(Path::new("t"), Instant::now(), |_| {}, || Ok(ran.set(true))).is_err());
+        let body = || {
+            ran.set(true);
+            Ok(())
+        };
+        assert!(with_lock(Path::new("t"), Instant::now(), |_| {}, body).is_err());
         assert!(!ran.get(), "nothing runs under a lock that cannot be had");
     }
 
