@@ -22,7 +22,7 @@ def excluded_count():
     """Entries of exclude_re in .cargo/mutants.toml (one quoted pattern a line)."""
     text = open(os.path.join(ROOT, ".cargo", "mutants.toml"), encoding="utf-8").read()
     block = re.search(r"exclude_re\s*=\s*\[(.*?)\n\]", text, re.S)
-    return len(re.findall(r'^\s*"', block.group(1), re.M)) if block else 0
+    return len(re.findall(r"^\s*['\"]", block.group(1), re.M)) if block else 0
 
 
 def main(out_dir):

@@ -176,6 +176,20 @@ fn answers_without_max_age_are_not_cached() {
 }
 
 #[test]
+fn answers_that_forbid_keeping_are_not_cached_whatever_their_max_age() {
+    let standin = StandIn::start();
+    let client = standin.client();
+    for (i, cache_control) in
+        ["public, max-age=3600, no-store", "no-cache, max-age=3600", "max-age=3600, private"].into_iter().enumerate()
+    {
+        standin.configure(serde_json::json!({"cache_control": cache_control}));
+        client.codeinfo("1A00").unwrap();
+        client.codeinfo("1A00").unwrap();
+        assert_eq!(standin.api_requests().len(), 2 * (i + 1), "{cache_control}: both asked");
+    }
+}
+
+#[test]
 fn short_max_age_expires() {
     let standin = StandIn::start();
     standin.configure(serde_json::json!({"cache_control": "public,max-age=1"}));

@@ -25,7 +25,7 @@ const STALE_TEMPORARY: std::time::Duration = std::time::Duration::from_secs(3600
 pub struct DiskCache {
     dir: PathBuf,
     max_bytes: u64,
-    /// What this process believes the directory holds; None until first measured. Other
+    /// What this process believes the directory holds; measured at its first `put`. Other
     /// processes write too, so it is re-measured whenever it says the bound is passed.
     approximate_bytes: AtomicU64,
     measured: std::sync::Once,
@@ -96,6 +96,9 @@ impl DiskCache {
         if entry.len() as u64 > self.max_bytes {
             return;
         }
+        // What the directory held before this entry, measured once per process (entries of earlier
+        // runs and other processes count too); measured after the write, the entry would count twice.
+        self.measured.call_once(|| self.approximate_bytes.store(self.measure(), Ordering::Relaxed));
         let path = self.entry_path(key);
         static SEQUENCE: AtomicU64 = AtomicU64::new(0);
         let temporary =
@@ -113,7 +116,6 @@ impl DiskCache {
             let _ = fs::remove_file(&temporary);
             return;
         }
-        self.measured.call_once(|| self.approximate_bytes.store(self.measure(), Ordering::Relaxed));
         let total = self.approximate_bytes.fetch_add(entry.len() as u64, Ordering::Relaxed) + entry.len() as u64;
         if total > self.max_bytes {
             self.evict();
@@ -149,18 +151,23 @@ impl DiskCache {
         self.entries().iter().map(|(_, size, _)| size).sum()
     }
 
-    /// Removes the least recently used entries until the directory holds at most 90% of the bound.
+    /// Called when the running total says the bound is passed: re-measures the directory and, if
+    /// it really is over its bound, removes the least recently used entries until it holds at most
+    /// 90% of it. The running total can be high (an entry stored again, entries removed by other
+    /// processes): entries that fit are never removed for it.
     fn evict(&self) {
         let mut entries = self.entries();
         let mut total: u64 = entries.iter().map(|(_, size, _)| size).sum();
-        entries.sort_by_key(|(_, _, used)| *used);
-        let target = self.max_bytes / 10 * 9;
-        for (path, size, _) in entries {
-            if total <= target {
-                break;
-            }
-            if fs::remove_file(&path).is_ok() {
-                total -= size;
+        if total > self.max_bytes {
+            entries.sort_by_key(|(_, _, used)| *used);
+            let target = self.max_bytes / 10 * 9;
+            for (path, size, _) in entries {
+                if total <= target {
+                    break;
+                }
+                if fs::remove_file(&path).is_ok() {
+                    total -= size;
+                }
             }
         }
         self.approximate_bytes.store(total, Ordering::Relaxed);
@@ -204,6 +211,9 @@ mod tests {
             "http://localhost:8080/api/icd/release/11/2024-01/mms/codeinfo/1A00?x=1",
             "https://id.who.int/icd/release/11/2018/mms/search?q=x",
             "https://id.who.int/icd/release/10/2019/A00",
+            // Local deployments reached by a short host name (a Docker service, say).
+            "https://x/icd/release/11/2024-01/mms",
+            "http://icd/icd/release/11/2024-01/mms/1435254666",
         ] {
             assert!(is_fixed_release(fixed), "{fixed}");
         }
@@ -245,5 +255,147 @@ mod tests {
         assert!(cache.get("key99").is_some(), "the newest entries stay");
         assert!(cache.get("key0").is_none(), "the oldest went");
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A directory of the test's own under the temporary directory, removed when it ends.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(name: &str) -> Scratch {
+            static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+            let n = SEQUENCE.fetch_add(1, Ordering::Relaxed);
+            Scratch(std::env::temp_dir().join(format!("icdapi-disk-{name}-{}-{n}", std::process::id())))
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    const BODY: &str = r#"{"title":"Cholera","code":"1A00"}"#;
+
+    fn key(i: usize) -> String {
+        format!("https://id.who.int/icd/release/11/2024-01/mms/{i:04}\nen\nv2")
+    }
+
+    /// The size of one entry file for `key(i)` and `BODY` (the same for every i).
+    fn entry_len() -> u64 {
+        format_entry(&key(0), BODY).len() as u64
+    }
+
+    /// The bytes the directory's entry files hold, read apart from the cache's own accounting.
+    fn bytes_on_disk(dir: &Path) -> u64 {
+        let files = fs::read_dir(dir).unwrap().map(|entry| entry.unwrap());
+        files
+            .filter(|f| f.file_name().to_string_lossy().ends_with(ENTRY_SUFFIX))
+            .map(|f| f.metadata().unwrap().len())
+            .sum()
+    }
+
+    /// Sets a file's modification time (the time of its last use, for eviction) to `seconds` ago.
+    fn last_used(path: &Path, seconds: u64) {
+        let file = fs::File::options().write(true).open(path).unwrap();
+        file.set_modified(SystemTime::now() - std::time::Duration::from_secs(seconds)).unwrap();
+    }
+
+    /// Which of the first `n` keys have an entry file (looked at without `get`, which marks use).
+    fn stored(cache: &DiskCache, n: usize) -> Vec<usize> {
+        (0..n).filter(|&i| cache.entry_path(&key(i)).exists()).collect()
+    }
+
+    /// Stores `key(i)` for each i, used in that order (one second apart, the first longest ago).
+    fn fill(cache: &DiskCache, keys: std::ops::Range<usize>) {
+        for i in keys {
+            cache.put(&key(i), BODY);
+            last_used(&cache.entry_path(&key(i)), 1000 - i as u64);
+        }
+    }
+
+    #[test]
+    fn an_entry_as_large_as_the_bound_is_kept_and_a_larger_one_refused() {
+        let scratch = Scratch::new("one");
+        let cache = DiskCache::open(&scratch.0, entry_len()).unwrap();
+        cache.put(&key(0), BODY);
+        assert_eq!(cache.get(&key(0)).as_deref(), Some(BODY));
+        // One byte more than the bound: not stored, and what is stored stays.
+        cache.put(&key(1), &format!("{BODY} "));
+        assert_eq!(stored(&cache, 2), [0]);
+        assert_eq!(bytes_on_disk(&scratch.0), entry_len());
+    }
+
+    #[test]
+    fn entries_that_fit_stay_and_the_bound_holds_after_every_put() {
+        let scratch = Scratch::new("fill");
+        let cache = DiskCache::open(&scratch.0, 10 * entry_len()).unwrap();
+        for i in 0..10 {
+            fill(&cache, i..i + 1);
+            assert_eq!(stored(&cache, 10), (0..=i).collect::<Vec<_>>(), "after {} entries", i + 1);
+        }
+        assert_eq!(bytes_on_disk(&scratch.0), 10 * entry_len(), "exactly at the bound, nothing removed");
+        // Stored again (two threads that missed it both store it): the directory holds no more.
+        cache.put(&key(9), BODY);
+        assert_eq!(stored(&cache, 10), (0..10).collect::<Vec<_>>());
+        // One more passes the bound: the least recently used go until 90% of it is held.
+        fill(&cache, 10..11);
+        assert_eq!(stored(&cache, 11), (2..11).collect::<Vec<_>>());
+        assert_eq!(bytes_on_disk(&scratch.0), 9 * entry_len());
+        // The running total is right again: the next one fits without removing anything.
+        fill(&cache, 11..12);
+        assert_eq!(stored(&cache, 12), (2..12).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn entries_of_earlier_runs_count_towards_the_bound() {
+        let scratch = Scratch::new("earlier");
+        let max = 10 * entry_len();
+        fill(&DiskCache::open(&scratch.0, max).unwrap(), 0..10);
+        // A new process (a new cache on the same directory) finds it full.
+        let cache = DiskCache::open(&scratch.0, max).unwrap();
+        fill(&cache, 10..11);
+        assert_eq!(bytes_on_disk(&scratch.0), 9 * entry_len());
+        assert_eq!(stored(&cache, 11), (2..11).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn stale_temporaries_are_removed_fresh_ones_and_strangers_left_alone() {
+        let scratch = Scratch::new("temporaries");
+        let cache = DiskCache::open(&scratch.0, 1 << 20).unwrap();
+        let file = |name: String, age: u64| {
+            let path = scratch.0.join(name);
+            fs::write(&path, "partial").unwrap();
+            last_used(&path, age);
+            path
+        };
+        let hash = |n: u8| sha256_hex(&[n]);
+        // Another process is writing this one right now.
+        let writing = file(format!("{}.tmp.41.0", hash(1)), 0);
+        // A process died writing this one two hours ago.
+        let dead = file(format!("{}.tmp.42.7", hash(2)), 7200);
+        // Not ours, however old: never touched.
+        let strangers = [file(format!("{}.lock", hash(3)), 7200), file("notes.txt".into(), 7200)];
+        cache.put(&key(0), BODY); // the first put looks at the directory
+        assert!(writing.exists(), "a temporary being written is left alone");
+        assert!(!dead.exists(), "a temporary older than an hour is removed");
+        assert!(strangers.iter().all(|path| path.exists()));
+        assert_eq!(cache.get(&key(0)).as_deref(), Some(BODY));
+    }
+
+    #[test]
+    fn an_entry_answers_only_for_its_own_key() {
+        let scratch = Scratch::new("key");
+        let cache = DiskCache::open(&scratch.0, 1 << 20).unwrap();
+        let (key, other) = (key(1), key(2));
+        cache.put(&key, BODY);
+        // The file records its key on one line after the header (other versions read it too).
+        let text = fs::read_to_string(cache.entry_path(&key)).unwrap();
+        let header = format!("{MAGIC} {} {}", sha256_hex(BODY.as_bytes()), BODY.len());
+        assert_eq!(text, format!("{header}\n{}\n{BODY}", key.replace('\n', " ")));
+        // An intact entry under another key's name (copied, or a hash collision) is not that key's.
+        fs::copy(cache.entry_path(&key), cache.entry_path(&other)).unwrap();
+        assert_eq!(cache.get(&other), None);
+        assert!(!cache.entry_path(&other).exists(), "removed, to be refetched");
+        assert_eq!(cache.get(&key).as_deref(), Some(BODY));
     }
 }

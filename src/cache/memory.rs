@@ -13,6 +13,14 @@ struct Entry {
     expires: Instant,
 }
 
+impl Entry {
+    /// Fresh while its age is under its lifetime: at the instant it expires it is stale (RFC 9111,
+    /// section 4.2: fresh when the freshness lifetime is greater than the age).
+    fn is_fresh_at(&self, now: Instant) -> bool {
+        self.expires > now
+    }
+}
+
 pub struct ResponseCache {
     /// None when caching is disabled (`cache_entries` = 0).
     entries: Mutex<Option<LruCache<String, Entry>>>,
@@ -61,7 +69,7 @@ impl ResponseCache {
         let mut guard = self.entries.lock();
         let entries = guard.as_mut()?;
         let entry = entries.get(key)?;
-        if entry.expires > Instant::now() {
+        if entry.is_fresh_at(Instant::now()) {
             return Some(entry.body.clone());
         }
         entries.pop(key);
@@ -100,6 +108,12 @@ mod tests {
         assert_eq!(freshness_lifetime(Some("public, max-age=5")), Some(Duration::from_secs(5)));
         assert_eq!(freshness_lifetime(Some("no-store, no-cache, max-age=0")), None);
         assert_eq!(freshness_lifetime(Some("private, max-age=60")), None);
+        // Each of the three alone forbids keeping the answer, wherever it stands and however spelt.
+        for forbidding in ["no-store", "no-cache", "private", "No-Store", "NO-CACHE"] {
+            for header in [forbidding.to_owned(), format!("public, max-age=3600, {forbidding}")] {
+                assert_eq!(freshness_lifetime(Some(&header)), None, "{header}");
+            }
+        }
         assert_eq!(freshness_lifetime(Some("max-age=0")), None);
         assert_eq!(freshness_lifetime(Some("public")), None);
         assert_eq!(freshness_lifetime(None), None);
@@ -124,5 +138,14 @@ mod tests {
         assert_eq!(cache.len(), 0);
         cache.insert("k".into(), Arc::from("{}"), Duration::from_secs(60));
         assert!(cache.get("k").is_none());
+    }
+
+    #[test]
+    fn an_entry_is_stale_from_the_instant_it_expires() {
+        let expires = Instant::now() + Duration::from_secs(60);
+        let entry = Entry { body: Arc::from("{}"), expires };
+        assert!(entry.is_fresh_at(expires - Duration::from_nanos(1)));
+        assert!(!entry.is_fresh_at(expires));
+        assert!(!entry.is_fresh_at(expires + Duration::from_secs(1)));
     }
 }
