@@ -250,33 +250,74 @@ fn the_system_trust_store_is_read_once_per_process() {
 
 #[test]
 fn the_first_call_opens_the_api_connection_while_the_token_is_fetched() {
+    within(60, || first_call_overlaps("overlap", None));
+}
+
+#[test]
+fn with_a_proxy_set_a_loopback_api_is_still_opened_ahead() {
+    // Loopback goes direct, proxy or not: its connection is opened ahead as without a proxy.
+    // (Nothing listens at the proxy's address: a request sent there would fail.)
+    within(60, || first_call_overlaps("overlap-proxy", Some("http://127.0.0.1:9")));
+}
+
+/// The first call of a client whose token endpoint is on another host than the API: the API's
+/// connection is opened (TLS included) while the token is fetched.
+fn first_call_overlaps(name: &str, proxy: Option<&str>) {
+    let ca = TestCa::new(name);
+    const TOKEN_DELAY: Duration = Duration::from_millis(400);
+    let token_server = TlsServer::start(&ca, Behaviour { token_delay: TOKEN_DELAY, ..Behaviour::default() });
+    let api = TlsServer::start(&ca, Behaviour::default());
+    let client = client_of(&api, &token_server, Some(&ca.path("ca.pem")));
+    if let Some(proxy) = proxy {
+        client.set_option("proxy", proxy).unwrap();
+    }
+    let started = Instant::now();
+    call(&client, 0);
+    let elapsed = started.elapsed();
+
+    let (token_seen, api_seen) = (token_server.seen(), api.seen());
+    assert_eq!(api_seen.connections, 1, "the API request went on the connection opened ahead: {api_seen:?}");
+    let api_ready = api_seen.handshakes_at[0];
+    let token_sent = token_seen.tokens_sent_at[0];
+    assert!(
+        api_ready < token_sent,
+        "the API's TLS handshake was done {:?} before the token was sent",
+        token_sent.saturating_duration_since(api_ready)
+    );
+    assert!(api_seen.api_requests_at[0] >= token_sent, "the API request waited for its token");
+    // The token's delay, not the sum of two connection set-ups, is what the call took.
+    assert!(elapsed >= TOKEN_DELAY && elapsed < TOKEN_DELAY * 3, "{elapsed:?}");
+
+    // Later calls, and later clients, find the connection in the pool.
+    call(&client, 1);
+    let later = client_of(&api, &token_server, Some(&ca.path("ca.pem")));
+    if let Some(proxy) = proxy {
+        later.set_option("proxy", proxy).unwrap();
+    }
+    call(&later, 2);
+    assert_eq!(api.seen().connections, 1);
+    assert_eq!(token_server.seen().token_requests, 1);
+}
+
+#[test]
+fn a_connection_opened_ahead_that_stalls_gives_up_at_the_calls_deadline() {
     within(60, || {
-        let ca = TestCa::new("overlap");
-        const TOKEN_DELAY: Duration = Duration::from_millis(400);
-        let token_server = TlsServer::start(&ca, Behaviour { token_delay: TOKEN_DELAY, ..Behaviour::default() });
-        let api = TlsServer::start(&ca, Behaviour::default());
+        let ca = TestCa::new("stalled");
+        let token_server = TlsServer::start(&ca, Behaviour::default());
+        // The connection opened ahead of the first call gets no TLS handshake from the API.
+        let api = TlsServer::start(&ca, Behaviour { stalled_connections: 1, ..Behaviour::default() });
         let client = client_of(&api, &token_server, Some(&ca.path("ca.pem")));
+        client.set_option("timeout_ms", "1500").unwrap();
+        // The first call waits for that connection until its deadline, and fails.
         let started = Instant::now();
-        call(&client, 0);
-        let elapsed = started.elapsed();
-
-        let (token_seen, api_seen) = (token_server.seen(), api.seen());
-        assert_eq!(api_seen.connections, 1, "the API request went on the connection opened ahead: {api_seen:?}");
-        let api_ready = api_seen.handshakes_at[0];
-        let token_sent = token_seen.tokens_sent_at[0];
-        assert!(
-            api_ready < token_sent,
-            "the API's TLS handshake was done {:?} before the token was sent",
-            token_sent.saturating_duration_since(api_ready)
-        );
-        assert!(api_seen.api_requests_at[0] >= token_sent, "the API request waited for its token");
-        // The token's delay, not the sum of two connection set-ups, is what the call took.
-        assert!(elapsed >= TOKEN_DELAY && elapsed < TOKEN_DELAY * 3, "{elapsed:?}");
-
-        // Later calls, and later clients, find the connection in the pool.
+        let error = client.get("/icd/release/11/2026-01/mms/0").unwrap_err();
+        assert_eq!(error.kind(), icdapi::ErrorKind::Timeout, "{}", error.message());
+        assert!(started.elapsed() < Duration::from_millis(2500), "the first call took {:?}", started.elapsed());
+        // The connection opened ahead gave up with the first call's deadline: the next call does
+        // not wait for it, and succeeds on a connection of its own.
+        let started = Instant::now();
         call(&client, 1);
-        call(&client_of(&api, &token_server, Some(&ca.path("ca.pem"))), 2);
-        assert_eq!(api.seen().connections, 1);
+        assert!(started.elapsed() < Duration::from_millis(1000), "the second call took {:?}", started.elapsed());
         assert_eq!(token_server.seen().token_requests, 1);
     });
 }

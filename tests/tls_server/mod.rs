@@ -95,11 +95,14 @@ pub struct Behaviour {
     pub close_every_connection: bool,
     /// Wait this long before answering a token request.
     pub token_delay: Duration,
+    /// The first this many connections are accepted and never answered (no TLS handshake):
+    /// they are read until the client gives up, or for 30 s.
+    pub stalled_connections: usize,
 }
 
 impl Default for Behaviour {
     fn default() -> Self {
-        Behaviour { close_every_connection: false, token_delay: Duration::ZERO }
+        Behaviour { close_every_connection: false, token_delay: Duration::ZERO, stalled_connections: 0 }
     }
 }
 
@@ -124,7 +127,15 @@ impl TlsServer {
                         break;
                     }
                     let Ok(stream) = stream else { continue };
-                    seen.lock().unwrap().connections += 1;
+                    let connections = {
+                        let mut seen = seen.lock().unwrap();
+                        seen.connections += 1;
+                        seen.connections
+                    };
+                    if connections <= behaviour.stalled_connections {
+                        std::thread::spawn(move || stall(stream));
+                        continue;
+                    }
                     let (seen, config) = (seen.clone(), config.clone());
                     std::thread::spawn(move || serve(stream, config, behaviour, seen));
                 }
@@ -151,6 +162,13 @@ impl Drop for TlsServer {
         self.stop.store(true, Ordering::SeqCst);
         let _ = TcpStream::connect(("127.0.0.1", self.port)); // wakes the accept loop
     }
+}
+
+/// Takes what the client sends and answers nothing, until the client closes or 30 s pass.
+fn stall(mut tcp: TcpStream) {
+    let _ = tcp.set_read_timeout(Some(Duration::from_secs(30)));
+    let mut buffer = [0u8; 4096];
+    while matches!(tcp.read(&mut buffer), Ok(n) if n > 0) {}
 }
 
 fn serve(tcp: TcpStream, config: Arc<ServerConfig>, behaviour: Behaviour, seen: Arc<Mutex<Seen>>) {
