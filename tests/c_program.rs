@@ -9,19 +9,21 @@ use std::process::Command;
 use support::{repo_path, StandIn, CLIENT_ID, CLIENT_SECRET};
 
 /// The directory holding libicdapi.so: `ICDAPI_LIB_DIR` when the caller built it (`make test`
-/// does), else a build of our own in a separate target directory (cargo's lock on the main one
-/// is held while tests run).
+/// does), else the one this test was built in: cargo builds the library's every crate type (the
+/// cdylib too) beside the test binaries, from the same source and with the same profile, so the
+/// program tests exactly the code the Rust tests do (and a mutant of it, under cargo-mutants).
 fn library_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("ICDAPI_LIB_DIR") {
         return PathBuf::from(dir);
     }
-    let target = repo_path("target/c-abi");
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--lib", "--target-dir", &target, "--manifest-path", &repo_path("Cargo.toml")])
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building the library failed");
-    PathBuf::from(target).join("debug")
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let deps = exe.parent().expect("the test binary's directory").to_path_buf();
+    assert!(
+        deps.join("libicdapi.so").is_file(),
+        "no libicdapi.so beside {}: build the library (cargo build) or set ICDAPI_LIB_DIR to its directory",
+        exe.display()
+    );
+    deps
 }
 
 fn compile(compiler: &str, language_flags: &[&str], output: &Path, lib_dir: &Path) {
