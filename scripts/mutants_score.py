@@ -36,10 +36,15 @@ def main(out_dir):
         if summary == "MissedMutant":
             missed.append(outcome["scenario"]["Mutant"]["name"])
     excluded = excluded_count()
+    # previously_caught.txt names mutants by file, line and column: one whose code has moved or
+    # changed since is not in this run's list (mutants.json) and is tested again instead, so only
+    # names still in the list count.
+    listed = {mutant["name"] for mutant in json.load(open(os.path.join(out_dir, "mutants.json"), encoding="utf-8"))}
+    tested = {outcome["scenario"]["Mutant"]["name"] for outcome in data["outcomes"]
+              if isinstance(outcome["scenario"], dict) and "Mutant" in outcome["scenario"]}
     earlier = os.path.join(out_dir, "previously_caught.txt")
-    previously = len(open(earlier, encoding="utf-8").read().split("\n")) - 1 if os.path.exists(earlier) else 0
-    if previously:
-        print("%d mutants caught by earlier runs (--iterate) are not tested again: counted as caught" % previously)
+    names = open(earlier, encoding="utf-8").read().splitlines() if os.path.exists(earlier) else []
+    previously = len((set(names) & listed) - tested)
     caught = counts["CaughtMutant"] + counts["Timeout"] + previously
     viable = caught + counts["MissedMutant"] + excluded
     print("mutants: %d caught (%d of them by a timeout), %d missed, %d excluded as unobservable "
