@@ -116,10 +116,15 @@ impl DiskCache {
             let _ = fs::remove_file(&temporary);
             return;
         }
-        let total = self.approximate_bytes.fetch_add(entry.len() as u64, Ordering::Relaxed) + entry.len() as u64;
-        if total > self.max_bytes {
+        if self.count_written(entry.len() as u64) {
             self.evict();
         }
+    }
+
+    /// Adds a written entry to the running total; true when the total says the bound is passed,
+    /// and the directory should be measured again (and trimmed if it really is over).
+    fn count_written(&self, bytes: u64) -> bool {
+        self.approximate_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes > self.max_bytes
     }
 
     fn entries(&self) -> Vec<(PathBuf, u64, SystemTime)> {
