@@ -156,7 +156,8 @@ struct IcdClient *icd_client_new_local(const char *base_url);
  * - cache_entries: "1024"; in-memory response cache size, 0 disables it
  * - max_response_bytes: "33554432"; larger bodies fail with ICD_ERR_NETWORK
  * - user_agent: "icdapi/<version>"
- * - proxy: none; "http://host:port", or "none"; default from HTTPS_PROXY/ALL_PROXY
+ * - proxy: "" (from HTTPS_PROXY/ALL_PROXY when set); "http://host:port"; or "none": direct,
+ *   whatever the environment says
  * - ca_file: none; a PEM bundle to trust instead of the system's certificate store
  * - log: "off"; "debug" prints one line per request, retry and token fetch to stderr (no
  *   secrets, no tokens); ICDAPI_LOG=debug in the environment turns it on at client creation
@@ -185,7 +186,7 @@ enum IcdStatus icd_client_set_option(struct IcdClient *client,
  * can be set back): e.g. "2026-01" for "release", "30000" for "timeout_ms", "off" or "debug"
  * for "log". An option that is not set reads as "" (proxy, ca_file, token_cache_file,
  * cache_dir; token_endpoint on a local client); proxy "" means the environment's HTTPS_PROXY /
- * ALL_PROXY apply.
+ * ALL_PROXY apply, "none" that requests go direct.
  *
  * Returns a string the caller owns and frees with icd_free_string, or NULL with the last error
  * ICD_ERR_INVALID_ARGUMENT (NULL client or name, unknown name). The credentials are not

@@ -58,6 +58,19 @@ impl FixedHeaders {
     }
 }
 
+/// Where requests go. The default follows the environment, as curl and every HTTP client do;
+/// `none` is there for the machine whose HTTPS_PROXY is meant for other programs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ProxySetting {
+    /// `HTTPS_PROXY`/`ALL_PROXY` when set, else direct (the option unset or set to "").
+    #[default]
+    FromEnvironment,
+    /// Direct, whatever the environment says (the option set to "none").
+    Direct,
+    /// Through this `http://host:port` proxy.
+    Via(String),
+}
+
 /// A client's settings. Requests take a snapshot (an `Arc<Config>`) at their start, so an option
 /// changed by another thread applies from the next call on, never half-way through one.
 #[derive(Debug, Clone)]
@@ -74,7 +87,7 @@ pub struct Config {
     pub cache_entries: usize,
     pub max_response_bytes: u64,
     pub user_agent: String,
-    pub proxy: Option<String>,
+    pub proxy: ProxySetting,
     pub ca_file: Option<PathBuf>,
     pub log: bool,
     pub headers: FixedHeaders,
@@ -118,7 +131,7 @@ impl Config {
             cache_entries: 1024,
             max_response_bytes: 32 * 1024 * 1024,
             user_agent: USER_AGENT.into(),
-            proxy: None,
+            proxy: ProxySetting::FromEnvironment,
             ca_file: None,
             log: false,
             headers: FixedHeaders::new("en", "v2", USER_AGENT),
@@ -202,13 +215,14 @@ impl Config {
             }
             "proxy" => {
                 self.proxy = match value {
-                    "" | "none" => None,
+                    "" => ProxySetting::FromEnvironment,
+                    "none" => ProxySetting::Direct,
                     _ => {
                         let url = BaseUrl::parse(value, "proxy")?;
                         if url.is_https() {
                             return Err(bad("expected http://host:port (the proxy tunnels TLS with CONNECT)"));
                         }
-                        Some(url.as_url())
+                        ProxySetting::Via(url.as_url())
                     }
                 };
                 return Ok(Effect::Transport);
@@ -279,7 +293,11 @@ impl Config {
             "cache_entries" => self.cache_entries.to_string(),
             "max_response_bytes" => self.max_response_bytes.to_string(),
             "user_agent" => self.user_agent.clone(),
-            "proxy" => self.proxy.clone().unwrap_or_default(),
+            "proxy" => match &self.proxy {
+                ProxySetting::FromEnvironment => String::new(),
+                ProxySetting::Direct => "none".to_owned(),
+                ProxySetting::Via(url) => url.clone(),
+            },
             "ca_file" => path(&self.ca_file),
             "log" => (if self.log { "debug" } else { "off" }).to_owned(),
             "concurrency" => self.concurrency.to_string(),

@@ -222,6 +222,11 @@ fn every_option_reads_back_as_it_can_be_set() {
     client.set_option("timeout_ms", "1234").unwrap();
     assert_eq!(client.option("release").unwrap(), "2024-01");
     assert_eq!(client.option("timeout_ms").unwrap(), "1234");
+    // The proxy: "" is the default (from the environment), "none" goes direct whatever it says.
+    for proxy in ["http://proxy.hospital.example:3128", "none", ""] {
+        client.set_option("proxy", proxy).unwrap();
+        assert_eq!(client.option("proxy").unwrap(), proxy);
+    }
     // Every option, set back to what it reads, reads the same and changes nothing.
     for name in icdapi::OPTION_NAMES {
         let value = client.option(name).unwrap_or_else(|e| panic!("{name}: {e}"));

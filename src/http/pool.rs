@@ -33,7 +33,7 @@ use crate::http::socket::PlainTransport;
 use crate::http::tls::{self, SharedTlsConfig, TrustRoots};
 use crate::http::transport::io_text;
 use crate::http::url::shorten;
-use crate::options::Config;
+use crate::options::{Config, ProxySetting};
 
 /// Idle connections kept per host: enough for many threads sharing one client.
 const IDLE_CONNECTIONS_PER_HOST: usize = 64;
@@ -323,15 +323,27 @@ impl Resolver for SharedResolver {
     }
 }
 
-/// The proxy from the `proxy` option, else from `HTTPS_PROXY`/`ALL_PROXY`. Loopback hosts and
-/// the hosts in `NO_PROXY` always go direct.
+/// The proxy from the `proxy` option, else from `HTTPS_PROXY`/`ALL_PROXY`; none when the option
+/// says "none". Loopback hosts and the hosts in `NO_PROXY` always go direct.
 fn proxy_for(config: &Config) -> Result<Option<Proxy>> {
+    proxy_from(&config.proxy, |name| std::env::var(name).ok())
+}
+
+/// `proxy_for` with the environment passed in (tests give their own).
+fn proxy_from(setting: &ProxySetting, env: impl Fn(&str) -> Option<String>) -> Result<Option<Proxy>> {
     let from_env = || {
         ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
             .iter()
-            .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+            .find_map(|name| env(name).filter(|v| !v.is_empty()))
     };
-    let Some(url) = config.proxy.clone().or_else(from_env) else { return Ok(None) };
+    let url = match setting {
+        ProxySetting::Direct => return Ok(None),
+        ProxySetting::Via(url) => url.clone(),
+        ProxySetting::FromEnvironment => match from_env() {
+            Some(url) => url,
+            None => return Ok(None),
+        },
+    };
     let unusable =
         |why: String| Error::invalid_argument(format!("proxy \"{}\" is not usable: {why}", shorten(&url, 100)));
     let parsed = Proxy::new(&url).map_err(|e| unusable(e.to_string()))?;
@@ -343,7 +355,7 @@ fn proxy_for(config: &Config) -> Result<Option<Proxy>> {
     if let (Some(user), Some(password)) = (parsed.username(), parsed.password()) {
         builder = builder.username(user).password(password);
     }
-    let no_proxy = std::env::var("NO_PROXY").or_else(|_| std::env::var("no_proxy")).unwrap_or_default();
+    let no_proxy = env("NO_PROXY").or_else(|| env("no_proxy")).unwrap_or_default();
     // Loopback goes direct: localhost, all of 127.0.0.0/8 ("127." is a prefix entry), ::1.
     for host in ["localhost", "127.", "::1", "[::1]"].into_iter().chain(no_proxy.split(',')) {
         if !host.trim().is_empty() {
@@ -351,4 +363,43 @@ fn proxy_for(config: &Config) -> Result<Option<Proxy>> {
         }
     }
     builder.build().map(Some).map_err(|e| Error::invalid_argument(format!("proxy: {e}")))
+}
+
+#[cfg(test)]
+mod proxy_tests {
+    use super::*;
+
+    /// The proxy chosen for a setting, with an environment holding only `vars`; None if direct.
+    fn chosen(setting: ProxySetting, vars: &[(&str, &str)]) -> Option<String> {
+        let env = |name: &str| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string());
+        proxy_from(&setting, env).unwrap().map(|proxy| format!("{}:{}", proxy.host(), proxy.port()))
+    }
+
+    #[test]
+    fn none_goes_direct_whatever_the_environment_says() {
+        let env = [("HTTPS_PROXY", "http://envproxy:3128"), ("ALL_PROXY", "http://allproxy:8080")];
+        assert_eq!(chosen(ProxySetting::Direct, &env), None);
+        assert_eq!(chosen(ProxySetting::FromEnvironment, &env).as_deref(), Some("envproxy:3128"));
+        assert_eq!(chosen(ProxySetting::FromEnvironment, &env[1..]).as_deref(), Some("allproxy:8080"));
+        assert_eq!(chosen(ProxySetting::FromEnvironment, &[("HTTPS_PROXY", "")]), None, "set but empty");
+        assert_eq!(chosen(ProxySetting::FromEnvironment, &[]), None);
+        let option = ProxySetting::Via("http://option:3129".into());
+        assert_eq!(chosen(option, &env).as_deref(), Some("option:3129"), "the option outranks the environment");
+    }
+
+    #[test]
+    fn no_proxy_hosts_and_loopback_go_direct() {
+        let env = [("HTTPS_PROXY", "http://envproxy:3128"), ("no_proxy", "icd.local, .hospital.example")];
+        let proxy = proxy_from(&ProxySetting::FromEnvironment, |name| {
+            env.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
+        })
+        .unwrap()
+        .unwrap();
+        for direct in
+            ["https://icd.local/icd", "https://api.hospital.example/", "http://127.0.0.2:9/", "http://localhost/"]
+        {
+            assert!(proxy.is_no_proxy(&direct.parse().unwrap()), "{direct}");
+        }
+        assert!(!proxy.is_no_proxy(&"https://id.who.int/icd".parse().unwrap()));
+    }
 }
