@@ -140,27 +140,30 @@ impl Write for Socket {
 }
 
 /// Looks at the socket without taking anything and without waiting: one system call
-/// (`MSG_PEEK | MSG_DONTWAIT`) where ureq's own probe makes three.
-#[cfg(unix)]
+/// (`MSG_PEEK | MSG_DONTWAIT`) where ureq's own probe makes three. (One function with both
+/// platforms' bodies, so that what tests hold on Unix holds the one function there is.)
 pub fn peek_without_waiting(tcp: &TcpStream) -> io::Result<usize> {
-    use std::os::fd::AsRawFd;
-    let mut byte = 0u8;
-    // SAFETY: a one-byte buffer that lives across the call, on a socket we own.
-    let read =
-        unsafe { libc::recv(tcp.as_raw_fd(), (&mut byte as *mut u8).cast(), 1, libc::MSG_PEEK | libc::MSG_DONTWAIT) };
-    if read < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(read as usize)
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        let mut byte = 0u8;
+        // SAFETY: a one-byte buffer that lives across the call, on a socket we own.
+        let read = unsafe {
+            libc::recv(tcp.as_raw_fd(), (&mut byte as *mut u8).cast(), 1, libc::MSG_PEEK | libc::MSG_DONTWAIT)
+        };
+        if read < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(read as usize)
+        }
     }
-}
-
-#[cfg(not(unix))]
-pub fn peek_without_waiting(tcp: &TcpStream) -> io::Result<usize> {
-    tcp.set_nonblocking(true)?;
-    let peeked = tcp.peek(&mut [0u8]);
-    tcp.set_nonblocking(false)?;
-    peeked
+    #[cfg(not(unix))]
+    {
+        tcp.set_nonblocking(true)?;
+        let peeked = tcp.peek(&mut [0u8]);
+        tcp.set_nonblocking(false)?;
+        peeked
+    }
 }
 
 /// A plain-HTTP connection as ureq sees it, on a socket of our own.
@@ -205,5 +208,323 @@ impl Transport for PlainTransport {
 impl std::fmt::Debug for PlainTransport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("PlainTransport")
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::net::{SocketAddr, TcpListener};
+    use std::os::fd::FromRawFd;
+    use std::sync::{mpsc, Arc};
+
+    use ureq::http::Uri;
+    use ureq::unversioned::resolver::{DefaultResolver, Resolver};
+    use ureq::unversioned::transport::time;
+
+    /// Runs `test` on a thread and fails if it has not finished within `seconds`.
+    fn within<T: Send + 'static>(seconds: u64, test: impl FnOnce() -> T + Send + 'static) -> T {
+        let (done, finished) = mpsc::channel();
+        let runner = std::thread::spawn(move || {
+            let _ = done.send(test());
+        });
+        match finished.recv_timeout(Duration::from_secs(seconds)) {
+            Ok(result) => result,
+            Err(mpsc::RecvTimeoutError::Disconnected) => std::panic::resume_unwind(runner.join().unwrap_err()),
+            Err(mpsc::RecvTimeoutError::Timeout) => panic!("the test did not finish within {seconds} s"),
+        }
+    }
+
+    /// A loopback address whose connections never complete: its listener's queue is full (one
+    /// connection made and never accepted), so the kernel drops new SYNs, as a firewall does.
+    /// Keep the returned values alive as long as the address is used.
+    fn unanswered_address() -> (SocketAddr, TcpListener, TcpStream) {
+        // SAFETY: a new socket that the listener owns from here on.
+        let listener = unsafe {
+            let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+            assert!(fd >= 0, "socket: {}", io::Error::last_os_error());
+            TcpListener::from_raw_fd(fd)
+        };
+        let loopback = std::os::fd::AsRawFd::as_raw_fd(&listener);
+        let any_port = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: 0,
+            sin_addr: libc::in_addr { s_addr: u32::from_ne_bytes([127, 0, 0, 1]) },
+            sin_zero: [0; 8],
+        };
+        // SAFETY: a sockaddr_in that lives across the calls, with its true size.
+        unsafe {
+            let size = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            assert_eq!(libc::bind(loopback, (&any_port as *const libc::sockaddr_in).cast(), size), 0);
+            assert_eq!(libc::listen(loopback, 0), 0); // a queue of one
+        }
+        let address = listener.local_addr().unwrap();
+        let queued = TcpStream::connect(address).unwrap();
+        // The queue is full now: check that a connection is indeed left unanswered.
+        let probe = TcpStream::connect_timeout(&address, Duration::from_millis(100));
+        assert_eq!(probe.unwrap_err().kind(), io::ErrorKind::TimedOut, "the listener still answers");
+        (address, listener, queued)
+    }
+
+    /// Calls `connect` for `addresses` within `budget`, as ureq would for a URL at them.
+    fn connect_to(addresses: &[SocketAddr], budget: Duration) -> Result<(TcpStream, Duration), ureq::Error> {
+        let uri: Uri = "http://icd.test/icd/entity".parse().unwrap();
+        let config = ureq::Agent::config_builder().build();
+        let resolver = DefaultResolver::default();
+        let mut addrs = resolver.empty();
+        for address in addresses {
+            addrs.push(*address);
+        }
+        let details = ConnectionDetails {
+            uri: &uri,
+            addrs,
+            config: &config,
+            request_level: false,
+            resolver: &resolver,
+            now: time::Instant::now(),
+            timeout: NextTimeout {
+                after: time::Duration::Exact(budget),
+                reason: ureq::Timeout::Connect,
+                ..NextTimeout::default()
+            },
+            current_time: Arc::new(time::Instant::now),
+            run_connector: Arc::new(|_| Err(ureq::Error::ConnectionFailed)),
+            register_shutdown: Arc::new(|_| Ok(())),
+        };
+        connect(&details)
+    }
+
+    #[test]
+    fn an_address_that_does_not_answer_leaves_time_for_the_next() {
+        within(20, || {
+            let (silent, _listener, _queued) = unanswered_address();
+            let server = TcpListener::bind("127.0.0.1:0").unwrap();
+            let budget = Duration::from_millis(1600);
+            let started = Instant::now();
+            let (tcp, left) = connect_to(&[silent, server.local_addr().unwrap()], budget).unwrap();
+            let elapsed = started.elapsed();
+            assert_eq!(tcp.peer_addr().unwrap(), server.local_addr().unwrap());
+            // The silent address had its half of the time, not more: the rest is left.
+            assert!(elapsed >= budget / 2, "the first address was given up after {elapsed:?}");
+            assert!(left <= budget - elapsed + Duration::from_millis(50), "{left:?} left after {elapsed:?}");
+            assert!(left > Duration::ZERO);
+        });
+    }
+
+    #[test]
+    fn addresses_that_do_not_answer_share_the_time_and_end_in_a_timeout() {
+        within(20, || {
+            let (silent, _listener, _queued) = unanswered_address();
+            let budget = Duration::from_millis(1200);
+            let started = Instant::now();
+            let error = connect_to(&[silent, silent, silent], budget).unwrap_err();
+            let elapsed = started.elapsed();
+            assert!(matches!(error, ureq::Error::Timeout(ureq::Timeout::Connect)), "{error:?}");
+            // Each address had its share of the whole time: the last one what was left.
+            assert!(elapsed >= budget - Duration::from_millis(30), "gave up after {elapsed:?}");
+        });
+    }
+
+    #[test]
+    fn no_time_left_to_connect_is_a_timeout_and_no_address_a_host_not_found() {
+        let server = TcpListener::bind("127.0.0.1:0").unwrap();
+        let error = connect_to(&[server.local_addr().unwrap()], Duration::ZERO).unwrap_err();
+        assert!(matches!(error, ureq::Error::Timeout(ureq::Timeout::Connect)), "{error:?}");
+        let error = connect_to(&[], Duration::from_secs(5)).unwrap_err();
+        assert!(matches!(error, ureq::Error::HostNotFound), "{error:?}");
+    }
+
+    #[test]
+    fn a_refused_connection_is_reported_as_such() {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap(); // closed again
+        let error = connect_to(&[port], Duration::from_secs(5)).unwrap_err();
+        assert!(matches!(&error, ureq::Error::Io(e) if e.kind() == io::ErrorKind::ConnectionRefused), "{error:?}");
+    }
+
+    /// A plain-HTTP transport connected to a server that accepts and then neither reads nor
+    /// writes anything.
+    fn transport_to_a_silent_server() -> (PlainTransport, TcpStream) {
+        let server = TcpListener::bind("127.0.0.1:0").unwrap();
+        let tcp = TcpStream::connect(server.local_addr().unwrap()).unwrap();
+        let (accepted, _) = server.accept().unwrap();
+        (PlainTransport { buffers: LazyBuffers::new(INPUT_BUFFER, OUTPUT_BUFFER), tcp: Socket::direct(tcp) }, accepted)
+    }
+
+    fn in_ms(ms: u64, reason: ureq::Timeout) -> NextTimeout {
+        NextTimeout { after: time::Duration::Exact(Duration::from_millis(ms)), reason, ..NextTimeout::default() }
+    }
+
+    #[test]
+    fn a_server_that_stops_reading_makes_a_write_time_out() {
+        let error = within(20, || {
+            let (mut transport, _server) = transport_to_a_silent_server();
+            // Writes succeed until the socket buffers on both sides are full; then the write
+            // waits, and gives up when its time is up.
+            loop {
+                let amount = transport.buffers().output().len();
+                if let Err(error) = transport.transmit_output(amount, in_ms(300, ureq::Timeout::SendBody)) {
+                    return error;
+                }
+            }
+        });
+        assert!(matches!(error, ureq::Error::Timeout(ureq::Timeout::SendBody)), "{error:?}");
+    }
+
+    #[test]
+    fn a_server_that_does_not_answer_makes_a_read_time_out() {
+        let error = within(20, || {
+            let (mut transport, _server) = transport_to_a_silent_server();
+            transport.await_input(in_ms(200, ureq::Timeout::RecvResponse)).unwrap_err()
+        });
+        assert!(matches!(error, ureq::Error::Timeout(ureq::Timeout::RecvResponse)), "{error:?}");
+    }
+
+    #[test]
+    fn a_timeout_is_set_on_its_direction_only() {
+        let (mut transport, _server) = transport_to_a_silent_server();
+        let Socket::Direct { tcp, .. } = &transport.tcp else { unreachable!() };
+        let tcp = tcp.try_clone().unwrap();
+        transport.tcp.set_timeout(in_ms(700, ureq::Timeout::SendRequest), Direction::Write).unwrap();
+        assert_eq!(tcp.write_timeout().unwrap(), Some(Duration::from_millis(700)));
+        assert_eq!(tcp.read_timeout().unwrap(), None, "a write's timeout was set on reads");
+        transport.tcp.set_timeout(in_ms(300, ureq::Timeout::RecvResponse), Direction::Read).unwrap();
+        assert_eq!(tcp.read_timeout().unwrap(), Some(Duration::from_millis(300)));
+        assert_eq!(
+            tcp.write_timeout().unwrap(),
+            Some(Duration::from_millis(700)),
+            "a read's timeout was set on writes"
+        );
+        transport.tcp.set_timeout(in_ms(100, ureq::Timeout::Global), Direction::Both).unwrap();
+        assert_eq!(tcp.read_timeout().unwrap(), Some(Duration::from_millis(100)));
+        assert_eq!(tcp.write_timeout().unwrap(), Some(Duration::from_millis(100)));
+        let error = transport.tcp.set_timeout(in_ms(0, ureq::Timeout::Global), Direction::Both).unwrap_err();
+        assert!(matches!(error, ureq::Error::Timeout(ureq::Timeout::Global)), "{error:?}");
+    }
+
+    #[test]
+    fn a_kept_connection_is_open_until_the_server_closes_it_or_sends_unasked_bytes() {
+        within(20, || {
+            let (mut transport, server) = transport_to_a_silent_server();
+            assert!(transport.is_open(), "a connection on which nothing came is open");
+            assert!(transport.is_open(), "and stays so when asked again");
+            drop(server); // the server closes its side: a FIN arrives
+            wait_for_input(&transport);
+            assert!(!transport.is_open(), "a connection the server closed was taken for open");
+
+            let (mut transport, mut server) = transport_to_a_silent_server();
+            assert!(transport.is_open());
+            server.write_all(b"HTTP/1.1 408 Request Timeout\r\n\r\n").unwrap();
+            wait_for_input(&transport);
+            assert!(!transport.is_open(), "a connection with unasked bytes waiting was taken for open");
+            assert!(!transport.is_open(), "the look took nothing away");
+        });
+    }
+
+    /// Waits (up to 5 s) until something, data or the end, can be read from the transport's socket.
+    fn wait_for_input(transport: &PlainTransport) {
+        let Socket::Direct { tcp, .. } = &transport.tcp else { unreachable!() };
+        let mut poll = libc::pollfd { fd: std::os::fd::AsRawFd::as_raw_fd(tcp), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one pollfd that lives across the call.
+        assert_eq!(unsafe { libc::poll(&mut poll, 1, 5000) }, 1, "nothing came within 5 s");
+    }
+
+    /// Interrupts the thread `target` with a signal whose handler does nothing and is installed
+    /// without SA_RESTART, a few times over 300 ms (as a program's own timers or a debugger do).
+    fn interrupt(target: libc::pthread_t) {
+        extern "C" fn ignore(_: libc::c_int) {}
+        // SAFETY: a handler that does nothing, installed for a signal nothing else in the tests
+        // uses; pthread_kill on a thread that is alive until it has seen the signals.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = ignore as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            action.sa_flags = 0; // no SA_RESTART: a blocked read or write returns EINTR
+            libc::sigemptyset(&mut action.sa_mask);
+            assert_eq!(libc::sigaction(libc::SIGUSR2, &action, std::ptr::null_mut()), 0);
+            for _ in 0..6 {
+                std::thread::sleep(Duration::from_millis(50));
+                libc::pthread_kill(target, libc::SIGUSR2);
+            }
+        }
+    }
+
+    #[test]
+    fn a_read_interrupted_by_a_signal_goes_on_waiting() {
+        within(20, || {
+            let (mut transport, mut server) = transport_to_a_silent_server();
+            transport.tcp.set_timeout(in_ms(10_000, ureq::Timeout::RecvResponse), Direction::Read).unwrap();
+            let (started, reader_thread) = mpsc::channel();
+            let reader = std::thread::spawn(move || {
+                // SAFETY: pthread_self has no preconditions.
+                started.send(unsafe { libc::pthread_self() }).unwrap();
+                let mut buffer = [0u8; 64];
+                transport.tcp.read(&mut buffer).map(|n| buffer[..n].to_vec())
+            });
+            interrupt(reader_thread.recv().unwrap());
+            server.write_all(b"HTTP/1.1 200 OK\r\n").unwrap();
+            let read = reader.join().unwrap();
+            assert_eq!(read.unwrap(), b"HTTP/1.1 200 OK\r\n".to_vec(), "the signal ended the read");
+        });
+    }
+
+    /// Sets a socket's buffer (`SO_SNDBUF` or `SO_RCVBUF`) to a small fixed size.
+    fn fix_buffer(tcp: &TcpStream, which: libc::c_int) {
+        let size: libc::c_int = 16 * 1024;
+        // SAFETY: an int option that lives across the call, with its true size.
+        let set = unsafe {
+            libc::setsockopt(
+                std::os::fd::AsRawFd::as_raw_fd(tcp),
+                libc::SOL_SOCKET,
+                which,
+                (&size as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        assert_eq!(set, 0, "setsockopt: {}", io::Error::last_os_error());
+    }
+
+    #[test]
+    fn a_write_interrupted_by_a_signal_goes_on_waiting() {
+        within(20, || {
+            let (mut transport, mut server) = transport_to_a_silent_server();
+            // Fill the socket buffers (until they stay full: the kernel may grow them at
+            // first) so that the next write waits for the server to read.
+            let Socket::Direct { tcp, .. } = &transport.tcp else { unreachable!() };
+            // Buffers of a fixed size: the kernel grows neither while the write waits.
+            fix_buffer(tcp, libc::SO_SNDBUF);
+            fix_buffer(&server, libc::SO_RCVBUF);
+            tcp.set_nonblocking(true).unwrap();
+            let chunk = vec![b'x'; 64 * 1024];
+            let mut full_in_a_row = 0;
+            while full_in_a_row < 3 {
+                match transport.tcp.write(&chunk) {
+                    Ok(_) => full_in_a_row = 0,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        full_in_a_row += 1;
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            let Socket::Direct { tcp, .. } = &transport.tcp else { unreachable!() };
+            tcp.set_nonblocking(false).unwrap();
+            transport.tcp.set_timeout(in_ms(10_000, ureq::Timeout::SendBody), Direction::Write).unwrap();
+            let (started, writer_thread) = mpsc::channel();
+            let writer = std::thread::spawn(move || {
+                // SAFETY: pthread_self has no preconditions.
+                started.send(unsafe { libc::pthread_self() }).unwrap();
+                transport.tcp.write(&chunk)
+            });
+            interrupt(writer_thread.recv().unwrap());
+            let waited = !writer.is_finished();
+            // Now the server reads: the write can go on, and must.
+            let mut buffer = vec![0u8; 64 * 1024];
+            server.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+            while !writer.is_finished() {
+                let _ = server.read(&mut buffer);
+            }
+            let written = writer.join().unwrap();
+            assert!(written.as_ref().is_ok_and(|n| *n > 0), "the signal ended the write: {written:?}");
+            assert!(waited, "the write did not wait for the server (the test's premise)");
+        });
     }
 }
