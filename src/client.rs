@@ -381,7 +381,7 @@ impl Client {
                         api.origin()
                     ));
                 }
-                connections.preconnect(api.origin(), deadline);
+                connections.preconnect(api.origin(), deadline, config.log);
             }
             fetch_token(connections.agent(), config, credentials, deadline)
         };

@@ -39,8 +39,26 @@ fn within(seconds: u64, test: impl FnOnce() + Send + 'static) {
 /// set) in a child process of this test binary, with each variable set (Some) or removed (None),
 /// and waits at most `limit` for it: a process of its own, for what is decided once per process.
 fn run_child(test: &str, env: &[(&str, Option<&str>)], limit: Duration) -> std::process::ExitStatus {
+    run_child_with_stderr(test, env, limit, std::process::Stdio::inherit())
+}
+
+/// `run_child`, with what the child writes on stderr (the library's log) as text.
+fn run_child_logging(test: &str, env: &[(&str, Option<&str>)], limit: Duration) -> (std::process::ExitStatus, String) {
+    let path = std::env::temp_dir().join(format!("icdapi-conn-{test}-{}.log", std::process::id()));
+    let status = run_child_with_stderr(test, env, limit, std::fs::File::create(&path).unwrap().into());
+    let log = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    (status, log)
+}
+
+fn run_child_with_stderr(
+    test: &str,
+    env: &[(&str, Option<&str>)],
+    limit: Duration,
+    stderr: std::process::Stdio,
+) -> std::process::ExitStatus {
     let mut command = std::process::Command::new(std::env::current_exe().unwrap());
-    command.args(["--exact", test, "--test-threads=1", "--quiet"]).stdout(std::process::Stdio::null());
+    command.args(["--exact", test, "--test-threads=1", "--quiet"]).stdout(std::process::Stdio::null()).stderr(stderr);
     for (name, value) in env {
         match value {
             Some(value) => command.env(name, value),
@@ -301,25 +319,51 @@ fn first_call_overlaps(name: &str, proxy: Option<&str>) {
 
 #[test]
 fn a_connection_opened_ahead_that_stalls_gives_up_at_the_calls_deadline() {
+    within(60, || first_connection_stalls(false));
+}
+
+/// `first_connection_stalls` with the log on, in a child process whose stderr the test reads.
+#[test]
+fn stalled_log_child() {
+    if std::env::var("ICDAPI_CHILD_STALLED_LOG").is_ok() {
+        first_connection_stalls(true);
+    }
+}
+
+#[test]
+fn the_log_says_why_a_connection_opened_ahead_failed() {
     within(60, || {
-        let ca = TestCa::new("stalled");
-        let token_server = TlsServer::start(&ca, Behaviour::default());
-        // The connection opened ahead of the first call gets no TLS handshake from the API.
-        let api = TlsServer::start(&ca, Behaviour { stalled_connections: 1, ..Behaviour::default() });
-        let client = client_of(&api, &token_server, Some(&ca.path("ca.pem")));
-        client.set_option("timeout_ms", "1500").unwrap();
-        // The first call waits for that connection until its deadline, and fails.
-        let started = Instant::now();
-        let error = client.get("/icd/release/11/2026-01/mms/0").unwrap_err();
-        assert_eq!(error.kind(), icdapi::ErrorKind::Timeout, "{}", error.message());
-        assert!(started.elapsed() < Duration::from_millis(2500), "the first call took {:?}", started.elapsed());
-        // The connection opened ahead gave up with the first call's deadline: the next call does
-        // not wait for it, and succeeds on a connection of its own.
-        let started = Instant::now();
-        call(&client, 1);
-        assert!(started.elapsed() < Duration::from_millis(1000), "the second call took {:?}", started.elapsed());
-        assert_eq!(token_server.seen().token_requests, 1);
+        let env = [("ICDAPI_CHILD_STALLED_LOG", Some("1")), ("ICDAPI_LOG", None)];
+        let (status, log) = run_child_logging("stalled_log_child", &env, Duration::from_secs(45));
+        assert!(status.success(), "the calls of the child: {log}");
+        // Nobody else hears of it: the call opened its own connection (and said why it failed).
+        let failed = log.lines().find(|line| line.contains("opened ahead")).unwrap_or_else(|| panic!("{log}"));
+        assert!(failed.starts_with("icdapi: the connection opened ahead to https://127.0.0.1:"), "{failed}");
+        assert!(failed.ends_with(" failed (timeout: connect)"), "the step it ran out in: {failed}");
     });
+}
+
+/// The first call of a client waits for the connection opened ahead, which the API never
+/// answers, until its deadline; the next call does not wait for it.
+fn first_connection_stalls(log: bool) {
+    let ca = TestCa::new(if log { "stalled-log" } else { "stalled" });
+    let token_server = TlsServer::start(&ca, Behaviour::default());
+    // The connection opened ahead of the first call gets no TLS handshake from the API.
+    let api = TlsServer::start(&ca, Behaviour { stalled_connections: 1, ..Behaviour::default() });
+    let client = client_of(&api, &token_server, Some(&ca.path("ca.pem")));
+    client.set_option("timeout_ms", "1500").unwrap();
+    client.set_option("log", if log { "on" } else { "off" }).unwrap();
+    // The first call waits for that connection until its deadline, and fails.
+    let started = Instant::now();
+    let error = client.get("/icd/release/11/2026-01/mms/0").unwrap_err();
+    assert_eq!(error.kind(), icdapi::ErrorKind::Timeout, "{}", error.message());
+    assert!(started.elapsed() < Duration::from_millis(2500), "the first call took {:?}", started.elapsed());
+    // The connection opened ahead gave up with the first call's deadline: the next call does
+    // not wait for it, and succeeds on a connection of its own.
+    let started = Instant::now();
+    call(&client, 1);
+    assert!(started.elapsed() < Duration::from_millis(1000), "the second call took {:?}", started.elapsed());
+    assert_eq!(token_server.seen().token_requests, 1);
 }
 
 #[test]

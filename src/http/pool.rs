@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 use ureq::config::RedirectAuthHeaders;
 use ureq::http::Uri;
-use ureq::unversioned::resolver::Resolver;
+use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{time, ConnectProxyConnector, ConnectionDetails, Connector, NextTimeout, Transport};
 use ureq::{Agent, Proxy, ProxyProtocol};
 
@@ -153,8 +153,9 @@ impl Connections {
 
     /// Opens a connection to `url`'s host on a helper thread — TCP, and TLS for https — for the
     /// next request there to take, unless one is already open or being opened ahead. Gives up
-    /// at `deadline`. Nothing is sent on it but the TLS handshake.
-    pub fn preconnect(self: &Arc<Self>, url: &str, deadline: Instant) {
+    /// at `deadline`. Nothing is sent on it but the TLS handshake. With `log`, a failure is
+    /// told on stderr (nobody else hears of it: the request opens its own connection).
+    pub fn preconnect(self: &Arc<Self>, url: &str, deadline: Instant, log: bool) {
         let Ok(uri) = url.parse::<Uri>() else { return };
         let Some(target) = target_of(&uri) else { return };
         if self.agent.config().proxy().is_some_and(|proxy| !proxy.is_no_proxy(&uri)) {
@@ -174,6 +175,10 @@ impl Connections {
             let opened =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| connections.open_ahead(&uri, deadline)))
                     .unwrap_or(Err(ureq::Error::ConnectionFailed));
+            if let (Err(error), true) = (&opened, log) {
+                // Why the first call waited for nothing: a timeout names the step it ran out in.
+                crate::log::line(format_args!("the connection opened ahead to {slot} failed ({error})"));
+            }
             let mut slots = connections.connector.preconnected.lock();
             match opened {
                 Ok(transport) => slots.insert(slot, Preconnected::Open(transport, Instant::now())),
@@ -197,21 +202,32 @@ impl Connections {
             ..NextTimeout::default()
         };
         let addrs = self.resolver.resolve(uri, config, timeout)?;
-        let details = ConnectionDetails {
-            uri,
-            addrs,
-            config,
-            request_level: false,
-            resolver: &*self.resolver,
-            now: time::Instant::now(),
-            timeout,
-            current_time: Arc::new(time::Instant::now),
-            // Only a proxy tunnel needs these, and connections through a proxy are not opened
-            // ahead; an agent's shutdown (which we never ask for) would not reach this one.
-            run_connector: Arc::new(|_| Err(ureq::Error::ConnectionFailed)),
-            register_shutdown: Arc::new(|_| Ok(())),
-        };
+        let details = connection_details(uri, addrs, config, &*self.resolver, timeout);
         self.connector.open(&details)
+    }
+}
+
+/// What ureq tells a connector, for a connection we open ourselves (not for a request).
+pub(crate) fn connection_details<'a>(
+    uri: &'a Uri,
+    addrs: ResolvedSocketAddrs,
+    config: &'a ureq::config::Config,
+    resolver: &'a dyn Resolver,
+    timeout: NextTimeout,
+) -> ConnectionDetails<'a> {
+    ConnectionDetails {
+        uri,
+        addrs,
+        config,
+        request_level: false,
+        resolver,
+        now: time::Instant::now(),
+        timeout,
+        current_time: Arc::new(time::Instant::now),
+        // Only a proxy tunnel needs these, and connections through a proxy are not opened
+        // ahead; an agent's shutdown (which we never ask for) would not reach this one.
+        run_connector: Arc::new(|_| Err(ureq::Error::ConnectionFailed)),
+        register_shutdown: Arc::new(|_| Ok(())),
     }
 }
 
@@ -401,5 +417,122 @@ mod proxy_tests {
             assert!(proxy.is_no_proxy(&direct.parse().unwrap()), "{direct}");
         }
         assert!(!proxy.is_no_proxy(&"https://id.who.int/icd".parse().unwrap()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::within;
+    use std::net::{TcpListener, TcpStream};
+
+    /// A pool of its own (no proxy; only plain HTTP is used) and a server on loopback.
+    fn pool_and_server() -> (Arc<Connections>, TcpListener, String) {
+        let server = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", server.local_addr().unwrap());
+        (Arc::new(Connections::new(TrustRoots::System, None)), server, url)
+    }
+
+    /// What a request to `url` asks of the pool's connector, with `after` to connect.
+    fn take(connections: &Connections, url: &str, after: time::Duration) -> Option<Box<dyn Transport>> {
+        let uri: Uri = url.parse().unwrap();
+        let timeout = NextTimeout { after, reason: ureq::Timeout::Connect, ..NextTimeout::default() };
+        let config = connections.agent.config();
+        let addrs = connections.resolver.resolve(&uri, config, timeout).unwrap();
+        connections.connector.take_preconnected(&connection_details(
+            &uri,
+            addrs,
+            config,
+            &*connections.resolver,
+            timeout,
+        ))
+    }
+
+    fn in_seconds(seconds: u64) -> time::Duration {
+        time::Duration::Exact(Duration::from_secs(seconds))
+    }
+
+    /// Opens a connection ahead to `url`, and waits until it is open; returns the server's end.
+    fn opened_ahead(connections: &Arc<Connections>, server: &TcpListener, url: &str) -> TcpStream {
+        connections.preconnect(url, Instant::now() + Duration::from_secs(5), false);
+        let (accepted, _) = server.accept().unwrap();
+        let target = target_of(&url.parse().unwrap()).unwrap();
+        while !matches!(connections.connector.preconnected.lock().get(&target), Some(Preconnected::Open(..))) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        accepted
+    }
+
+    #[test]
+    fn a_connection_opened_ahead_is_taken_once_while_fresh_and_open() {
+        within(20, || {
+            let (connections, server, url) = pool_and_server();
+            let _accepted = opened_ahead(&connections, &server, &url);
+            assert!(take(&connections, &url, in_seconds(5)).is_some(), "the connection opened ahead was not taken");
+            assert!(take(&connections, &url, in_seconds(5)).is_none(), "it was taken twice");
+        });
+    }
+
+    #[test]
+    fn a_connection_opened_ahead_that_the_server_closed_is_not_taken() {
+        within(20, || {
+            let (connections, server, url) = pool_and_server();
+            let accepted = opened_ahead(&connections, &server, &url);
+            drop(accepted); // servers close idle connections
+            std::thread::sleep(Duration::from_millis(100)); // for the FIN to arrive
+            assert!(take(&connections, &url, in_seconds(5)).is_none(), "a closed connection was taken");
+            assert!(connections.connector.preconnected.lock().is_empty(), "and it was kept");
+        });
+    }
+
+    #[test]
+    fn a_connection_opened_ahead_too_long_ago_is_not_taken() {
+        within(20, || {
+            let (connections, server, url) = pool_and_server();
+            let _accepted = opened_ahead(&connections, &server, &url);
+            for slot in connections.connector.preconnected.lock().values_mut() {
+                if let Preconnected::Open(_, opened) = slot {
+                    *opened -= PRECONNECTED_LIFETIME;
+                }
+            }
+            assert!(take(&connections, &url, in_seconds(5)).is_none(), "a connection past its lifetime was taken");
+        });
+    }
+
+    #[test]
+    fn a_request_without_a_deadline_waits_for_the_connection_being_opened() {
+        within(20, || {
+            let (connections, _server, url) = pool_and_server();
+            let target = target_of(&url.parse().unwrap()).unwrap();
+            connections.connector.preconnected.lock().insert(target.clone(), Preconnected::Opening);
+            // The connection being opened ahead is ready in 300 ms (the listener's backlog
+            // completes the TCP handshake).
+            let (opener, to) = (connections.clone(), url.clone());
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(300));
+                let uri: Uri = to.parse().unwrap();
+                let timeout = NextTimeout { after: in_seconds(5), ..NextTimeout::default() };
+                let config = opener.agent.config();
+                let addrs = opener.resolver.resolve(&uri, config, timeout).unwrap();
+                let transport =
+                    opener.connector.open(&connection_details(&uri, addrs, config, &*opener.resolver, timeout));
+                opener
+                    .connector
+                    .preconnected
+                    .lock()
+                    .insert(target, Preconnected::Open(transport.unwrap(), Instant::now()));
+                opener.connector.preconnect_done.notify_all();
+            });
+            let started = Instant::now();
+            let taken = take(&connections, &url, time::Duration::NotHappening);
+            assert!(taken.is_some(), "gave up after {:?} instead of waiting", started.elapsed());
+        });
+    }
+
+    #[test]
+    fn an_agents_debug_output_names_our_connector() {
+        let (connections, _server, _url) = pool_and_server();
+        let shown = format!("{:?}", connections.agent());
+        assert!(shown.contains("connector: ChainedConnector(PoolConnector, "), "{shown}");
     }
 }

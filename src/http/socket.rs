@@ -214,26 +214,15 @@ impl std::fmt::Debug for PlainTransport {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
+    use crate::http::pool::connection_details;
+    use crate::http::within;
     use std::net::{SocketAddr, TcpListener};
     use std::os::fd::FromRawFd;
-    use std::sync::{mpsc, Arc};
+    use std::sync::mpsc;
 
     use ureq::http::Uri;
     use ureq::unversioned::resolver::{DefaultResolver, Resolver};
     use ureq::unversioned::transport::time;
-
-    /// Runs `test` on a thread and fails if it has not finished within `seconds`.
-    fn within<T: Send + 'static>(seconds: u64, test: impl FnOnce() -> T + Send + 'static) -> T {
-        let (done, finished) = mpsc::channel();
-        let runner = std::thread::spawn(move || {
-            let _ = done.send(test());
-        });
-        match finished.recv_timeout(Duration::from_secs(seconds)) {
-            Ok(result) => result,
-            Err(mpsc::RecvTimeoutError::Disconnected) => std::panic::resume_unwind(runner.join().unwrap_err()),
-            Err(mpsc::RecvTimeoutError::Timeout) => panic!("the test did not finish within {seconds} s"),
-        }
-    }
 
     /// A loopback address whose connections never complete: its listener's queue is full (one
     /// connection made and never accepted), so the kernel drops new SYNs, as a firewall does.
@@ -275,22 +264,12 @@ mod tests {
         for address in addresses {
             addrs.push(*address);
         }
-        let details = ConnectionDetails {
-            uri: &uri,
-            addrs,
-            config: &config,
-            request_level: false,
-            resolver: &resolver,
-            now: time::Instant::now(),
-            timeout: NextTimeout {
-                after: time::Duration::Exact(budget),
-                reason: ureq::Timeout::Connect,
-                ..NextTimeout::default()
-            },
-            current_time: Arc::new(time::Instant::now),
-            run_connector: Arc::new(|_| Err(ureq::Error::ConnectionFailed)),
-            register_shutdown: Arc::new(|_| Ok(())),
+        let timeout = NextTimeout {
+            after: time::Duration::Exact(budget),
+            reason: ureq::Timeout::Connect,
+            ..NextTimeout::default()
         };
+        let details = connection_details(&uri, addrs, &config, &resolver, timeout);
         connect(&details)
     }
 
