@@ -13,6 +13,7 @@ again), the mutants caught by the earlier runs (previously_caught.txt) count as 
 import json
 import os
 import re
+import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -23,6 +24,13 @@ def excluded_count():
     text = open(os.path.join(ROOT, ".cargo", "mutants.toml"), encoding="utf-8").read()
     block = re.search(r"exclude_re\s*=\s*\[(.*?)\n\]", text, re.S)
     return len(re.findall(r"^\s*['\"]", block.group(1), re.M)) if block else 0
+
+
+def current_mutants():
+    """The names of the mutants the source has now (`cargo mutants --list`, which leaves out the
+    exclusions); an --iterate run's own mutants.json lacks those caught before."""
+    listing = subprocess.run(["cargo", "mutants", "--list"], cwd=ROOT, capture_output=True, text=True, check=True)
+    return set(listing.stdout.splitlines())
 
 
 def main(out_dir):
@@ -37,9 +45,9 @@ def main(out_dir):
             missed.append(outcome["scenario"]["Mutant"]["name"])
     excluded = excluded_count()
     # previously_caught.txt names mutants by file, line and column: one whose code has moved or
-    # changed since is not in this run's list (mutants.json) and is tested again instead, so only
-    # names still in the list count.
-    listed = {mutant["name"] for mutant in json.load(open(os.path.join(out_dir, "mutants.json"), encoding="utf-8"))}
+    # changed since is no longer among the source's mutants (and an --iterate run tests it again
+    # under its new name), so only names the source still has count.
+    listed = current_mutants()
     tested = {outcome["scenario"]["Mutant"]["name"] for outcome in data["outcomes"]
               if isinstance(outcome["scenario"], dict) and "Mutant" in outcome["scenario"]}
     earlier = os.path.join(out_dir, "previously_caught.txt")
