@@ -12,7 +12,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use icdapi::Client;
-use tls_server::{Behaviour, TestCa, TlsServer};
+use tls_server::{Behaviour, TestCa, TlsServer, WhenIdle};
 
 /// Runs `test` on a thread and fails if it has not finished within `seconds`.
 fn within(seconds: u64, test: impl FnOnce() + Send + 'static) {
@@ -315,6 +315,31 @@ fn first_call_overlaps(name: &str, proxy: Option<&str>) {
     call(&later, 2);
     assert_eq!(api.seen().connections, 1);
     assert_eq!(token_server.seen().token_requests, 1);
+}
+
+#[test]
+fn a_kept_connection_that_the_server_let_go_is_not_used_again() {
+    within(60, || {
+        for how in [
+            WhenIdle::Close,
+            WhenIdle::Reset,
+            WhenIdle::CloseNotify,
+            WhenIdle::Unasked408,
+            WhenIdle::KeyUpdateThenReset,
+        ] {
+            let ca = TestCa::new(&format!("idle-{how:?}"));
+            let token_server = TlsServer::start(&ca, Behaviour::default());
+            let api = TlsServer::start(&ca, Behaviour { when_idle: how, ..Behaviour::default() });
+            let client = client_of(&api, &token_server, Some(&ca.path("ca.pem")));
+            // No retry: a request sent on a connection the server let go would fail the call.
+            client.set_option("max_retries", "0").unwrap();
+            call(&client, 0);
+            std::thread::sleep(Duration::from_millis(300)); // the server lets the connection go
+            let reply = client.get("/icd/release/11/2026-01/mms/1");
+            assert!(reply.as_ref().is_ok_and(|r| r.body.contains("Cholera")), "{how:?}: {reply:?}");
+            assert_eq!(api.seen().connections, 2, "{how:?}: the second call on a connection of its own");
+        }
+    });
 }
 
 #[test]

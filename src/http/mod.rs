@@ -9,18 +9,85 @@ pub mod tls;
 pub mod transport;
 pub mod url;
 
-/// Runs `test` on a thread and fails if it has not finished within `seconds`: a test of code
-/// that waits must fail, not hang, when the code waits too long.
+/// What the tests of these modules share.
 #[cfg(test)]
-pub(crate) fn within<T: Send + 'static>(seconds: u64, test: impl FnOnce() -> T + Send + 'static) -> T {
-    use std::sync::mpsc;
-    let (done, finished) = mpsc::channel();
-    let runner = std::thread::spawn(move || {
-        let _ = done.send(test());
-    });
-    match finished.recv_timeout(std::time::Duration::from_secs(seconds)) {
-        Ok(result) => result,
-        Err(mpsc::RecvTimeoutError::Disconnected) => std::panic::resume_unwind(runner.join().unwrap_err()),
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("the test did not finish within {seconds} s"),
+pub(crate) mod testing {
+    use std::io;
+    use std::net::{SocketAddr, TcpListener, TcpStream};
+    use std::time::Duration;
+
+    use ureq::http::Uri;
+    use ureq::unversioned::resolver::{DefaultResolver, Resolver};
+    use ureq::unversioned::transport::{time, ConnectionDetails, NextTimeout};
+
+    /// Runs `test` on a thread and fails if it has not finished within `seconds`: a test of code
+    /// that waits must fail, not hang, when the code waits too long.
+    pub fn within<T: Send + 'static>(seconds: u64, test: impl FnOnce() -> T + Send + 'static) -> T {
+        use std::sync::mpsc;
+        let (done, finished) = mpsc::channel();
+        let runner = std::thread::spawn(move || {
+            let _ = done.send(test());
+        });
+        match finished.recv_timeout(Duration::from_secs(seconds)) {
+            Ok(result) => result,
+            Err(mpsc::RecvTimeoutError::Disconnected) => std::panic::resume_unwind(runner.join().unwrap_err()),
+            Err(mpsc::RecvTimeoutError::Timeout) => panic!("the test did not finish within {seconds} s"),
+        }
+    }
+
+    /// A loopback address whose connections never complete: its listener's queue is full (one
+    /// connection made and never accepted), so the kernel drops new SYNs, as a firewall does.
+    /// Keep the returned values alive as long as the address is used.
+    #[cfg(unix)]
+    pub fn unanswered_address() -> (SocketAddr, TcpListener, TcpStream) {
+        use std::os::fd::FromRawFd;
+        // SAFETY: a new socket that the listener owns from here on.
+        let listener = unsafe {
+            let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+            assert!(fd >= 0, "socket: {}", io::Error::last_os_error());
+            TcpListener::from_raw_fd(fd)
+        };
+        let loopback = std::os::fd::AsRawFd::as_raw_fd(&listener);
+        let any_port = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: 0,
+            sin_addr: libc::in_addr { s_addr: u32::from_ne_bytes([127, 0, 0, 1]) },
+            sin_zero: [0; 8],
+        };
+        // SAFETY: a sockaddr_in that lives across the calls, with its true size.
+        unsafe {
+            let size = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            assert_eq!(libc::bind(loopback, (&any_port as *const libc::sockaddr_in).cast(), size), 0);
+            assert_eq!(libc::listen(loopback, 0), 0); // a queue of one
+        }
+        let address = listener.local_addr().unwrap();
+        let queued = TcpStream::connect(address).unwrap();
+        // The queue is full now: check that a connection is indeed left unanswered.
+        let probe = TcpStream::connect_timeout(&address, Duration::from_millis(100));
+        assert_eq!(probe.unwrap_err().kind(), io::ErrorKind::TimedOut, "the listener still answers");
+        (address, listener, queued)
+    }
+
+    /// Calls `connect` with what ureq tells a connector for `url` at `addresses`, with `budget`
+    /// to connect.
+    pub fn with_details<T>(
+        url: &str,
+        addresses: &[SocketAddr],
+        budget: Duration,
+        connect: impl FnOnce(&ConnectionDetails) -> T,
+    ) -> T {
+        let uri: Uri = url.parse().unwrap();
+        let config = ureq::Agent::config_builder().build();
+        let resolver = DefaultResolver::default();
+        let mut addrs = resolver.empty();
+        for address in addresses {
+            addrs.push(*address);
+        }
+        let timeout = NextTimeout {
+            after: time::Duration::Exact(budget),
+            reason: ureq::Timeout::Connect,
+            ..NextTimeout::default()
+        };
+        connect(&crate::http::pool::connection_details(&uri, addrs, &config, &resolver, timeout))
     }
 }

@@ -423,7 +423,7 @@ mod proxy_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::within;
+    use crate::http::testing::within;
     use std::net::{TcpListener, TcpStream};
 
     /// A pool of its own (no proxy; only plain HTTP is used) and a server on loopback.

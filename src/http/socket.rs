@@ -214,63 +214,15 @@ impl std::fmt::Debug for PlainTransport {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
-    use crate::http::pool::connection_details;
-    use crate::http::within;
+    use crate::http::testing::{unanswered_address, with_details, within};
     use std::net::{SocketAddr, TcpListener};
-    use std::os::fd::FromRawFd;
     use std::sync::mpsc;
 
-    use ureq::http::Uri;
-    use ureq::unversioned::resolver::{DefaultResolver, Resolver};
     use ureq::unversioned::transport::time;
-
-    /// A loopback address whose connections never complete: its listener's queue is full (one
-    /// connection made and never accepted), so the kernel drops new SYNs, as a firewall does.
-    /// Keep the returned values alive as long as the address is used.
-    fn unanswered_address() -> (SocketAddr, TcpListener, TcpStream) {
-        // SAFETY: a new socket that the listener owns from here on.
-        let listener = unsafe {
-            let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
-            assert!(fd >= 0, "socket: {}", io::Error::last_os_error());
-            TcpListener::from_raw_fd(fd)
-        };
-        let loopback = std::os::fd::AsRawFd::as_raw_fd(&listener);
-        let any_port = libc::sockaddr_in {
-            sin_family: libc::AF_INET as libc::sa_family_t,
-            sin_port: 0,
-            sin_addr: libc::in_addr { s_addr: u32::from_ne_bytes([127, 0, 0, 1]) },
-            sin_zero: [0; 8],
-        };
-        // SAFETY: a sockaddr_in that lives across the calls, with its true size.
-        unsafe {
-            let size = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-            assert_eq!(libc::bind(loopback, (&any_port as *const libc::sockaddr_in).cast(), size), 0);
-            assert_eq!(libc::listen(loopback, 0), 0); // a queue of one
-        }
-        let address = listener.local_addr().unwrap();
-        let queued = TcpStream::connect(address).unwrap();
-        // The queue is full now: check that a connection is indeed left unanswered.
-        let probe = TcpStream::connect_timeout(&address, Duration::from_millis(100));
-        assert_eq!(probe.unwrap_err().kind(), io::ErrorKind::TimedOut, "the listener still answers");
-        (address, listener, queued)
-    }
 
     /// Calls `connect` for `addresses` within `budget`, as ureq would for a URL at them.
     fn connect_to(addresses: &[SocketAddr], budget: Duration) -> Result<(TcpStream, Duration), ureq::Error> {
-        let uri: Uri = "http://icd.test/icd/entity".parse().unwrap();
-        let config = ureq::Agent::config_builder().build();
-        let resolver = DefaultResolver::default();
-        let mut addrs = resolver.empty();
-        for address in addresses {
-            addrs.push(*address);
-        }
-        let timeout = NextTimeout {
-            after: time::Duration::Exact(budget),
-            reason: ureq::Timeout::Connect,
-            ..NextTimeout::default()
-        };
-        let details = connection_details(&uri, addrs, &config, &resolver, timeout);
-        connect(&details)
+        with_details("http://icd.test/icd/entity", addresses, budget, connect)
     }
 
     #[test]

@@ -249,3 +249,75 @@ impl std::fmt::Debug for TlsTransport {
         f.debug_struct("TlsTransport").field("resumed", &self.resumed()).finish()
     }
 }
+
+/// The HTTPS server of the connection tests (tests/connections.rs), for the tests below.
+#[cfg(all(test, unix))]
+#[path = "../../tests/tls_server/mod.rs"]
+mod tls_server;
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use crate::http::testing::{unanswered_address, with_details, within};
+    use std::net::{SocketAddr, TcpListener};
+    use std::time::{Duration, Instant};
+
+    /// `connect` to `url` at `addresses`, within `budget`, as the pool's connector would.
+    fn connect_to(
+        config: Arc<ClientConfig>,
+        url: &str,
+        addresses: &[SocketAddr],
+        budget: Duration,
+    ) -> std::result::Result<TlsTransport, ureq::Error> {
+        with_details(url, addresses, budget, |details| connect(config, details))
+    }
+
+    #[test]
+    fn a_second_connection_resumes_the_first_ones_session_and_says_so() {
+        within(30, || {
+            let ca = tls_server::TestCa::new("unit-resume");
+            let server = tls_server::TlsServer::start(&ca, tls_server::Behaviour::default());
+            let roots = TrustRoots::from_pem(ca.ca_pem.as_bytes(), std::path::Path::new("ca.pem")).unwrap();
+            let shared = SharedTlsConfig::new(roots);
+            let address: SocketAddr = ([127, 0, 0, 1], server.port()).into();
+            let budget = Duration::from_secs(5);
+            let mut first = connect_to(shared.get().unwrap(), &server.url, &[address], budget).unwrap();
+            assert_eq!(format!("{first:?}"), "TlsTransport { resumed: false }");
+            // The server's session tickets follow the handshake: the liveness check reads them.
+            std::thread::sleep(Duration::from_millis(100));
+            assert!(first.is_open());
+            let second = connect_to(shared.get().unwrap(), &server.url, &[address], budget).unwrap();
+            assert_eq!(format!("{second:?}"), "TlsTransport { resumed: true }");
+            while server.seen().handshakes < 2 {
+                std::thread::sleep(Duration::from_millis(5)); // the server's side ends a moment later
+            }
+            assert_eq!(server.seen().resumed, 1, "{:?}", server.seen());
+        });
+    }
+
+    #[test]
+    fn the_handshake_has_only_the_time_that_connecting_left() {
+        within(30, || {
+            // The first address does not answer (it takes half the time); the second accepts
+            // (the kernel does) and never answers the TLS handshake.
+            let (silent, _listener, _queued) = unanswered_address();
+            let stalled = TcpListener::bind("127.0.0.1:0").unwrap();
+            let config = ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_root_certificates(RootCertStore::empty())
+                .with_no_client_auth();
+            let budget = Duration::from_secs(2);
+            let started = Instant::now();
+            let addresses = [silent, stalled.local_addr().unwrap()];
+            let error = connect_to(Arc::new(config), "https://icd.test/", &addresses, budget).unwrap_err();
+            let elapsed = started.elapsed();
+            assert!(matches!(error, ureq::Error::Timeout(ureq::Timeout::Connect)), "{error:?}");
+            assert!(elapsed >= budget - Duration::from_millis(50), "gave up after {elapsed:?}");
+            assert!(
+                elapsed < budget + Duration::from_millis(500),
+                "the connection's deadline was overrun: {elapsed:?}"
+            );
+        });
+    }
+}

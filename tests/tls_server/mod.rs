@@ -98,11 +98,35 @@ pub struct Behaviour {
     /// The first this many connections are accepted and never answered (no TLS handshake):
     /// they are read until the client gives up, or for 30 s.
     pub stalled_connections: usize,
+    /// What the server does with a kept-alive connection 50 ms after each answer.
+    pub when_idle: WhenIdle,
+}
+
+/// How a server lets go of an idle kept-alive connection (the client must not send on it again).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WhenIdle {
+    /// Keeps it open for the next request.
+    Keep,
+    /// Closes the TCP connection without a TLS close_notify.
+    Close,
+    /// Resets it (RST).
+    Reset,
+    /// Sends a TLS close_notify, and closes the TCP connection only a second later.
+    CloseNotify,
+    /// Sends an unasked answer (`408 Request Timeout`, as some servers do), closes a second later.
+    Unasked408,
+    /// Updates its TLS keys (a KeyUpdate message: no data, no close), then resets it.
+    KeyUpdateThenReset,
 }
 
 impl Default for Behaviour {
     fn default() -> Self {
-        Behaviour { close_every_connection: false, token_delay: Duration::ZERO, stalled_connections: 0 }
+        Behaviour {
+            close_every_connection: false,
+            token_delay: Duration::ZERO,
+            stalled_connections: 0,
+            when_idle: WhenIdle::Keep,
+        }
     }
 }
 
@@ -253,7 +277,52 @@ fn serve(tcp: TcpStream, config: Arc<ServerConfig>, behaviour: Behaviour, seen: 
             let _ = stream.flush();
             return;
         }
+        if behaviour.when_idle != WhenIdle::Keep {
+            std::thread::sleep(Duration::from_millis(50));
+            let_go(stream, behaviour.when_idle);
+            return;
+        }
     }
+}
+
+/// Lets go of an idle connection as `how` says.
+fn let_go(stream: &mut StreamOwned<ServerConnection, TcpStream>, how: WhenIdle) {
+    match how {
+        WhenIdle::Keep | WhenIdle::Close => {}
+        WhenIdle::Reset => reset_on_close(&stream.sock),
+        WhenIdle::CloseNotify => {
+            stream.conn.send_close_notify();
+            let _ = stream.flush();
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        WhenIdle::Unasked408 => {
+            let _ = stream.write_all(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let _ = stream.flush();
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        WhenIdle::KeyUpdateThenReset => {
+            stream.conn.refresh_traffic_keys().unwrap();
+            let _ = stream.flush();
+            std::thread::sleep(Duration::from_millis(20));
+            reset_on_close(&stream.sock);
+        }
+    }
+}
+
+/// Makes closing the socket send a RST (SO_LINGER with a zero timeout).
+fn reset_on_close(tcp: &TcpStream) {
+    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+    // SAFETY: a linger struct that lives across the call, with its true size.
+    let set = unsafe {
+        libc::setsockopt(
+            std::os::fd::AsRawFd::as_raw_fd(tcp),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(set, 0);
 }
 
 /// An HTTP CONNECT proxy on loopback that tunnels every CONNECT, whatever host it names, to one
