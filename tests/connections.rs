@@ -397,13 +397,20 @@ fn a_long_url_is_sent_and_one_too_long_for_a_request_line_refused_with_a_reason(
         let ca = TestCa::new("long");
         let server = TlsServer::start(&ca, Behaviour::default());
         let client = client_of(&server, &server, Some(&ca.path("ca.pem")));
+        // A search of `bytes` bytes of URL in all.
+        let search = |bytes: usize| {
+            let path = "/icd/release/11/2026-01/mms/search?q=";
+            format!("{path}{}", "a".repeat(bytes - server.url.len() - path.len()))
+        };
         // A search for a long free text (a death certificate's, say): 12 KB of URL go out.
-        let long = format!("/icd/release/11/2026-01/mms/search?q={}", "a".repeat(12_000));
-        assert!(client.get(&long).unwrap().body.contains("Cholera"));
+        assert!(client.get(&search(12_000)).unwrap().body.contains("Cholera"));
         assert_eq!(server.seen().api_requests_at.len(), 1);
-        let error = client.get(&format!("/icd/release/11/2026-01/mms/search?q={}", "a".repeat(20_000))).unwrap_err();
-        assert_eq!(error.kind(), icdapi::ErrorKind::InvalidArgument, "{}", error.message());
-        assert!(error.message().contains("bytes long"), "{}", error.message());
+        // A request line must fit in the connection's 16 KiB output buffer, with room to spare.
+        for bytes in [16_400, 20_000] {
+            let error = client.get(&search(bytes)).unwrap_err();
+            assert_eq!(error.kind(), icdapi::ErrorKind::InvalidArgument, "{}", error.message());
+            assert!(error.message().contains(&format!("the URL is {bytes} bytes long")), "{}", error.message());
+        }
         assert_eq!(server.seen().api_requests_at.len(), 1, "nothing more was sent to the API");
         call(&client, 1);
     });

@@ -118,7 +118,7 @@ pub fn send(agent: &Agent, config: &Config, request: &Request, deadline: Instant
         let wait = retry_after.unwrap_or_else(|| backoff(attempt));
         // checked_add: a hostile Retry-After of 2^64 seconds must not overflow the clock.
         let may_retry =
-            attempt < config.max_retries && Instant::now().checked_add(wait).is_some_and(|then| then < deadline);
+            attempt < config.max_retries && Instant::now().checked_add(wait).is_some_and(|then| deadline > then);
         if !may_retry {
             return give_up(outcome);
         }
