@@ -343,6 +343,34 @@ fn a_kept_connection_that_the_server_let_go_is_not_used_again() {
 }
 
 #[test]
+fn an_answer_that_comes_in_pieces_is_read_whole() {
+    within(60, || {
+        let ca = TestCa::new("pieces");
+        let server = TlsServer::start(&ca, Behaviour { answers_in_pieces: true, ..Behaviour::default() });
+        let client = client_of(&server, &server, Some(&ca.path("ca.pem")));
+        client.set_option("max_retries", "0").unwrap();
+        call(&client, 0);
+        call(&client, 1);
+    });
+}
+
+#[test]
+fn a_connection_the_server_ends_cleanly_instead_of_answering_is_retried_on_a_new_one() {
+    within(60, || {
+        let ca = TestCa::new("unanswered");
+        let server = TlsServer::start(&ca, Behaviour { closed_instead_of_answered: 1, ..Behaviour::default() });
+        let client = client_of(&server, &server, Some(&ca.path("ca.pem")));
+        client.set_option("timeout_ms", "5000").unwrap();
+        let started = Instant::now();
+        let reply = client.get("/icd/release/11/2026-01/mms/0").unwrap();
+        assert_eq!(reply.http_status, 200);
+        // At once, after one backoff: a connection that has ended has nothing more to wait for.
+        assert!(started.elapsed() < Duration::from_secs(2), "the call took {:?}", started.elapsed());
+        assert_eq!(server.seen().api_requests_at.len(), 2);
+    });
+}
+
+#[test]
 fn a_connection_opened_ahead_that_stalls_gives_up_at_the_calls_deadline() {
     within(60, || first_connection_stalls(false));
 }

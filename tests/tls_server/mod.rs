@@ -100,6 +100,11 @@ pub struct Behaviour {
     pub stalled_connections: usize,
     /// What the server does with a kept-alive connection 50 ms after each answer.
     pub when_idle: WhenIdle,
+    /// The first this many API requests get no answer: the server ends the TLS session cleanly
+    /// (close_notify) and closes the connection.
+    pub closed_instead_of_answered: usize,
+    /// Answers go out in pieces 30 ms apart (the status line, the rest of the head, the body).
+    pub answers_in_pieces: bool,
 }
 
 /// How a server lets go of an idle kept-alive connection (the client must not send on it again).
@@ -126,6 +131,8 @@ impl Default for Behaviour {
             token_delay: Duration::ZERO,
             stalled_connections: 0,
             when_idle: WhenIdle::Keep,
+            closed_instead_of_answered: 0,
+            answers_in_pieces: false,
         }
     }
 }
@@ -251,15 +258,23 @@ fn serve(tcp: TcpStream, config: Arc<ServerConfig>, behaviour: Behaviour, seen: 
         } else {
             (200, format!(r#"{{"@id":"http://id.who.int{path}","title":{{"@language":"en","@value":"Cholera"}}}}"#))
         };
-        {
+        let unanswered = {
             let mut seen = seen.lock().unwrap();
             seen.requests += 1;
             if path == "/connect/token" {
                 seen.token_requests += 1;
                 seen.tokens_sent_at.push(Instant::now());
+                false
             } else {
                 seen.api_requests_at.push(Instant::now());
+                seen.api_requests_at.len() <= behaviour.closed_instead_of_answered
             }
+        };
+        if unanswered {
+            let stream = reader.get_mut();
+            stream.conn.send_close_notify();
+            let _ = stream.flush();
+            return;
         }
         let close = if behaviour.close_every_connection { "Connection: close\r\n" } else { "" };
         let head = format!(
@@ -268,10 +283,15 @@ fn serve(tcp: TcpStream, config: Arc<ServerConfig>, behaviour: Behaviour, seen: 
             answer.len()
         );
         let stream = reader.get_mut();
-        if stream.write_all(head.as_bytes()).and_then(|_| stream.write_all(answer.as_bytes())).is_err() {
-            return;
+        let (status_line, rest_of_head) = head.split_at(head.find("\r\n").unwrap() + 2);
+        for piece in [status_line, rest_of_head, &answer] {
+            if stream.write_all(piece.as_bytes()).and_then(|_| stream.flush()).is_err() {
+                return;
+            }
+            if behaviour.answers_in_pieces {
+                std::thread::sleep(Duration::from_millis(30));
+            }
         }
-        let _ = stream.flush();
         if behaviour.close_every_connection {
             stream.conn.send_close_notify();
             let _ = stream.flush();
