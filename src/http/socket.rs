@@ -336,6 +336,7 @@ mod tests {
     fn a_kept_connection_is_open_until_the_server_closes_it_or_sends_unasked_bytes() {
         within(20, || {
             let (mut transport, server) = transport_to_a_silent_server();
+            assert_eq!(format!("{transport:?}"), "PlainTransport", "what ureq's debug log shows of it");
             assert!(transport.is_open(), "a connection on which nothing came is open");
             assert!(transport.is_open(), "and stays so when asked again");
             drop(server); // the server closes its side: a FIN arrives
