@@ -315,7 +315,8 @@ mod tests {
             assert!(matches!(error, ureq::Error::Timeout(ureq::Timeout::Connect)), "{error:?}");
             assert!(elapsed >= budget - Duration::from_millis(50), "gave up after {elapsed:?}");
             assert!(
-                elapsed < budget + Duration::from_millis(500),
+                // (had the handshake been given the whole budget again, 3 s)
+                elapsed < budget + Duration::from_millis(800),
                 "the connection's deadline was overrun: {elapsed:?}"
             );
         });
