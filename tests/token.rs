@@ -131,6 +131,19 @@ fn wrong_credentials_are_an_auth_error_without_the_secret() {
 }
 
 #[test]
+fn a_refusal_says_to_check_the_credentials_only_when_they_are_at_fault() {
+    let standin = StandIn::start();
+    let error = standin.client_with_secret("wrong").codeinfo("1A00").unwrap_err();
+    assert!(error.message().ends_with("(invalid_client): check the client id and secret"), "{}", error.message());
+    // Right credentials, refused for another reason: checking them would not help.
+    standin.fault(serde_json::json!({"match": "/connect/token", "kind": "status", "status": 400,
+        "body": r#"{"error":"invalid_scope"}"#, "content_type": "application/json"}));
+    let error = standin.client().codeinfo("1A00").unwrap_err();
+    assert_eq!((error.kind(), error.http_status()), (ErrorKind::Auth, 400));
+    assert!(error.message().ends_with("refused the credentials (invalid_scope)"), "{}", error.message());
+}
+
+#[test]
 fn threads_waiting_for_a_refused_token_share_the_refusal() {
     let standin = StandIn::start();
     standin.configure(serde_json::json!({"token_delay_ms": 300}));

@@ -166,6 +166,21 @@ mod tests {
     }
 
     #[test]
+    fn an_endpoints_lifetime_is_believed_for_a_day_at_most() {
+        let day = Duration::from_secs(24 * 3600);
+        let two_days = Token::new("t".into(), 2 * day);
+        let left = two_days.refresh_at - Instant::now();
+        // A day, less the 60 s margin.
+        assert!(left <= day - Duration::from_secs(60) && left > day - Duration::from_secs(70), "{left:?}");
+        let centuries = Token::new("t".into(), Duration::MAX);
+        let beyond = centuries.refresh_at - two_days.refresh_at;
+        assert!(beyond < Duration::from_secs(5), "centuries are a day too: {beyond:?} more than two days");
+        let just_under = Token::new("t".into(), day - Duration::from_secs(600));
+        let left = just_under.refresh_at - Instant::now();
+        assert!(left <= day - Duration::from_secs(660) && left > day - Duration::from_secs(670), "{left:?}");
+    }
+
+    #[test]
     fn one_fetch_for_many_threads() {
         let cache = Arc::new(TokenCache::default());
         let fetches = Arc::new(AtomicUsize::new(0));

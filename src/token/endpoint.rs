@@ -107,3 +107,40 @@ pub fn oauth_error_code(body: &[u8]) -> String {
 pub fn can_stand_in_a_header(token: &str) -> bool {
     !token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(body: &str) -> std::result::Result<(String, Duration), &'static str> {
+        parse_token_response(body.as_bytes()).map(|(token, lifetime)| (token.to_string(), lifetime))
+    }
+
+    #[test]
+    fn a_bearer_token_is_read_whatever_the_case_of_its_type() {
+        for token_type in ["Bearer", "bearer", "BEARER"] {
+            let body = format!(r#"{{"access_token":"eyJ.a-b_c","expires_in":3600,"token_type":"{token_type}"}}"#);
+            assert_eq!(parsed(&body), Ok(("eyJ.a-b_c".into(), Duration::from_secs(3600))), "{token_type}");
+        }
+        assert_eq!(parsed(r#"{"access_token":"t","expires_in":0}"#), Ok(("t".into(), Duration::ZERO)));
+        assert_eq!(parsed(r#"{"access_token":"t"}"#), Ok(("t".into(), ASSUMED_TOKEN_LIFETIME)), "no expires_in");
+    }
+
+    #[test]
+    fn answers_that_hold_no_usable_token_say_why() {
+        let not_bearer = r#"{"access_token":"t","expires_in":3600,"token_type":"mac"}"#;
+        assert_eq!(parsed(not_bearer), Err("a token that is not a bearer token"));
+        for body in [r#"{"access_token":""}"#, r#"{"access_token":"a b"}"#, r#"{"access_token":"é"}"#] {
+            assert_eq!(parsed(body), Err("an empty or malformed access_token"), "{body}");
+        }
+        for body in ["", "<html>", r#"{"expires_in":3600}"#, r#"{"access_token":"t","expires_in":-1}"#] {
+            assert_eq!(parsed(body), Err("a body that is not a token response"), "{body}");
+        }
+    }
+
+    #[test]
+    fn the_oauth2_error_code_is_read_when_there_is_one() {
+        assert_eq!(oauth_error_code(br#"{"error":"invalid_scope"}"#), "invalid_scope");
+        assert_eq!(oauth_error_code(b"Bad Request"), "no OAuth2 error code");
+    }
+}

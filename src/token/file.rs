@@ -221,3 +221,231 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
 fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::Credentials;
+    use std::cell::RefCell;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::PermissionsExt;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// A fixed "now" for `parse` (seconds since the Unix epoch).
+    const NOW: u64 = 1_800_000_000;
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    /// A private directory of the test's own under the temporary directory, removed when it ends.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(name: &str) -> Scratch {
+            static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+            let n = SEQUENCE.fetch_add(1, Ordering::Relaxed);
+            let dir = std::env::temp_dir().join(format!("icdapi-token-{name}-{}-{n}", std::process::id()));
+            let _ = fs::remove_dir_all(&dir);
+            fs::create_dir_all(&dir).unwrap();
+            fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).unwrap();
+            Scratch(dir)
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn key(client_id: &str) -> TokenKey {
+        let credentials = Credentials { client_id: client_id.into(), client_secret: Zeroizing::new("secret".into()) };
+        TokenKey::new("https://tokens.test/connect/token", "https://api.test", &credentials)
+    }
+
+    /// The time by the system clock, read apart from `unix_now`.
+    fn clock_now() -> u64 {
+        SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    }
+
+    /// Writes a private token file as another process would have.
+    fn write_private(path: &Path, text: &str) {
+        fs::write(path, text).unwrap();
+        fs::set_permissions(path, fs::Permissions::from_mode(0o600)).unwrap();
+    }
+
+    /// `load`, with the complaints it made.
+    fn load_noting(path: &Path, key: &TokenKey) -> (Option<(String, Duration)>, Vec<String>) {
+        let complaints = RefCell::new(Vec::new());
+        let found = load(path, key, None, |message| complaints.borrow_mut().push(message));
+        (found, complaints.into_inner())
+    }
+
+    #[test]
+    fn a_token_is_handed_out_while_at_least_ten_seconds_are_left() {
+        let text = serialize("key", "tok", Duration::from_secs(10), NOW);
+        assert_eq!(parse(&text, "key", None, NOW), Contents::Usable("tok".into(), Duration::from_secs(10)));
+        assert_eq!(parse(&text, "key", None, NOW + 1), Contents::NotUsable, "9 s left");
+        assert_eq!(parse(&text, "key", None, NOW + 60), Contents::NotUsable, "expired");
+        let hour = serialize("key", "tok", HOUR, NOW);
+        assert_eq!(parse(&hour, "key", None, NOW + 1800), Contents::Usable("tok".into(), HOUR / 2));
+    }
+
+    #[test]
+    fn only_the_keys_own_token_is_handed_out_and_never_the_refused_one() {
+        let text = serialize("key-a", "tok", HOUR, NOW);
+        assert_eq!(parse(&text, "key-a", Some("an-older-token"), NOW), Contents::Usable("tok".into(), HOUR));
+        assert_eq!(parse(&text, "key-b", None, NOW), Contents::NotUsable, "another key's token");
+        assert_eq!(parse(&text, "key-b", Some("an-older-token"), NOW), Contents::NotUsable);
+        assert_eq!(parse(&text, "key-a", Some("tok"), NOW), Contents::NotUsable, "the token the API refused");
+        let next_version = text.replace("\"icdapi_token_cache\":1,", "\"icdapi_token_cache\":2,");
+        assert_ne!(next_version, *text);
+        assert_eq!(parse(&next_version, "key-a", None, NOW), Contents::NotUsable, "another format");
+    }
+
+    #[test]
+    fn files_that_are_not_token_files_or_hold_unsendable_tokens_are_damaged() {
+        assert_eq!(parse("{not json", "key", None, NOW), Contents::Damaged);
+        assert_eq!(parse("{}", "key", None, NOW), Contents::Damaged);
+        for token in ["", "two words", "tab\there", "del\u{7f}"] {
+            let text = serialize("key", token, HOUR, NOW);
+            assert_eq!(parse(&text, "key", None, NOW), Contents::Damaged, "{token:?}");
+        }
+    }
+
+    #[test]
+    fn stored_tokens_expire_at_an_absolute_time_and_are_read_back() {
+        let scratch = Scratch::new("store");
+        let path = scratch.0.join("token.json");
+        let key = key("id");
+        store(&path, &key, "tok", HOUR).unwrap();
+        let meta = fs::symlink_metadata(&path).unwrap();
+        assert_eq!(meta.mode() & 0o777, 0o600);
+        let stored: serde_json::Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        let expires_at = stored["expires_at"].as_u64().unwrap();
+        let expected = clock_now() + 3600;
+        assert!(expires_at <= expected && expires_at + 5 >= expected, "{expires_at} for {expected}");
+        let (found, complaints) = load_noting(&path, &key);
+        let (token, left) = found.unwrap();
+        assert_eq!(token, "tok");
+        assert!(left <= HOUR && left >= HOUR - Duration::from_secs(5), "{left:?}");
+        assert!(complaints.is_empty(), "{complaints:?}");
+        assert_eq!(load_noting(&path, &self::key("other")).0, None, "another key's token is never handed out");
+    }
+
+    #[test]
+    fn a_token_that_expired_in_the_file_is_not_handed_out() {
+        let scratch = Scratch::new("expired");
+        let path = scratch.0.join("token.json");
+        let key = key("id");
+        let hour_ago = clock_now() - 3600;
+        write_private(&path, &serialize(key.as_str(), "tok", Duration::from_secs(1800), hour_ago));
+        assert_eq!(load_noting(&path, &key), (None, vec![]));
+        write_private(&path, &serialize(key.as_str(), "tok", HOUR + Duration::from_secs(60), hour_ago));
+        assert!(load_noting(&path, &key).0.is_some(), "a minute left");
+    }
+
+    #[test]
+    fn a_missing_file_is_not_a_complaint() {
+        let scratch = Scratch::new("missing");
+        assert_eq!(load_noting(&scratch.0.join("token.json"), &key("id")), (None, vec![]));
+    }
+
+    #[test]
+    fn a_token_file_turned_into_a_symlink_is_not_followed() {
+        let scratch = Scratch::new("symlink");
+        let (real, link) = (scratch.0.join("elsewhere.json"), scratch.0.join("token.json"));
+        let key = key("id");
+        store(&real, &key, "tok", HOUR).unwrap();
+        assert!(load_noting(&real, &key).0.is_some());
+        // Accepted as a path while missing, then planted as a link to a good file.
+        validate(&link).unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let (found, complaints) = load_noting(&link, &key);
+        assert_eq!(found, None);
+        assert_eq!(complaints.len(), 1, "{complaints:?}");
+        assert!(complaints[0].starts_with(&format!("token_cache_file {} ignored: ", link.display())), "{complaints:?}");
+        assert!(store(&link, &key, "new", HOUR).is_err(), "nor written through");
+        assert_eq!(load_noting(&real, &key).0.unwrap().0, "tok");
+    }
+
+    #[test]
+    fn files_others_can_read_or_that_do_not_parse_are_ignored_with_a_complaint() {
+        let scratch = Scratch::new("untrusted");
+        let path = scratch.0.join("token.json");
+        let key = key("id");
+        store(&path, &key, "tok", HOUR).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        let (found, complaints) = load_noting(&path, &key);
+        assert_eq!(found, None);
+        assert!(complaints.len() == 1 && complaints[0].contains("mode 640"), "{complaints:?}");
+        write_private(&path, "{not json");
+        let (found, complaints) = load_noting(&path, &key);
+        assert_eq!(found, None);
+        assert!(complaints.len() == 1 && complaints[0].contains("damaged"), "{complaints:?}");
+    }
+
+    #[test]
+    fn a_planted_temporary_symlink_is_not_followed() {
+        let scratch = Scratch::new("temporary");
+        let path = scratch.0.join("token.json");
+        let victim = scratch.0.join("victim");
+        std::os::unix::fs::symlink(&victim, sibling(&path, &format!(".tmp.{}", std::process::id()))).unwrap();
+        let error = store(&path, &key("id"), "tok", HOUR).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidArgument);
+        assert!(error.message().contains("not written"), "{}", error.message());
+        assert!(!victim.exists(), "the symlink was followed");
+        assert!(!path.exists(), "a symlink took the token file's place");
+    }
+
+    /// Holds the lock of `path` as another process would (a lock of its own open file description).
+    fn hold_lock(path: &Path) -> File {
+        let lock = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(sibling(path, ".lock"));
+        let lock = lock.unwrap();
+        // SAFETY: flock on a descriptor we own.
+        assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) }, 0);
+        lock
+    }
+
+    #[test]
+    fn the_lock_is_waited_for_until_its_holder_lets_go() {
+        let scratch = Scratch::new("lock-wait");
+        let path = scratch.0.join("token.json");
+        let far = Instant::now() + Duration::from_secs(10);
+        assert_eq!(with_lock(&path, far, |m| panic!("{m}"), || Ok(1)).unwrap(), 1);
+        let meta = fs::symlink_metadata(sibling(&path, ".lock")).unwrap();
+        assert_eq!(meta.mode() & 0o777, 0o600, "the lock file is private too");
+        let held = hold_lock(&path);
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(150));
+            drop(held);
+        });
+        let started = Instant::now();
+        let result = with_lock(&path, started + Duration::from_secs(10), |m| panic!("{m}"), || Ok(42));
+        assert_eq!(result.unwrap(), 42);
+        assert!(started.elapsed() >= Duration::from_millis(100), "{:?}", started.elapsed());
+        release.join().unwrap();
+    }
+
+    #[test]
+    fn waiting_for_the_lock_ends_at_the_deadline() {
+        let scratch = Scratch::new("lock-deadline");
+        let path = scratch.0.join("token.json");
+        let _held = hold_lock(&path);
+        let started = Instant::now();
+        let ran = std::cell::Cell::new(false);
+        let result = with_lock(
+            &path,
+            started + Duration::from_millis(200),
+            |m| panic!("{m}"),
+            || {
+                ran.set(true);
+                Ok(())
+            },
+        );
+        let error = result.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Timeout);
+        assert!(error.message().contains("waiting for the lock"), "{}", error.message());
+        assert!(!ran.get());
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_millis(200) && waited < Duration::from_secs(5), "{waited:?}");
+    }
+}
