@@ -272,6 +272,15 @@ mod tests {
         fs::set_permissions(path, fs::Permissions::from_mode(0o600)).unwrap();
     }
 
+    /// A scratch directory whose token.json holds the token "tok" for `key("id")`, good for an hour.
+    fn stored_token(name: &str) -> (Scratch, PathBuf, TokenKey) {
+        let scratch = Scratch::new(name);
+        let path = scratch.0.join("token.json");
+        let key = key("id");
+        store(&path, &key, "tok", HOUR).unwrap();
+        (scratch, path, key)
+    }
+
     /// `load`, with the complaints it made.
     fn load_noting(path: &Path, key: &TokenKey) -> (Option<(String, Duration)>, Vec<String>) {
         let complaints = RefCell::new(Vec::new());
@@ -313,10 +322,7 @@ mod tests {
 
     #[test]
     fn stored_tokens_expire_at_an_absolute_time_and_are_read_back() {
-        let scratch = Scratch::new("store");
-        let path = scratch.0.join("token.json");
-        let key = key("id");
-        store(&path, &key, "tok", HOUR).unwrap();
+        let (_scratch, path, key) = stored_token("store");
         let meta = fs::symlink_metadata(&path).unwrap();
         assert_eq!(meta.mode() & 0o777, 0o600);
         let stored: serde_json::Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
@@ -369,10 +375,7 @@ mod tests {
 
     #[test]
     fn files_others_can_read_or_that_do_not_parse_are_ignored_with_a_complaint() {
-        let scratch = Scratch::new("untrusted");
-        let path = scratch.0.join("token.json");
-        let key = key("id");
-        store(&path, &key, "tok", HOUR).unwrap();
+        let (_scratch, path, key) = stored_token("untrusted");
         fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
         let (found, complaints) = load_noting(&path, &key);
         assert_eq!(found, None);
