@@ -215,6 +215,26 @@ fn processes_share_one_token_through_the_token_file() {
 }
 
 #[test]
+fn a_revoked_token_in_the_token_file_is_replaced_not_read_again() {
+    let standin = StandIn::start();
+    let dir = temp_path("revoked");
+    let file = dir.join("token.json");
+    let stored_token = || json_of(&std::fs::read_to_string(&file).unwrap())["access_token"].clone();
+    run_children(&standin, &file, 1);
+    let revoked = stored_token();
+    standin.revoke_tokens();
+    // The next process reads the token from the file, gets 401, and must fetch a new one rather
+    // than read the same token back from the file.
+    run_children(&standin, &file, 1);
+    assert_eq!(standin.stat("api_401"), 1);
+    assert_eq!(standin.tokens_issued(), 2);
+    assert_ne!(stored_token(), revoked, "the file holds the new token");
+    run_children(&standin, &file, 1);
+    assert_eq!(standin.tokens_issued(), 2, "which the next process uses");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_damaged_token_file_is_ignored_and_rewritten() {
     let standin = StandIn::start();
     let dir = temp_path("damaged");

@@ -230,6 +230,31 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_fetch_is_shared_with_waiters_but_not_remembered_for_later_calls() {
+        let cache = TokenCache::default();
+        let refused = cache.get(far(), |_| Err(Error::new(ErrorKind::Http, "the endpoint answered 500")));
+        assert_eq!(refused.unwrap_err().kind(), ErrorKind::Http);
+        // A later call (nobody fetched while it waited) asks again, and the endpoint is back.
+        let token = cache.get(far(), |_| Ok(("back".into(), Duration::from_secs(3600)))).unwrap();
+        assert_eq!(token.value(), "back");
+    }
+
+    #[test]
+    fn the_refused_token_is_given_to_the_next_fetch() {
+        let cache = TokenCache::default();
+        let first = cache.get(far(), |rejected| {
+            assert_eq!(rejected, None);
+            Ok(("one".into(), Duration::from_secs(3600)))
+        });
+        cache.invalidate(&first.unwrap());
+        let second = cache.get(far(), |rejected| {
+            assert_eq!(rejected, Some("one"), "a token file must not hand it out again");
+            Ok(("two".into(), Duration::from_secs(3600)))
+        });
+        assert_eq!(second.unwrap().value(), "two");
+    }
+
+    #[test]
     fn invalidate_only_drops_the_stale_token() {
         let cache = TokenCache::default();
         let first = cache.get(far(), |_| Ok(("one".into(), Duration::from_secs(3600)))).unwrap();
