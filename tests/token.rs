@@ -144,6 +144,24 @@ fn a_refusal_says_to_check_the_credentials_only_when_they_are_at_fault() {
 }
 
 #[test]
+fn a_token_endpoint_error_body_is_quoted_without_the_secret() {
+    let standin = StandIn::start();
+    let client = standin.client();
+    client.set_option("max_retries", "0").unwrap();
+    standin.fault(serde_json::json!({"match": "/connect/token", "kind": "status", "status": 503,
+        "body": format!("overloaded; you sent client_secret={CLIENT_SECRET}")}));
+    let error = client.codeinfo("1A00").unwrap_err();
+    assert_eq!((error.kind(), error.http_status()), (ErrorKind::Http, 503));
+    assert!(
+        error
+            .message()
+            .ends_with(r#"the token endpoint answered 503: "overloaded; you sent client_secret=[redacted]""#),
+        "{}",
+        error.message()
+    );
+}
+
+#[test]
 fn threads_waiting_for_a_refused_token_share_the_refusal() {
     let standin = StandIn::start();
     standin.configure(serde_json::json!({"token_delay_ms": 300}));
