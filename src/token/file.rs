@@ -451,4 +451,19 @@ mod tests {
         let waited = started.elapsed();
         assert!(waited >= Duration::from_millis(200) && waited < Duration::from_secs(5), "{waited:?}");
     }
+
+    #[test]
+    fn a_lock_file_planted_as_a_symlink_is_not_followed_and_the_body_runs_without_it() {
+        let scratch = Scratch::new("lock-symlink");
+        let path = scratch.0.join("token.json");
+        let victim = scratch.0.join("victim");
+        std::os::unix::fs::symlink(&victim, sibling(&path, ".lock")).unwrap();
+        let complaints = RefCell::new(Vec::new());
+        let far = Instant::now() + Duration::from_secs(10);
+        let result = with_lock(&path, far, |message| complaints.borrow_mut().push(message), || Ok(7));
+        assert_eq!(result.unwrap(), 7);
+        assert!(!victim.exists(), "the symlink was followed");
+        let complaints = complaints.into_inner();
+        assert!(complaints.len() == 1 && complaints[0].ends_with("going without it"), "{complaints:?}");
+    }
 }
