@@ -174,6 +174,16 @@ fn entity_by_code_of_an_unknown_code_or_without_stem_id() {
     let error = client.entity_by_code("1A01").unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Parse);
     assert!(error.message().contains("stemId"), "{}", error.message());
+    // A stemId that is empty or not a string is not followed either: nothing more is asked.
+    for stem in ["\"\"", "42", "null"] {
+        standin.fault(json!({"match": "/codeinfo/", "kind": "status", "status": 200,
+                             "body": format!("{{\"code\":\"1A02\",\"stemId\":{stem}}}"),
+                             "content_type": "application/json"}));
+        let asked = standin.api_requests().len();
+        let error = client.entity_by_code("1A02").unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Parse, "stemId {stem}: {}", error.message());
+        assert_eq!(standin.api_requests().len(), asked + 1, "stemId {stem}: only the code info was asked");
+    }
     assert_eq!(client.entity_by_code(" ").unwrap_err().kind(), ErrorKind::InvalidArgument);
 }
 
