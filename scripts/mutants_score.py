@@ -12,24 +12,15 @@ again), the mutants caught by the earlier runs (previously_caught.txt) count as 
 
 import json
 import os
-import re
 import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def excluded_count():
-    """Entries of exclude_re in .cargo/mutants.toml (one quoted pattern a line)."""
-    text = open(os.path.join(ROOT, ".cargo", "mutants.toml"), encoding="utf-8").read()
-    block = re.search(r"exclude_re\s*=\s*\[(.*?)\n\]", text, re.S)
-    return len(re.findall(r"^\s*['\"]", block.group(1), re.M)) if block else 0
-
-
-def current_mutants():
-    """The names of the mutants the source has now (`cargo mutants --list`, which leaves out the
-    exclusions); an --iterate run's own mutants.json lacks those caught before."""
-    listing = subprocess.run(["cargo", "mutants", "--list"], cwd=ROOT, capture_output=True, text=True, check=True)
+def mutant_names(*args):
+    """The names of the mutants the source has now, by `cargo mutants --list`."""
+    listing = subprocess.run(["cargo", "mutants", "--list", *args], cwd=ROOT, capture_output=True, text=True, check=True)
     return set(listing.stdout.splitlines())
 
 
@@ -43,16 +34,24 @@ def main(out_dir):
             counts[summary] += 1
         if summary == "MissedMutant":
             missed.append(outcome["scenario"]["Mutant"]["name"])
-    excluded = excluded_count()
+    # The list leaves out what exclude_re matches (a pattern may match several mutants).
+    listed = mutant_names()
+    excluded = len(mutant_names("--no-config") - listed)
     # previously_caught.txt names mutants by file, line and column: one whose code has moved or
     # changed since is no longer among the source's mutants (and an --iterate run tests it again
     # under its new name), so only names the source still has count.
-    listed = current_mutants()
     tested = {outcome["scenario"]["Mutant"]["name"] for outcome in data["outcomes"]
               if isinstance(outcome["scenario"], dict) and "Mutant" in outcome["scenario"]}
     earlier = os.path.join(out_dir, "previously_caught.txt")
     names = open(earlier, encoding="utf-8").read().splitlines() if os.path.exists(earlier) else []
-    previously = len((set(names) & listed) - tested)
+    # It lists earlier runs' unviable mutants too: `make mutants` keeps them all in
+    # target/mutants-unviable.txt.
+    unviable_file = os.path.join(os.path.dirname(os.path.abspath(out_dir)), "mutants-unviable.txt")
+    unviable = set(open(unviable_file, encoding="utf-8").read().splitlines()) if os.path.exists(unviable_file) else set()
+    if names and not unviable:
+        sys.exit("%s is missing: previously_caught.txt mixes unviable mutants with caught ones, and "
+                 "the score cannot tell them apart (run with `make mutants`)" % unviable_file)
+    previously = len((set(names) & listed) - tested - unviable)
     caught = counts["CaughtMutant"] + counts["Timeout"] + previously
     viable = caught + counts["MissedMutant"] + excluded
     print("mutants: %d caught (%d of them by a timeout), %d missed, %d excluded as unobservable "
