@@ -211,7 +211,8 @@ impl std::fmt::Debug for PlainTransport {
     }
 }
 
-#[cfg(all(test, unix))]
+#[cfg(test)]
+#[cfg(unix)]
 mod tests {
     use super::*;
     use crate::http::testing::{unanswered_address, with_details, within};

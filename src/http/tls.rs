@@ -251,11 +251,13 @@ impl std::fmt::Debug for TlsTransport {
 }
 
 /// The HTTPS server of the connection tests (tests/connections.rs), for the tests below.
-#[cfg(all(test, unix))]
+#[cfg(test)]
+#[cfg(unix)]
 #[path = "../../tests/tls_server/mod.rs"]
 mod tls_server;
 
-#[cfg(all(test, unix))]
+#[cfg(test)]
+#[cfg(unix)]
 mod tests {
     use super::*;
     use crate::http::testing::{unanswered_address, with_details, within};
