@@ -235,6 +235,26 @@ fn a_revoked_token_in_the_token_file_is_replaced_not_read_again() {
 }
 
 #[test]
+fn a_token_file_never_hands_a_token_to_another_endpoint_and_api() {
+    let (first, second) = (StandIn::start(), StandIn::start());
+    let dir = temp_path("other-endpoint");
+    let file = dir.join("token.json");
+    run_children(&first, &file, 1);
+    // The same credentials and file, another token endpoint and API: the first one's token is
+    // not theirs, so it is neither sent to the second API nor kept in the file.
+    let client = second.client();
+    client.set_option("token_cache_file", file.to_str().unwrap()).unwrap();
+    client.set_option("timeout_ms", "10000").unwrap();
+    client.codeinfo("1A00").unwrap();
+    assert_eq!(second.stat("api_401"), 0, "the first endpoint's token was sent to the second API");
+    assert_eq!(second.tokens_issued(), 1);
+    let sent = second.last_api_request()["headers"]["authorization"].as_str().unwrap().to_owned();
+    let stored = json_of(&std::fs::read_to_string(&file).unwrap())["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(sent, format!("Bearer {stored}"), "the file now holds the second endpoint's token");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_damaged_token_file_is_ignored_and_rewritten() {
     let standin = StandIn::start();
     let dir = temp_path("damaged");
