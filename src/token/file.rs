@@ -387,6 +387,15 @@ mod tests {
         let (found, complaints) = load_noting(&path, &key);
         assert_eq!(found, None);
         assert!(complaints.len() == 1 && complaints[0].contains("damaged"), "{complaints:?}");
+        // Only root can give a file away to test the owner check.
+        if unsafe { libc::geteuid() } == 0 {
+            store(&path, &key, "tok", HOUR).unwrap();
+            std::os::unix::fs::chown(&path, Some(65534), Some(65534)).unwrap();
+            let (found, complaints) = load_noting(&path, &key);
+            assert_eq!(found, None);
+            assert!(complaints.len() == 1 && complaints[0].contains("owned by user 65534"), "{complaints:?}");
+            assert!(store(&path, &key, "tok", HOUR).is_err(), "another user's file is not replaced");
+        }
     }
 
     #[test]
