@@ -334,7 +334,7 @@ fn a_kept_connection_that_the_server_let_go_is_not_used_again() {
             // No retry: a request sent on a connection the server let go would fail the call.
             client.set_option("max_retries", "0").unwrap();
             call(&client, 0);
-            std::thread::sleep(Duration::from_millis(300)); // the server lets the connection go
+            std::thread::sleep(Duration::from_millis(500)); // the server lets the connection go (after 50 ms)
             let reply = client.get("/icd/release/11/2026-01/mms/1");
             assert!(reply.as_ref().is_ok_and(|r| r.body.contains("Cholera")), "{how:?}: {reply:?}");
             assert_eq!(api.seen().connections, 2, "{how:?}: the second call on a connection of its own");

@@ -116,9 +116,9 @@ pub enum WhenIdle {
     Close,
     /// Resets it (RST).
     Reset,
-    /// Sends a TLS close_notify, and closes the TCP connection only a second later.
+    /// Sends a TLS close_notify, and closes the TCP connection only 2 s later.
     CloseNotify,
-    /// Sends an unasked answer (`408 Request Timeout`, as some servers do), closes a second later.
+    /// Sends an unasked answer (`408 Request Timeout`, as some servers do), closes 2 s later.
     Unasked408,
     /// Updates its TLS keys (a KeyUpdate message: no data, no close), then resets it.
     KeyUpdateThenReset,
@@ -313,12 +313,12 @@ fn let_go(stream: &mut StreamOwned<ServerConnection, TcpStream>, how: WhenIdle) 
         WhenIdle::CloseNotify => {
             stream.conn.send_close_notify();
             let _ = stream.flush();
-            std::thread::sleep(Duration::from_secs(1));
+            std::thread::sleep(Duration::from_secs(2));
         }
         WhenIdle::Unasked408 => {
             let _ = stream.write_all(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
             let _ = stream.flush();
-            std::thread::sleep(Duration::from_secs(1));
+            std::thread::sleep(Duration::from_secs(2));
         }
         WhenIdle::KeyUpdateThenReset => {
             stream.conn.refresh_traffic_keys().unwrap();
