@@ -69,11 +69,11 @@ pub(crate) mod testing {
     }
 
     /// Calls `connect` with what ureq tells a connector for `url` at `addresses`, with `budget`
-    /// to connect.
+    /// to connect (a `Duration`, or `time::Duration::NotHappening` for no deadline at all).
     pub fn with_details<T>(
         url: &str,
         addresses: &[SocketAddr],
-        budget: Duration,
+        budget: impl Into<time::Duration>,
         connect: impl FnOnce(&ConnectionDetails) -> T,
     ) -> T {
         let uri: Uri = url.parse().unwrap();
@@ -83,11 +83,7 @@ pub(crate) mod testing {
         for address in addresses {
             addrs.push(*address);
         }
-        let timeout = NextTimeout {
-            after: time::Duration::Exact(budget),
-            reason: ureq::Timeout::Connect,
-            ..NextTimeout::default()
-        };
+        let timeout = NextTimeout { after: budget.into(), reason: ureq::Timeout::Connect, ..NextTimeout::default() };
         connect(&crate::http::pool::connection_details(&uri, addrs, &config, &resolver, timeout))
     }
 }

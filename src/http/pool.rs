@@ -385,10 +385,14 @@ fn proxy_from(setting: &ProxySetting, env: impl Fn(&str) -> Option<String>) -> R
 mod proxy_tests {
     use super::*;
 
+    /// An environment holding only `vars`.
+    fn env_of<'a>(vars: &'a [(&str, &str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        |name: &str| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
+    }
+
     /// The proxy chosen for a setting, with an environment holding only `vars`; None if direct.
     fn chosen(setting: ProxySetting, vars: &[(&str, &str)]) -> Option<String> {
-        let env = |name: &str| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string());
-        proxy_from(&setting, env).unwrap().map(|proxy| format!("{}:{}", proxy.host(), proxy.port()))
+        proxy_from(&setting, env_of(vars)).unwrap().map(|proxy| format!("{}:{}", proxy.host(), proxy.port()))
     }
 
     #[test]
@@ -406,11 +410,7 @@ mod proxy_tests {
     #[test]
     fn no_proxy_hosts_and_loopback_go_direct() {
         let env = [("HTTPS_PROXY", "http://envproxy:3128"), ("no_proxy", "icd.local, .hospital.example")];
-        let proxy = proxy_from(&ProxySetting::FromEnvironment, |name| {
-            env.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
-        })
-        .unwrap()
-        .unwrap();
+        let proxy = proxy_from(&ProxySetting::FromEnvironment, env_of(&env)).unwrap().unwrap();
         for direct in
             ["https://icd.local/icd", "https://api.hospital.example/", "http://127.0.0.2:9/", "http://localhost/"]
         {
@@ -423,8 +423,8 @@ mod proxy_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::testing::within;
-    use std::net::{TcpListener, TcpStream};
+    use crate::http::testing::{with_details, within};
+    use std::net::{SocketAddr, TcpListener, TcpStream};
 
     /// A pool of its own (no proxy; only plain HTTP is used) and a server on loopback.
     fn pool_and_server() -> (Arc<Connections>, TcpListener, String) {
@@ -433,23 +433,14 @@ mod tests {
         (Arc::new(Connections::new(TrustRoots::System, None)), server, url)
     }
 
-    /// What a request to `url` asks of the pool's connector, with `after` to connect.
-    fn take(connections: &Connections, url: &str, after: time::Duration) -> Option<Box<dyn Transport>> {
-        let uri: Uri = url.parse().unwrap();
-        let timeout = NextTimeout { after, reason: ureq::Timeout::Connect, ..NextTimeout::default() };
-        let config = connections.agent.config();
-        let addrs = connections.resolver.resolve(&uri, config, timeout).unwrap();
-        connections.connector.take_preconnected(&connection_details(
-            &uri,
-            addrs,
-            config,
-            &*connections.resolver,
-            timeout,
-        ))
+    /// What a request to `url` (on loopback) asks of the pool's connector, with `after` to connect.
+    fn take(connections: &Connections, url: &str, after: impl Into<time::Duration>) -> Option<Box<dyn Transport>> {
+        with_details(url, &[address_of(url)], after, |details| connections.connector.take_preconnected(details))
     }
 
-    fn in_seconds(seconds: u64) -> time::Duration {
-        time::Duration::Exact(Duration::from_secs(seconds))
+    /// The socket address of a `http://127.0.0.1:port` URL.
+    fn address_of(url: &str) -> SocketAddr {
+        url.trim_start_matches("http://").parse().unwrap()
     }
 
     /// Opens a connection ahead to `url`, and waits until it is open; returns the server's end.
@@ -468,8 +459,11 @@ mod tests {
         within(20, || {
             let (connections, server, url) = pool_and_server();
             let _accepted = opened_ahead(&connections, &server, &url);
-            assert!(take(&connections, &url, in_seconds(5)).is_some(), "the connection opened ahead was not taken");
-            assert!(take(&connections, &url, in_seconds(5)).is_none(), "it was taken twice");
+            assert!(
+                take(&connections, &url, Duration::from_secs(5)).is_some(),
+                "the connection opened ahead was not taken"
+            );
+            assert!(take(&connections, &url, Duration::from_secs(5)).is_none(), "it was taken twice");
         });
     }
 
@@ -480,7 +474,7 @@ mod tests {
             let accepted = opened_ahead(&connections, &server, &url);
             drop(accepted); // servers close idle connections
             std::thread::sleep(Duration::from_millis(100)); // for the FIN to arrive
-            assert!(take(&connections, &url, in_seconds(5)).is_none(), "a closed connection was taken");
+            assert!(take(&connections, &url, Duration::from_secs(5)).is_none(), "a closed connection was taken");
             assert!(connections.connector.preconnected.lock().is_empty(), "and it was kept");
         });
     }
@@ -495,7 +489,10 @@ mod tests {
                     *opened -= PRECONNECTED_LIFETIME;
                 }
             }
-            assert!(take(&connections, &url, in_seconds(5)).is_none(), "a connection past its lifetime was taken");
+            assert!(
+                take(&connections, &url, Duration::from_secs(5)).is_none(),
+                "a connection past its lifetime was taken"
+            );
         });
     }
 
@@ -510,12 +507,9 @@ mod tests {
             let (opener, to) = (connections.clone(), url.clone());
             std::thread::spawn(move || {
                 std::thread::sleep(Duration::from_millis(300));
-                let uri: Uri = to.parse().unwrap();
-                let timeout = NextTimeout { after: in_seconds(5), ..NextTimeout::default() };
-                let config = opener.agent.config();
-                let addrs = opener.resolver.resolve(&uri, config, timeout).unwrap();
-                let transport =
-                    opener.connector.open(&connection_details(&uri, addrs, config, &*opener.resolver, timeout));
+                let transport = with_details(&to, &[address_of(&to)], Duration::from_secs(5), |details| {
+                    opener.connector.open(details)
+                });
                 opener
                     .connector
                     .preconnected
