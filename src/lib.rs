@@ -18,6 +18,8 @@ mod icd;
 pub mod json;
 mod log;
 mod options;
+#[cfg(test)]
+mod testing;
 mod token;
 
 pub use client::{Client, Reply};

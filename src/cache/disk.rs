@@ -208,6 +208,7 @@ pub fn parse_entry<'a>(text: &'a str, key: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::Scratch;
 
     #[test]
     fn fixed_releases_are_recognised() {
@@ -236,8 +237,8 @@ mod tests {
 
     #[test]
     fn damaged_entries_are_ignored_and_removed() {
-        let dir = std::env::temp_dir().join(format!("icdapi-disk-unit-{}", std::process::id()));
-        let cache = DiskCache::open(&dir, 1 << 20).unwrap();
+        let scratch = Scratch::new("disk-damaged");
+        let cache = DiskCache::open(&scratch.0, 1 << 20).unwrap();
         cache.put("k", "{\"a\":1}");
         assert_eq!(cache.get("k").as_deref(), Some("{\"a\":1}"));
         let path = cache.entry_path("k");
@@ -245,13 +246,12 @@ mod tests {
         fs::write(&path, text).unwrap();
         assert_eq!(cache.get("k"), None);
         assert!(!path.exists());
-        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn the_directory_stays_under_its_bound() {
-        let dir = std::env::temp_dir().join(format!("icdapi-disk-bound-{}", std::process::id()));
-        let cache = DiskCache::open(&dir, 20_000).unwrap();
+        let scratch = Scratch::new("disk-bound");
+        let cache = DiskCache::open(&scratch.0, 20_000).unwrap();
         let body = format!("\"{}\"", "x".repeat(1000));
         for i in 0..100 {
             cache.put(&format!("key{i}"), &body);
@@ -259,24 +259,6 @@ mod tests {
         assert!(cache.measure() <= 20_000, "{}", cache.measure());
         assert!(cache.get("key99").is_some(), "the newest entries stay");
         assert!(cache.get("key0").is_none(), "the oldest went");
-        fs::remove_dir_all(&dir).unwrap();
-    }
-
-    /// A directory of the test's own under the temporary directory, removed when it ends.
-    struct Scratch(PathBuf);
-
-    impl Scratch {
-        fn new(name: &str) -> Scratch {
-            static SEQUENCE: AtomicU64 = AtomicU64::new(0);
-            let n = SEQUENCE.fetch_add(1, Ordering::Relaxed);
-            Scratch(std::env::temp_dir().join(format!("icdapi-disk-{name}-{}-{n}", std::process::id())))
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
     }
 
     const BODY: &str = r#"{"title":"Cholera","code":"1A00"}"#;
@@ -320,7 +302,7 @@ mod tests {
 
     #[test]
     fn an_entry_as_large_as_the_bound_is_kept_and_a_larger_one_refused() {
-        let scratch = Scratch::new("one");
+        let scratch = Scratch::new("disk-one");
         let cache = DiskCache::open(&scratch.0, entry_len()).unwrap();
         cache.put(&key(0), BODY);
         assert_eq!(cache.get(&key(0)).as_deref(), Some(BODY));
@@ -332,7 +314,7 @@ mod tests {
 
     #[test]
     fn entries_that_fit_stay_and_the_bound_holds_after_every_put() {
-        let scratch = Scratch::new("fill");
+        let scratch = Scratch::new("disk-fill");
         let cache = DiskCache::open(&scratch.0, 10 * entry_len()).unwrap();
         for i in 0..10 {
             fill(&cache, i..i + 1);
@@ -353,7 +335,7 @@ mod tests {
 
     #[test]
     fn entries_of_earlier_runs_count_towards_the_bound() {
-        let scratch = Scratch::new("earlier");
+        let scratch = Scratch::new("disk-earlier");
         let max = 10 * entry_len();
         fill(&DiskCache::open(&scratch.0, max).unwrap(), 0..10);
         // A new process (a new cache on the same directory) finds it full.
@@ -365,7 +347,7 @@ mod tests {
 
     #[test]
     fn stale_temporaries_are_removed_fresh_ones_and_strangers_left_alone() {
-        let scratch = Scratch::new("temporaries");
+        let scratch = Scratch::new("disk-temporaries");
         let cache = DiskCache::open(&scratch.0, 1 << 20).unwrap();
         let file = |name: String, age: u64| {
             let path = scratch.0.join(name);
@@ -389,7 +371,7 @@ mod tests {
 
     #[test]
     fn an_entry_answers_only_for_its_own_key() {
-        let scratch = Scratch::new("key");
+        let scratch = Scratch::new("disk-key");
         let cache = DiskCache::open(&scratch.0, 1 << 20).unwrap();
         let (key, other) = (key(1), key(2));
         cache.put(&key, BODY);

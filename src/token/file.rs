@@ -228,36 +228,15 @@ fn unix_now() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::Scratch;
     use crate::token::Credentials;
     use std::cell::RefCell;
     use std::os::fd::AsRawFd;
     use std::os::unix::fs::PermissionsExt;
-    use std::sync::atomic::{AtomicU64, Ordering};
 
     /// A fixed "now" for `parse` (seconds since the Unix epoch).
     const NOW: u64 = 1_800_000_000;
     const HOUR: Duration = Duration::from_secs(3600);
-
-    /// A private directory of the test's own under the temporary directory, removed when it ends.
-    struct Scratch(PathBuf);
-
-    impl Scratch {
-        fn new(name: &str) -> Scratch {
-            static SEQUENCE: AtomicU64 = AtomicU64::new(0);
-            let n = SEQUENCE.fetch_add(1, Ordering::Relaxed);
-            let dir = std::env::temp_dir().join(format!("icdapi-token-{name}-{}-{n}", std::process::id()));
-            let _ = fs::remove_dir_all(&dir);
-            fs::create_dir_all(&dir).unwrap();
-            fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).unwrap();
-            Scratch(dir)
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
 
     fn key(client_id: &str) -> TokenKey {
         let credentials = Credentials { client_id: client_id.into(), client_secret: Zeroizing::new("secret".into()) };
@@ -277,7 +256,7 @@ mod tests {
 
     /// A scratch directory whose token.json holds the token "tok" for `key("id")`, good for an hour.
     fn stored_token(name: &str) -> (Scratch, PathBuf, TokenKey) {
-        let scratch = Scratch::new(name);
+        let scratch = Scratch::new(&format!("token-{name}"));
         let path = scratch.0.join("token.json");
         let key = key("id");
         store(&path, &key, "tok", HOUR).unwrap();
@@ -342,7 +321,7 @@ mod tests {
 
     #[test]
     fn a_token_that_expired_in_the_file_is_not_handed_out() {
-        let scratch = Scratch::new("expired");
+        let scratch = Scratch::new("token-expired");
         let path = scratch.0.join("token.json");
         let key = key("id");
         let hour_ago = clock_now() - 3600;
@@ -354,13 +333,13 @@ mod tests {
 
     #[test]
     fn a_missing_file_is_not_a_complaint() {
-        let scratch = Scratch::new("missing");
+        let scratch = Scratch::new("token-missing");
         assert_eq!(load_noting(&scratch.0.join("token.json"), &key("id")), (None, vec![]));
     }
 
     #[test]
     fn a_token_file_turned_into_a_symlink_is_not_followed() {
-        let scratch = Scratch::new("symlink");
+        let scratch = Scratch::new("token-symlink");
         let (real, link) = (scratch.0.join("elsewhere.json"), scratch.0.join("token.json"));
         let key = key("id");
         store(&real, &key, "tok", HOUR).unwrap();
@@ -400,7 +379,7 @@ mod tests {
 
     #[test]
     fn a_planted_temporary_symlink_is_not_followed() {
-        let scratch = Scratch::new("temporary");
+        let scratch = Scratch::new("token-temporary");
         let path = scratch.0.join("token.json");
         let victim = scratch.0.join("victim");
         std::os::unix::fs::symlink(&victim, sibling(&path, &format!(".tmp.{}", std::process::id()))).unwrap();
@@ -422,7 +401,7 @@ mod tests {
 
     #[test]
     fn the_lock_is_waited_for_until_its_holder_lets_go() {
-        let scratch = Scratch::new("lock-wait");
+        let scratch = Scratch::new("token-lock-wait");
         let path = scratch.0.join("token.json");
         let far = Instant::now() + Duration::from_secs(10);
         assert_eq!(with_lock(&path, far, |m| panic!("{m}"), || Ok(1)).unwrap(), 1);
@@ -442,7 +421,7 @@ mod tests {
 
     #[test]
     fn waiting_for_the_lock_ends_at_the_deadline() {
-        let scratch = Scratch::new("lock-deadline");
+        let scratch = Scratch::new("token-lock-deadline");
         let path = scratch.0.join("token.json");
         let _held = hold_lock(&path);
         let started = Instant::now();
@@ -466,7 +445,7 @@ mod tests {
 
     #[test]
     fn a_lock_file_planted_as_a_symlink_is_not_followed_and_the_body_runs_without_it() {
-        let scratch = Scratch::new("lock-symlink");
+        let scratch = Scratch::new("token-lock-symlink");
         let path = scratch.0.join("token.json");
         let victim = scratch.0.join("victim");
         std::os::unix::fs::symlink(&victim, sibling(&path, ".lock")).unwrap();
