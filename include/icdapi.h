@@ -20,9 +20,9 @@
 
 /* The version of this header; icd_version() tells the version of the library linked. */
 #define ICDAPI_VERSION_MAJOR 0
-#define ICDAPI_VERSION_MINOR 2
+#define ICDAPI_VERSION_MINOR 3
 #define ICDAPI_VERSION_PATCH 0
-#define ICDAPI_VERSION "0.2.0"
+#define ICDAPI_VERSION "0.3.0"
 
 /**
  * Outcome of a call, also kept per thread (icd_last_error_code).
@@ -475,7 +475,7 @@ const char *icd_last_error_message(void);
 int icd_last_http_status(void);
 
 /**
- * The library's version, e.g. "0.2.0": a static string, never freed. Equal to
+ * The library's version, e.g. "0.3.0": a static string, never freed. Equal to
  * ICDAPI_VERSION in the header the program was compiled with, unless it was linked against
  * another build.
  */

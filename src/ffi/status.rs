@@ -81,7 +81,7 @@ pub extern "C" fn icd_last_http_status() -> c_int {
     last_error::http_status()
 }
 
-/// The library's version, e.g. "0.2.0": a static string, never freed. Equal to
+/// The library's version, e.g. "0.3.0": a static string, never freed. Equal to
 /// ICDAPI_VERSION in the header the program was compiled with, unless it was linked against
 /// another build.
 #[no_mangle]

@@ -41,7 +41,7 @@ namespace IcdApi
             this.handle = handle;
         }
 
-        /// <summary>The version of the native library loaded, for example "0.2.0".</summary>
+        /// <summary>The version of the native library loaded, for example "0.3.0".</summary>
         /// <exception cref="DllNotFoundException">The native library icdapi cannot be found; the
         /// message says what was looked for and what to do.</exception>
         public static string Version

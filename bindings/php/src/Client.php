@@ -94,7 +94,7 @@ final class Client
         );
     }
 
-    /** The version of the native library, e.g. "0.2.0". */
+    /** The version of the native library, e.g. "0.3.0". */
     public static function version(): string
     {
         return FFI::instance()->icd_version();

@@ -16,5 +16,5 @@ from ._ffi import LIB as _LIB
 
 __all__ = ["Client", "IcdError", "Status", "JSON", "__version__"]
 
-#: The version of the native library in this package (icd_version()), e.g. "0.2.0".
+#: The version of the native library in this package (icd_version()), e.g. "0.3.0".
 __version__: str = _LIB.icd_version().decode("ascii")
