@@ -13,9 +13,10 @@ use crate::cache::memory::{cache_key, freshness_lifetime, ResponseCache};
 use crate::error::{quote_body, Error, ErrorKind, Result};
 use crate::http::pool::{self, Connections};
 use crate::http::transport::{self, Answer, Body, Method, Request};
-use crate::http::url::{shorten, BaseUrl};
+use crate::http::url::BaseUrl;
 use crate::icd::params::{self, Param};
 use crate::options::{Config, Effect, ACCEPT_JSON, API_VERSION, DEFAULT_API_BASE, DEFAULT_TOKEN_ENDPOINT};
+use crate::text::{redact, shorten};
 use crate::token::endpoint::fetch_token;
 use crate::token::file as token_file;
 use crate::token::shared::{self as shared_tokens, TokenKey};
@@ -355,7 +356,7 @@ impl Client {
                     .with_http_status(401))
                 }
                 301 | 302 | 303 | 307 | 308 if method == Method::Get && redirects < MAX_REDIRECTS => {
-                    url = redirect_target(config, &url, &answer)?;
+                    url = redirect_target(config, &url, &answer, &secrets)?;
                     redirects += 1;
                 }
                 status => return Err(http_error(method, &url, status, &answer, &secrets)),
@@ -409,7 +410,7 @@ impl Client {
         })
     }
 
-    fn secret(&self) -> &str {
+    pub(crate) fn secret(&self) -> &str {
         self.credentials.as_ref().map_or("", |c| c.client_secret.as_str())
     }
 
@@ -433,7 +434,7 @@ fn base_from_env(variable: &str, default: &str) -> Result<BaseUrl> {
 
 /// Where a redirect points, if it stays on the API; an error otherwise, so that the token
 /// never follows a redirect to another host.
-fn redirect_target(config: &Config, from: &str, answer: &Answer) -> Result<String> {
+fn redirect_target(config: &Config, from: &str, answer: &Answer, secrets: &[&str]) -> Result<String> {
     let refused = |why: &str| {
         Error::new(ErrorKind::Http, format!("GET {from}: the API answered {} with a redirect {why}", answer.status))
             .with_http_status(answer.status)
@@ -442,7 +443,7 @@ fn redirect_target(config: &Config, from: &str, answer: &Answer) -> Result<Strin
     config.api_base.resolve(location).map_err(|_| {
         refused(&format!(
             "to {}, outside the configured API: not followed, so that the token stays with the API",
-            shorten(location, 120)
+            shorten(&redact(location, secrets), 120)
         ))
     })
 }

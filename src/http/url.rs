@@ -214,13 +214,7 @@ fn push_normalized(out: &mut String, raw: &str) {
     out.extend(utf8_percent_encode(&raw[unwritten..], RAW_TARGET_UNSAFE));
 }
 
-/// Cuts a caller's string for quoting in an error message.
-pub fn shorten(text: &str, max_chars: usize) -> String {
-    match text.char_indices().nth(max_chars) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_owned(),
-    }
-}
+pub use crate::text::shorten;
 
 #[cfg(test)]
 mod tests {

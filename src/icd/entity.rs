@@ -27,7 +27,7 @@ impl Client {
                 format!(
                     "the code info of \"{}\" has no stemId to follow: {}",
                     shorten(code, 60),
-                    crate::error::quote_body(info.body.as_bytes(), &[])
+                    crate::error::quote_body(info.body.as_bytes(), &[self.secret()])
                 ),
             )
             .with_http_status(info.http_status)

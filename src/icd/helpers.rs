@@ -86,16 +86,18 @@ impl Client {
             .execute(&state, Method::Get, url.clone(), None)
             .map_err(|error| self.explain_unserved_release(&state, error))?;
         if job.reported_error_fails && reply.reports_error {
-            return Err(reported_error(job.name, &url, &reply));
+            return Err(reported_error(job.name, &url, &reply, self.secret()));
         }
         Ok(reply)
     }
 }
 
 /// `ErrorKind::Api` for a 2xx body with `"error": true`, quoting its `errorMessage`.
-fn reported_error(job: &str, url: &str, reply: &Reply) -> Error {
-    let said = crate::json::error_message(&reply.body)
-        .map_or_else(|| "without an errorMessage".to_owned(), |m| format!("\"{}\"", shorten(&m, 300)));
+fn reported_error(job: &str, url: &str, reply: &Reply, secret: &str) -> Error {
+    let said = crate::json::error_message(&reply.body).map_or_else(
+        || "without an errorMessage".to_owned(),
+        |m| format!("\"{}\"", shorten(&crate::text::redact(&m, &[secret]), 300)),
+    );
     Error::new(
         ErrorKind::Api,
         format!(

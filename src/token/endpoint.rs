@@ -8,8 +8,8 @@ use zeroize::Zeroizing;
 
 use crate::error::{quote_body, Error, ErrorKind, Result};
 use crate::http::transport::{self, Body, Method, Request};
-use crate::http::url::shorten;
 use crate::options::{Config, ACCEPT_JSON};
+use crate::text::{redact, shorten};
 use crate::token::Credentials;
 
 /// Lifetime assumed when a token response omits `expires_in` (WHO's tokens live an hour; a
@@ -66,9 +66,12 @@ pub fn fetch_token(
         400 | 401 => {
             let code = oauth_error_code(&body);
             let hint = if code == "invalid_client" { ": check the client id and secret" } else { "" };
+            // The code is outside text: it may hold the secret (an endpoint echoing the request),
+            // blanked out before the code is cut short.
+            let code = shorten(&redact(&code, &[credentials.client_secret.as_str()]), 60);
             Err(Error::new(
                 ErrorKind::Auth,
-                format!("POST {url}: the token endpoint refused the credentials ({}){hint}", shorten(&code, 60)),
+                format!("POST {url}: the token endpoint refused the credentials ({code}){hint}"),
             )
             .with_http_status(status))
         }
