@@ -460,6 +460,18 @@ fn json_reply(method: Method, url: &str, answer: Answer) -> Result<Reply> {
     };
     let text = String::from_utf8(answer.body).map_err(|_| not_json("not UTF-8".into()))?;
     let shape = crate::json::inspect(&text).map_err(|e| {
+        if e.to_string().starts_with("recursion limit exceeded") {
+            return Error::new(
+                ErrorKind::Parse,
+                format!(
+                    "{} {url}: the API answered {status} with JSON nested more than {} levels deep, \
+                     the most the library reads ({e})",
+                    method.as_str(),
+                    crate::json::MAX_DEPTH
+                ),
+            )
+            .with_http_status(status);
+        }
         let kind = answer.content_type.as_deref().unwrap_or("no Content-Type");
         not_json(format!("{kind}: {e}"))
     })?;

@@ -326,3 +326,17 @@ fn an_api_echoing_the_request_never_shows_the_token() {
     let token = token.expect("the API got a token");
     assert_no_trace_of(token.trim_start_matches("Bearer "), error.message());
 }
+
+#[test]
+fn an_expires_in_written_as_a_decimal_or_beyond_u64_gives_a_usable_token() {
+    for expires_in in [serde_json::json!(3600.0), serde_json::json!(1e20)] {
+        let standin = StandIn::start();
+        standin.configure(serde_json::json!({ "expires_in": expires_in }));
+        let client = standin.client();
+        client.set_option("cache_entries", "0").unwrap();
+        for _ in 0..3 {
+            client.codeinfo("1A00").unwrap_or_else(|e| panic!("expires_in {expires_in}: {e}"));
+        }
+        assert_eq!(standin.tokens_issued(), 1, "expires_in {expires_in}: one token for the three calls");
+    }
+}

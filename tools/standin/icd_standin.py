@@ -368,7 +368,7 @@ def b64url(raw):
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
-CONFIG_TYPES = {"expires_in": int, "delay_ms": int, "token_delay_ms": int, "client_id": str,
+CONFIG_TYPES = {"expires_in": (int, float), "delay_ms": int, "token_delay_ms": int, "client_id": str,
                 "client_secret": str, "cache_control": (str, type(None)), "local": bool,
                 "escape_non_ascii": bool, "releases": (list, type(None)), "any_token": bool}
 
