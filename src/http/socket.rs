@@ -12,7 +12,13 @@ use std::time::{Duration, Instant};
 
 use ureq::unversioned::transport::{Buffers, ConnectionDetails, LazyBuffers, NextTimeout, Transport, TransportAdapter};
 
-use crate::http::tls::{INPUT_BUFFER, OUTPUT_BUFFER};
+/// Sizes of the (plaintext) buffers of a connection, plain or TLS. ureq's default is 128 KiB
+/// each, zeroed when a connection is opened; a response head is at most
+/// `tls::MAX_RESPONSE_HEAD` (the input buffer must be larger, so that a head too large is
+/// reported as such), and the request line must fit in the output buffer (see
+/// `transport::MAX_URL_BYTES`).
+pub const INPUT_BUFFER: usize = 72 * 1024;
+pub const OUTPUT_BUFFER: usize = 16 * 1024;
 
 /// Opens a TCP connection to one of the request's addresses, the connection's time shared evenly
 /// between those not yet tried. Returns it with the time left.
