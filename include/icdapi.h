@@ -223,7 +223,8 @@ void icd_client_free(struct IcdClient *client);
  * Returns a NUL-terminated UTF-8 JSON document that the caller owns and frees with
  * icd_free_string, or NULL with the last error set: ICD_ERR_INVALID_ARGUMENT, ICD_ERR_AUTH,
  * ICD_ERR_HTTP (icd_last_http_status tells the status), ICD_ERR_NETWORK, ICD_ERR_TIMEOUT,
- * ICD_ERR_PARSE (a 2xx body that is not JSON), ICD_ERR_INTERNAL. Thread-safe.
+ * ICD_ERR_PARSE (a 2xx body that is not JSON, or nested more than 127 levels deep, as
+ * icd_json_parse refuses it), ICD_ERR_INTERNAL. Thread-safe.
  */
 char *icd_get(struct IcdClient *client, const char *path_or_uri);
 
@@ -374,8 +375,9 @@ size_t icd_get_many_detailed(struct IcdClient *client,
  * its own copy of everything.
  *
  * Returns a document that the caller owns and frees with icd_json_free, or NULL with the last
- * error: ICD_ERR_INVALID_ARGUMENT (json is NULL or not UTF-8), ICD_ERR_PARSE (not JSON; the
- * message says at which line and column). Thread-safe.
+ * error: ICD_ERR_INVALID_ARGUMENT (json is NULL or not UTF-8), ICD_ERR_PARSE (not JSON, or
+ * arrays and objects nested more than 127 levels deep, the one limit of every JSON the library
+ * reads; the message says at which line and column). Thread-safe.
  */
 struct IcdJson *icd_json_parse(const char *json);
 

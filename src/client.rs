@@ -13,10 +13,10 @@ use crate::cache::memory::{cache_key, freshness_lifetime, ResponseCache};
 use crate::error::{quote_body, Error, ErrorKind, Result};
 use crate::http::pool::{self, Connections};
 use crate::http::transport::{self, Answer, Body, Method, Request};
-use crate::http::url::{shorten, BaseUrl};
+use crate::http::url::BaseUrl;
 use crate::icd::params::{self, Param};
-use crate::icd::release::ServedReleases;
 use crate::options::{Config, Effect, ACCEPT_JSON, API_VERSION, DEFAULT_API_BASE, DEFAULT_TOKEN_ENDPOINT};
+use crate::text::{redact, shorten};
 use crate::token::endpoint::fetch_token;
 use crate::token::file as token_file;
 use crate::token::shared::{self as shared_tokens, TokenKey};
@@ -49,17 +49,34 @@ impl Reply {
 pub struct Client {
     /// None for a local deployment, which needs no token.
     credentials: Option<Credentials>,
-    config: RwLock<Arc<Config>>,
-    /// The process-wide connection pool of this client's transport settings.
-    connections: RwLock<Arc<Connections>>,
-    /// The process-wide token cache for this client's credentials, endpoint and API.
-    tokens: RwLock<Arc<TokenSlot>>,
+    /// Everything a call depends on that an option can change, swapped whole by `set_option`:
+    /// a call takes one snapshot at its start and works on it to the end.
+    state: RwLock<Arc<State>>,
     cache: ResponseCache,
-    disk: RwLock<Option<Arc<DiskCache>>>,
-    /// The releases the API serves, asked once per base, linearization and release (`icd::release`).
-    pub(crate) served_releases: ServedReleases,
 }
 
+/// The settings and what follows from them, consistent with each other: the connections of the
+/// transport settings, the token slot of the (token endpoint, API) pair, the disk cache of
+/// `cache_dir`. Never changed in place; `set_option` builds the next one.
+#[derive(Clone)]
+pub(crate) struct State {
+    pub config: Arc<Config>,
+    /// The process-wide connection pool of these transport settings.
+    connections: Arc<Connections>,
+    /// The process-wide token cache for these credentials, endpoint and API.
+    tokens: TokenSlot,
+    disk: Option<Arc<DiskCache>>,
+}
+
+/// One call in progress: the state it started with, its deadline, and the token it last sent
+/// (for scrubbing its errors).
+struct Call {
+    state: Arc<State>,
+    deadline: Instant,
+    token: Option<Arc<Token>>,
+}
+
+#[derive(Clone)]
 struct TokenSlot {
     key: TokenKey,
     cache: Arc<TokenCache>,
@@ -125,44 +142,43 @@ impl Client {
         config.log = crate::log::enabled_by_env();
         let connections = pool::for_config(&config)?;
         let tokens = TokenSlot::for_config(&config, credentials.as_ref());
-        Ok(Client {
-            credentials,
-            cache: ResponseCache::new(config.cache_entries),
-            config: RwLock::new(Arc::new(config)),
-            connections: RwLock::new(connections),
-            tokens: RwLock::new(Arc::new(tokens)),
-            disk: RwLock::new(None),
-            served_releases: ServedReleases::default(),
-        })
+        let cache = ResponseCache::new(config.cache_entries);
+        let state = State { config: Arc::new(config), connections, tokens, disk: None };
+        Ok(Client { credentials, cache, state: RwLock::new(Arc::new(state)) })
     }
 
     /// A snapshot of the current settings.
     pub fn config(&self) -> Arc<Config> {
-        self.config.read().clone()
+        self.state.read().config.clone()
+    }
+
+    /// A snapshot of everything a call depends on: a call takes one, at its start.
+    pub(crate) fn snapshot(&self) -> Arc<State> {
+        self.state.read().clone()
     }
 
     /// Sets one option (see the README's table). Safe while other threads make calls: they see
     /// the change from their next call on.
     pub fn set_option(&self, name: &str, value: &str) -> Result<()> {
-        let mut current = self.config.write();
-        let mut changed = Config::clone(&current);
+        let mut current = self.state.write();
+        let mut changed = Config::clone(&current.config);
         let effect = changed.set(name, value)?;
+        let mut next = State::clone(&current);
         match effect {
-            Effect::Transport => *self.connections.write() = pool::for_config(&changed)?,
-            // Another endpoint or API: another token, never the one issued for the old pair.
-            Effect::Endpoint => {
-                *self.tokens.write() = Arc::new(TokenSlot::for_config(&changed, self.credentials.as_ref()))
-            }
+            Effect::Transport => next.connections = pool::for_config(&changed)?,
+            // Another endpoint or API: another token slot, never the one of the old pair.
+            Effect::Endpoint => next.tokens = TokenSlot::for_config(&changed, self.credentials.as_ref()),
             Effect::CacheSize => self.cache.resize(changed.cache_entries),
             Effect::DiskCache => {
-                *self.disk.write() = match &changed.cache_dir {
+                next.disk = match &changed.cache_dir {
                     Some(dir) => Some(DiskCache::open(dir, changed.cache_dir_max_bytes)?),
                     None => None,
                 }
             }
             Effect::None => {}
         }
-        *current = Arc::new(changed);
+        next.config = Arc::new(changed);
+        *current = Arc::new(next);
         Ok(())
     }
 
@@ -181,19 +197,19 @@ impl Client {
     /// already have. The body comes back as it came, even one with `"error": true`.
     pub fn get_with(&self, path_or_uri: &str, params: &[Param<'_>]) -> Result<Reply> {
         params::validate(params)?;
-        let config = self.config();
-        let mut url = config.api_base.resolve(path_or_uri)?;
+        let state = self.snapshot();
+        let mut url = state.config.api_base.resolve(path_or_uri)?;
         params::append_to_url(&mut url, params);
-        self.execute(&config, Method::Get, url, None)
+        self.execute(&state, Method::Get, url, None)
     }
 
     /// POST a JSON body (the mortality-coding endpoints, `codedit` and `doris`, take one).
     pub fn post(&self, path_or_uri: &str, json_body: &str) -> Result<Reply> {
         serde_json::from_str::<serde::de::IgnoredAny>(json_body)
             .map_err(|e| Error::invalid_argument(format!("json_body is not valid JSON: {e}")))?;
-        let config = self.config();
-        let url = config.api_base.resolve(path_or_uri)?;
-        self.execute(&config, Method::Post, url, Some(json_body))
+        let state = self.snapshot();
+        let url = state.config.api_base.resolve(path_or_uri)?;
+        self.execute(&state, Method::Post, url, Some(json_body))
     }
 
     /// GETs many paths or URIs at once, at most `concurrency` in flight, sharing the token,
@@ -220,10 +236,12 @@ impl Client {
     }
 
     /// The cached answer, or the exchange with the API; errors leave here scrubbed of secrets.
-    pub(crate) fn execute(&self, config: &Config, method: Method, url: String, body: Option<&str>) -> Result<Reply> {
+    /// Everything is done with `state`, the snapshot the call took at its start.
+    pub(crate) fn execute(&self, state: &Arc<State>, method: Method, url: String, body: Option<&str>) -> Result<Reply> {
+        let config = &state.config;
         let disk = match method {
             // Only when a disk cache is set is the URL looked at: no work on the hot path otherwise.
-            Method::Get => self.disk.read().clone().filter(|_| is_fixed_release(&url)),
+            Method::Get => state.disk.clone().filter(|_| is_fixed_release(&url)),
             Method::Post => None,
         };
         let key = (method == Method::Get && (config.cache_entries > 0 || disk.is_some()))
@@ -245,20 +263,9 @@ impl Client {
             }
         }
         let deadline = Instant::now() + config.timeout;
-        let mut connections = self.connections.read().clone();
-        if connections.is_inherited() {
-            // The process forked since: never share the parent's connections.
-            let fresh = pool::for_config(config)?;
-            let mut current = self.connections.write();
-            if Arc::ptr_eq(&current, &connections) {
-                *current = fresh.clone();
-            }
-            connections = fresh;
-        }
-        let mut last_token = None;
-        let result = self.exchange(&connections, config, method, url, body, deadline, &mut last_token);
-        let result = result.map_err(|error| self.scrub(error, last_token.as_deref()));
-        let (reply, lifetime) = result?;
+        let mut call = Call { state: self.fresh_connections(state)?, deadline, token: None };
+        let result = self.exchange(&mut call, method, url, body);
+        let (reply, lifetime) = result.map_err(|error| self.scrub(error, call.token.as_deref()))?;
         if let (Some(key), Some(lifetime)) = (key, lifetime) {
             if let Some(disk) = &disk {
                 disk.put(&key, &reply.body);
@@ -268,27 +275,40 @@ impl Client {
         Ok(reply)
     }
 
+    /// `state`, or — when the process forked since its connections were opened — `state` with
+    /// connections of this process's own (never share the parent's), also put in the client.
+    fn fresh_connections(&self, state: &Arc<State>) -> Result<Arc<State>> {
+        if !state.connections.is_inherited() {
+            return Ok(state.clone());
+        }
+        let fresh = pool::for_config(&state.config)?;
+        let mut current = self.state.write();
+        if Arc::ptr_eq(&current.connections, &state.connections) {
+            *current = Arc::new(State { connections: fresh.clone(), ..State::clone(&current) });
+        }
+        Ok(Arc::new(State { connections: fresh, ..State::clone(state) }))
+    }
+
     /// Sends the request with a valid token, refreshing it once on 401 and following redirects
-    /// that stay on the API. Returns the reply and how long it may be cached.
-    #[allow(clippy::too_many_arguments)]
+    /// that stay on the API. Returns the reply and how long it may be cached. The token, its
+    /// refresh and the redirects' targets all come from the call's own state.
     fn exchange(
         &self,
-        connections: &Arc<Connections>,
-        config: &Config,
+        call: &mut Call,
         method: Method,
         mut url: String,
         body: Option<&str>,
-        deadline: Instant,
-        last_token: &mut Option<Arc<Token>>,
     ) -> Result<(Reply, Option<Duration>)> {
+        let state = call.state.clone();
+        let config = &state.config;
         let mut refreshed_after_401 = false;
         let mut redirects = 0;
         loop {
             let token = match &self.credentials {
-                Some(credentials) => Some(self.token(connections, config, credentials, deadline)?),
+                Some(credentials) => Some(self.token(call, credentials)?),
                 None => None,
             };
-            *last_token = token.clone();
+            call.token = token.clone();
             let authorization = match &token {
                 Some(token) => Some(HeaderValue::from_str(token.authorization()).map(sensitive).map_err(|_| {
                     Error::new(ErrorKind::Parse, "the token endpoint issued a token that cannot stand in a header")
@@ -308,7 +328,7 @@ impl Client {
                 headers.push((&header::AUTHORIZATION, authorization));
             }
             let request = Request { method, url: &url, headers: &headers, body: body.map_or(Body::None, Body::Json) };
-            let answer = transport::send(connections.agent(), config, &request, deadline)?;
+            let answer = transport::send(state.connections.agent(), config, &request, call.deadline)?;
             let secrets = [self.secret(), token.as_deref().map_or("", Token::value)];
             match answer.status {
                 200..=299 => {
@@ -319,8 +339,9 @@ impl Client {
                     return Ok((reply, lifetime));
                 }
                 401 if token.is_some() && !refreshed_after_401 => {
-                    // The token was revoked or expired early: drop it, fetch a new one, once.
-                    self.tokens.read().cache.invalidate(token.as_ref().expect("checked above"));
+                    // The token was revoked or expired early: drop it from the slot it came
+                    // from, fetch a new one there, once.
+                    state.tokens.cache.invalidate(token.as_ref().expect("checked above"));
                     refreshed_after_401 = true;
                 }
                 401 if token.is_some() => {
@@ -335,7 +356,7 @@ impl Client {
                     .with_http_status(401))
                 }
                 301 | 302 | 303 | 307 | 308 if method == Method::Get && redirects < MAX_REDIRECTS => {
-                    url = self.redirect_target(config, &url, &answer)?;
+                    url = redirect_target(config, &url, &answer, &secrets)?;
                     redirects += 1;
                 }
                 status => return Err(http_error(method, &url, status, &answer, &secrets)),
@@ -343,32 +364,11 @@ impl Client {
         }
     }
 
-    /// Where a redirect points, if it stays on the API; an error otherwise, so that the token
-    /// never follows a redirect to another host.
-    fn redirect_target(&self, config: &Config, from: &str, answer: &Answer) -> Result<String> {
-        let refused = |why: &str| {
-            Error::new(ErrorKind::Http, format!("GET {from}: the API answered {} with a redirect {why}", answer.status))
-                .with_http_status(answer.status)
-        };
-        let location = answer.location.as_deref().ok_or_else(|| refused("without a Location"))?;
-        config.api_base.resolve(location).map_err(|_| {
-            refused(&format!(
-                "to {}, outside the configured API: not followed, so that the token stays with the API",
-                shorten(location, 120)
-            ))
-        })
-    }
-
     /// The shared token, fetched if there is none or it is about to expire — from the
     /// `token_cache_file` when another process left a good one there, else from the endpoint.
-    fn token(
-        &self,
-        connections: &Arc<Connections>,
-        config: &Config,
-        credentials: &Credentials,
-        deadline: Instant,
-    ) -> Result<Arc<Token>> {
-        let slot = self.tokens.read().clone();
+    fn token(&self, call: &Call, credentials: &Credentials) -> Result<Arc<Token>> {
+        let (config, connections, slot, deadline) =
+            (&call.state.config, &call.state.connections, &call.state.tokens, call.deadline);
         // While the token is fetched, the connection to the API is opened (when the API is on
         // another host than the token endpoint, as WHO's is): the first call then costs the token
         // exchange plus one request.
@@ -410,7 +410,7 @@ impl Client {
         })
     }
 
-    fn secret(&self) -> &str {
+    pub(crate) fn secret(&self) -> &str {
         self.credentials.as_ref().map_or("", |c| c.client_secret.as_str())
     }
 
@@ -432,6 +432,22 @@ fn base_from_env(variable: &str, default: &str) -> Result<BaseUrl> {
     }
 }
 
+/// Where a redirect points, if it stays on the API; an error otherwise, so that the token
+/// never follows a redirect to another host.
+fn redirect_target(config: &Config, from: &str, answer: &Answer, secrets: &[&str]) -> Result<String> {
+    let refused = |why: &str| {
+        Error::new(ErrorKind::Http, format!("GET {from}: the API answered {} with a redirect {why}", answer.status))
+            .with_http_status(answer.status)
+    };
+    let location = answer.location.as_deref().ok_or_else(|| refused("without a Location"))?;
+    config.api_base.resolve(location).map_err(|_| {
+        refused(&format!(
+            "to {}, outside the configured API: not followed, so that the token stays with the API",
+            shorten(&redact(location, secrets), 120)
+        ))
+    })
+}
+
 /// A 2xx answer as a reply: UTF-8 JSON, or `ErrorKind::Parse`.
 fn json_reply(method: Method, url: &str, answer: Answer) -> Result<Reply> {
     let status = answer.status;
@@ -444,6 +460,18 @@ fn json_reply(method: Method, url: &str, answer: Answer) -> Result<Reply> {
     };
     let text = String::from_utf8(answer.body).map_err(|_| not_json("not UTF-8".into()))?;
     let shape = crate::json::inspect(&text).map_err(|e| {
+        if e.to_string().starts_with("recursion limit exceeded") {
+            return Error::new(
+                ErrorKind::Parse,
+                format!(
+                    "{} {url}: the API answered {status} with JSON nested more than {} levels deep, \
+                     the most the library reads ({e})",
+                    method.as_str(),
+                    crate::json::MAX_DEPTH
+                ),
+            )
+            .with_http_status(status);
+        }
         let kind = answer.content_type.as_deref().unwrap_or("no Content-Type");
         not_json(format!("{kind}: {e}"))
     })?;

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::http::url::shorten;
+use crate::text::{redact, shorten};
 
 /// What went wrong, in the categories a caller can act on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -70,14 +70,11 @@ impl Error {
         self.http_status
     }
 
-    /// Replaces every occurrence of each secret in the message, so that no server echoing a token
-    /// or the secret back (in a body we quote, say) can make us disclose it.
+    /// Replaces every occurrence of each secret in the message, in every form it may take
+    /// (`text::redact`), so that no server echoing a token or the secret back (in a body we
+    /// quote, say) can make us disclose it.
     pub(crate) fn scrub(mut self, secrets: &[&str]) -> Self {
-        for secret in secrets.iter().filter(|s| s.len() >= 4) {
-            if self.message.contains(secret) {
-                self.message = self.message.replace(secret, "[redacted]");
-            }
-        }
+        self.message = redact(&self.message, secrets);
         self
     }
 }
@@ -98,10 +95,7 @@ const QUOTED_BODY_CHARS: usize = 300;
 /// The start of a body as one line, for an error message. The secrets are blanked out before
 /// the body is cut short, so that not even the start of one can show.
 pub(crate) fn quote_body(body: &[u8], secrets: &[&str]) -> String {
-    let mut text = String::from_utf8_lossy(body).into_owned();
-    for secret in secrets.iter().filter(|s| !s.is_empty()) {
-        text = text.replace(secret, "[redacted]");
-    }
+    let text = redact(&String::from_utf8_lossy(body), secrets);
     let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if line.is_empty() {
         "(empty body)".into()

@@ -20,6 +20,7 @@ mod log;
 mod options;
 #[cfg(test)]
 mod testing;
+mod text;
 mod token;
 
 pub use client::{Client, Reply};

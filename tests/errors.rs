@@ -75,6 +75,39 @@ fn retry_after_as_an_http_date_is_honoured() {
 }
 
 #[test]
+fn a_retry_after_date_in_the_past_keeps_the_backoff() {
+    let standin = StandIn::start();
+    let client = standin.client();
+    client.codeinfo("1F4Z").unwrap(); // the token is in hand
+    client.set_option("max_retries", "3").unwrap();
+    let past = httpdate::fmt_http_date(std::time::SystemTime::now() - Duration::from_secs(3600));
+    standin.fault(json!({"match": "/codeinfo/1A00", "kind": "status", "status": 503, "retry_after": past, "count": 3}));
+    let started = Instant::now();
+    assert_eq!(client.codeinfo("1A00").unwrap().http_status, 200);
+    // Three retries after 200, 400 and 800 ms of backoff, not a burst.
+    assert!(started.elapsed() >= Duration::from_millis(1400), "retried after {:?}", started.elapsed());
+    assert_eq!(standin.api_requests().iter().filter(|r| r["path"].as_str().unwrap().ends_with("1A00")).count(), 4);
+}
+
+#[test]
+fn a_body_nested_deeper_than_the_json_limit_is_a_parse_error_as_in_icd_json_parse() {
+    let standin = StandIn::start();
+    let client = standin.client();
+    let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    for (depth, taken) in [(127, true), (128, false), (100_000, false)] {
+        standin.fault(json!({"match": "/deep", "kind": "status", "status": 200, "body": nested(depth),
+                             "content_type": "application/json"}));
+        let outcome = client.get(&format!("/icd/deep/{depth}"));
+        assert_eq!(outcome.is_ok(), taken, "depth {depth}: {outcome:?}");
+        assert_eq!(icdapi::json::Document::parse(&nested(depth)).is_ok(), taken, "the same limit for documents");
+        if let Err(error) = outcome {
+            assert_eq!(error.kind(), ErrorKind::Parse);
+            assert!(error.message().contains("nested more than 127 levels deep"), "{}", error.message());
+        }
+    }
+}
+
+#[test]
 fn retries_are_bounded_by_max_retries() {
     let standin = StandIn::start();
     let client = standin.client();

@@ -290,6 +290,25 @@ fn redirects_stay_on_the_api() {
 }
 
 #[test]
+fn a_redirect_to_a_network_path_reference_goes_to_the_host_it_names() {
+    let standin = StandIn::start();
+    let client = standin.client();
+    let authority = standin.url.strip_prefix("http:").unwrap();
+    // `//host/path` on the API's own host and port: followed.
+    standin.fault(serde_json::json!({"match": "/mms/1439886552", "kind": "redirect",
+        "location": format!("{authority}/icd/release/11/2026-01/mms/257068234")}));
+    let entity = json_of(&client.get("/icd/release/11/2026-01/mms/1439886552").unwrap().body);
+    assert_eq!(entity["code"], "1A00");
+    // On another host: refused, not read as a path on the API.
+    standin.fault(serde_json::json!({"match": "/mms/1439886552", "kind": "redirect",
+        "location": "//127.0.0.2:9/icd/release/11/2026-01/mms/257068234"}));
+    let error = client.get("/icd/release/11/2026-01/mms/1439886552?x=1").unwrap_err();
+    assert_eq!((error.kind(), error.http_status()), (ErrorKind::Http, 302));
+    assert!(error.message().contains("to //127.0.0.2:9/icd/"), "{}", error.message());
+    assert_eq!(standin.api_requests().len(), 3, "nothing was asked of the API for the refused redirect");
+}
+
+#[test]
 fn host_names_are_resolved_and_reused() {
     let standin = StandIn::start();
     let client = standin.client();

@@ -394,3 +394,24 @@ fn the_disk_cache_stays_within_its_bound() {
     assert!(total <= 65536, "{total} bytes on disk");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_cache_dir_that_cannot_be_written_is_refused_when_set() {
+    let client = Client::local(Some("http://127.0.0.1:9")).unwrap();
+    // A directory no one may create files in (root included): the kernel's own.
+    for dir in ["/proc/self", "/proc/self/fd"] {
+        let error = client.set_option("cache_dir", dir).unwrap_err();
+        assert_eq!(error.kind(), icdapi::ErrorKind::InvalidArgument, "{dir}");
+        assert!(
+            error.message().starts_with(&format!("cache_dir {dir} is not a directory this process can write to (")),
+            "{}",
+            error.message()
+        );
+        assert_eq!(client.option("cache_dir").unwrap(), "", "a refused cache_dir leaves the option as it was");
+    }
+    // A writable one is taken, and the probe leaves nothing behind.
+    let dir = temp_path("writable");
+    client.set_option("cache_dir", dir.to_str().unwrap()).unwrap();
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "the directory is as it was");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -243,3 +243,100 @@ fn credentials_come_from_the_environment_when_both_are_null() {
     assert_eq!(Client::cloud(Some("id"), None).unwrap_err().kind(), ErrorKind::InvalidArgument);
     assert_eq!(Client::cloud(Some(""), Some("x")).unwrap_err().kind(), ErrorKind::InvalidArgument);
 }
+
+/// Secrets with every character that encodings change, and a long one (74 characters).
+fn awkward_secrets() -> Vec<String> {
+    let long: String = "Lo+ng/Se=cr&et%é! ".chars().cycle().take(74).collect();
+    assert_eq!(long.chars().count(), 74);
+    vec!["Pa55 +w/0rd=&%é!".to_owned(), long]
+}
+
+/// The forms a secret takes in a request body or a URL: as it is, a form's encoding (space as
+/// `+`), RFC 3986 percent-encoding, both with lower-case hex.
+fn forms_of(secret: &str) -> Vec<String> {
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    let percent = utf8_percent_encode(secret, NON_ALPHANUMERIC).to_string();
+    let form = percent.replace("%20", "+");
+    let lower = |text: &str| {
+        let mut out = String::new();
+        let mut chars = text.chars();
+        while let Some(c) = chars.next() {
+            out.push(c);
+            if c == '%' {
+                out.extend(chars.by_ref().take(2).map(|h| h.to_ascii_lowercase()));
+            }
+        }
+        out
+    };
+    vec![secret.to_owned(), lower(&form), lower(&percent), form, percent]
+}
+
+/// No form of `secret`, not even a stretch of 8 characters of one, shows in `message`.
+fn assert_no_trace_of(secret: &str, message: &str) {
+    for form in forms_of(secret) {
+        let chars: Vec<char> = form.chars().collect();
+        for window in chars.windows(8.min(chars.len())) {
+            let piece: String = window.iter().collect();
+            assert!(!message.contains(&piece), "{piece:?} of {form:?} shows in: {message}");
+        }
+    }
+}
+
+#[test]
+fn a_token_endpoint_echoing_the_request_never_shows_the_secret_in_any_form() {
+    let standin = StandIn::start();
+    for secret in awkward_secrets() {
+        let client = standin.client_with_secret(&secret);
+        client.set_option("max_retries", "0").unwrap();
+        // A misconfigured proxy answers 502 with the request it got, body included.
+        standin.fault(serde_json::json!({"match": "/connect/token", "kind": "echo", "status": 502}));
+        let error = client.codeinfo("1A00").unwrap_err();
+        assert_eq!((error.kind(), error.http_status()), (ErrorKind::Http, 502));
+        assert!(error.message().contains("client_secret=[redacted]"), "{}", error.message());
+        assert_no_trace_of(&secret, error.message());
+    }
+}
+
+#[test]
+fn an_oauth_error_code_holding_the_secret_is_redacted_before_it_is_cut_short() {
+    let standin = StandIn::start();
+    for secret in awkward_secrets() {
+        let client = standin.client_with_secret(&secret);
+        for code in [secret.clone(), forms_of(&secret)[3].clone(), format!("bad client {secret} refused")] {
+            let body = serde_json::json!({ "error": code }).to_string();
+            standin.fault(serde_json::json!({"match": "/connect/token", "kind": "status", "status": 400,
+                                              "body": body, "content_type": "application/json"}));
+            let error = client.codeinfo("1A00").unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::Auth, "{}", error.message());
+            assert!(error.message().contains("[redacted]"), "{}", error.message());
+            assert_no_trace_of(&secret, error.message());
+        }
+    }
+}
+
+#[test]
+fn an_api_echoing_the_request_never_shows_the_token() {
+    let standin = StandIn::start();
+    let client = standin.client();
+    client.set_option("max_retries", "0").unwrap();
+    standin.fault(serde_json::json!({"match": "codeinfo", "kind": "echo", "status": 500}));
+    let error = client.codeinfo("1A00").unwrap_err();
+    assert!(error.message().contains("Bearer [redacted]"), "{}", error.message());
+    let token = standin.requests().iter().find_map(|r| r["headers"]["authorization"].as_str().map(str::to_owned));
+    let token = token.expect("the API got a token");
+    assert_no_trace_of(token.trim_start_matches("Bearer "), error.message());
+}
+
+#[test]
+fn an_expires_in_written_as_a_decimal_or_beyond_u64_gives_a_usable_token() {
+    for expires_in in [serde_json::json!(3600.0), serde_json::json!(1e20)] {
+        let standin = StandIn::start();
+        standin.configure(serde_json::json!({ "expires_in": expires_in }));
+        let client = standin.client();
+        client.set_option("cache_entries", "0").unwrap();
+        for _ in 0..3 {
+            client.codeinfo("1A00").unwrap_or_else(|e| panic!("expires_in {expires_in}: {e}"));
+        }
+        assert_eq!(standin.tokens_issued(), 1, "expires_in {expires_in}: one token for the three calls");
+    }
+}

@@ -59,6 +59,25 @@ impl DiskCache {
         if !dir.is_dir() {
             return Err(Error::invalid_argument(format!("cache_dir {} is not a directory", dir.display())));
         }
+        // Every write would fail silently later (the cache only costs when it fails): say it
+        // now, while the option is set. A file of our own is made and removed.
+        static PROBES: AtomicU64 = AtomicU64::new(0);
+        let probe =
+            dir.join(format!(".icdapi-probe-{}-{}", std::process::id(), PROBES.fetch_add(1, Ordering::Relaxed)));
+        match OpenOptions::new().write(true).create_new(true).open(&probe).and_then(|mut file| file.write_all(b"x")) {
+            Ok(()) => {
+                let _ = fs::remove_file(&probe);
+            }
+            Err(e) => {
+                let _ = fs::remove_file(&probe);
+                return Err(Error::invalid_argument(format!(
+                    "cache_dir {} is not a directory this process can write to ({}): choose another, \
+                     or \"\" for no disk cache",
+                    dir.display(),
+                    e
+                )));
+            }
+        }
         Ok(Arc::new(DiskCache {
             dir: dir.to_owned(),
             max_bytes,

@@ -67,8 +67,9 @@ unsafe fn find<'a>(doc: *const IcdJson, pointer: *const c_char) -> Result<(&'a S
 /// its own copy of everything.
 ///
 /// Returns a document that the caller owns and frees with icd_json_free, or NULL with the last
-/// error: ICD_ERR_INVALID_ARGUMENT (json is NULL or not UTF-8), ICD_ERR_PARSE (not JSON; the
-/// message says at which line and column). Thread-safe.
+/// error: ICD_ERR_INVALID_ARGUMENT (json is NULL or not UTF-8), ICD_ERR_PARSE (not JSON, or
+/// arrays and objects nested more than 127 levels deep, the one limit of every JSON the library
+/// reads; the message says at which line and column). Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn icd_json_parse(json: *const c_char) -> *mut IcdJson {
     boundary(ptr::null_mut(), || {

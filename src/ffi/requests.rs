@@ -77,7 +77,8 @@ unsafe fn request_with(
 /// Returns a NUL-terminated UTF-8 JSON document that the caller owns and frees with
 /// icd_free_string, or NULL with the last error set: ICD_ERR_INVALID_ARGUMENT, ICD_ERR_AUTH,
 /// ICD_ERR_HTTP (icd_last_http_status tells the status), ICD_ERR_NETWORK, ICD_ERR_TIMEOUT,
-/// ICD_ERR_PARSE (a 2xx body that is not JSON), ICD_ERR_INTERNAL. Thread-safe.
+/// ICD_ERR_PARSE (a 2xx body that is not JSON, or nested more than 127 levels deep, as
+/// icd_json_parse refuses it), ICD_ERR_INTERNAL. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn icd_get(client: *mut IcdClient, path_or_uri: *const c_char) -> *mut c_char {
     request(client, path_or_uri, "path_or_uri", Client::get)

@@ -115,7 +115,7 @@ pub fn send(agent: &Agent, config: &Config, request: &Request, deadline: Instant
             Err(Failure::Retryable(_)) => None,
             _ => return give_up(outcome),
         };
-        let wait = retry_after.unwrap_or_else(|| backoff(attempt));
+        let wait = wait_before_retry(retry_after, attempt);
         // checked_add: a hostile Retry-After of 2^64 seconds must not overflow the clock.
         let may_retry =
             attempt < config.max_retries && Instant::now().checked_add(wait).is_some_and(|then| deadline > then);
@@ -140,7 +140,15 @@ fn backoff(attempt: u32) -> Duration {
     base + base.mul_f64((random % 1000) as f64 / 4000.0)
 }
 
-/// `Retry-After` as delay-seconds or as an HTTP date.
+/// How long to wait before retry `attempt + 1`: the backoff, or longer when the server's
+/// `Retry-After` asks for longer. Never shorter: a `Retry-After` of 0 or a date in the past
+/// (a clock behind ours) must not turn the retries into a burst against a struggling server.
+fn wait_before_retry(retry_after: Option<Duration>, attempt: u32) -> Duration {
+    let backoff = backoff(attempt);
+    retry_after.map_or(backoff, |asked| asked.max(backoff))
+}
+
+/// `Retry-After` as delay-seconds or as an HTTP date (zero when the date has passed).
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<u64>() {
@@ -388,6 +396,18 @@ mod tests {
         assert_eq!(io_text(&io::Error::other("Connection refused (os error 111)")), "Connection refused");
         assert_eq!(io_text(&io::Error::other("plain")), "plain");
         assert_eq!((Method::Get.as_str(), Method::Post.as_str()), ("GET", "POST"));
+    }
+
+    #[test]
+    fn retry_after_lengthens_the_backoff_but_never_shortens_it() {
+        for attempt in [0, 1, 4] {
+            let floor = FIRST_BACKOFF.saturating_mul(1 << attempt);
+            for asked in [None, Some(Duration::ZERO), Some(Duration::from_millis(1))] {
+                let wait = wait_before_retry(asked, attempt);
+                assert!(wait >= floor && wait <= floor + floor / 4, "{asked:?}, attempt {attempt}: {wait:?}");
+            }
+            assert_eq!(wait_before_retry(Some(Duration::from_secs(30)), attempt), Duration::from_secs(30));
+        }
     }
 
     #[test]

@@ -132,6 +132,12 @@ impl BaseUrl {
 
     /// Resolves what a caller passed as `path_or_uri` to the full URL to request.
     pub fn resolve(&self, path_or_uri: &str) -> Result<String> {
+        if path_or_uri.starts_with("//") {
+            // A network-path reference (RFC 3986, 4.2): `//host/path` names a host, in the
+            // base's scheme; it is resolved (and refused, on another host) as that URI is.
+            let scheme = if self.https { "https:" } else { "http:" };
+            return self.resolve(&format!("{scheme}{path_or_uri}"));
+        }
         if path_or_uri.starts_with('/') {
             return Ok(self.join(path_or_uri));
         }
@@ -214,13 +220,7 @@ fn push_normalized(out: &mut String, raw: &str) {
     out.extend(utf8_percent_encode(&raw[unwritten..], RAW_TARGET_UNSAFE));
 }
 
-/// Cuts a caller's string for quoting in an error message.
-pub fn shorten(text: &str, max_chars: usize) -> String {
-    match text.char_indices().nth(max_chars) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_owned(),
-    }
-}
+pub use crate::text::shorten;
 
 #[cfg(test)]
 mod tests {
@@ -228,6 +228,18 @@ mod tests {
 
     fn base(text: &str) -> BaseUrl {
         BaseUrl::parse(text, "api_base").unwrap()
+    }
+
+    #[test]
+    fn a_network_path_reference_names_a_host() {
+        let cloud = base("https://id.who.int");
+        assert_eq!(cloud.resolve("//id.who.int/icd/entity/1").unwrap(), "https://id.who.int/icd/entity/1");
+        assert!(cloud.resolve("//evil.example/icd/entity/1").is_err(), "another host");
+        assert!(cloud.resolve("//evil.example").is_err());
+        let local = base("http://127.0.0.1:8080");
+        assert_eq!(local.resolve("//127.0.0.1:8080/icd/x").unwrap(), "http://127.0.0.1:8080/icd/x");
+        assert!(local.resolve("//127.0.0.1:8081/icd/x").is_err(), "another port");
+        assert_eq!(local.resolve("/icd//x").unwrap(), "http://127.0.0.1:8080/icd//x", "a path is still a path");
     }
 
     #[test]
@@ -259,12 +271,8 @@ mod tests {
             "//evil.example/icd",
             "javascript:alert(1)",
         ] {
-            if target.starts_with("//") {
-                // A path: it stays on the base host, whatever it looks like.
-                assert!(local.resolve(target).unwrap().starts_with("http://localhost:8080/api//"));
-            } else {
-                assert!(local.resolve(target).is_err(), "{target}");
-            }
+            // "//evil.example/icd" too: a network-path reference to another host.
+            assert!(local.resolve(target).is_err(), "{target}");
         }
     }
 

@@ -27,7 +27,7 @@ impl Client {
                 format!(
                     "the code info of \"{}\" has no stemId to follow: {}",
                     shorten(code, 60),
-                    crate::error::quote_body(info.body.as_bytes(), &[])
+                    crate::error::quote_body(info.body.as_bytes(), &[self.secret()])
                 ),
             )
             .with_http_status(info.http_status)
@@ -41,9 +41,10 @@ impl Client {
         if code.trim().is_empty() {
             return Err(Error::invalid_argument("code is empty"));
         }
-        let config = self.config();
+        let state = self.snapshot();
+        let config = &state.config;
         let path = format!("/icd/release/10/{}/{}", encode_component(&config.icd10_release), encode_component(code));
         let url = config.api_base.resolve(&path)?;
-        self.execute(&config, Method::Get, url, None)
+        self.execute(&state, Method::Get, url, None)
     }
 }

@@ -72,7 +72,8 @@ impl Client {
             return Err(Error::invalid_argument(format!("{} is empty", job.argument)));
         }
         params::validate(params)?;
-        let config = self.config();
+        let state = self.snapshot();
+        let config = &state.config;
         let path = format!(
             "/icd/release/11/{}/{}/{}",
             config.release,
@@ -82,19 +83,21 @@ impl Client {
         let mut url = config.api_base.resolve(&path)?;
         params::append_to_url(&mut url, params);
         let reply = self
-            .execute(&config, Method::Get, url.clone(), None)
-            .map_err(|error| self.explain_unserved_release(&config, error))?;
+            .execute(&state, Method::Get, url.clone(), None)
+            .map_err(|error| self.explain_unserved_release(&state, error))?;
         if job.reported_error_fails && reply.reports_error {
-            return Err(reported_error(job.name, &url, &reply));
+            return Err(reported_error(job.name, &url, &reply, self.secret()));
         }
         Ok(reply)
     }
 }
 
 /// `ErrorKind::Api` for a 2xx body with `"error": true`, quoting its `errorMessage`.
-fn reported_error(job: &str, url: &str, reply: &Reply) -> Error {
-    let said = crate::json::error_message(&reply.body)
-        .map_or_else(|| "without an errorMessage".to_owned(), |m| format!("\"{}\"", shorten(&m, 300)));
+fn reported_error(job: &str, url: &str, reply: &Reply, secret: &str) -> Error {
+    let said = crate::json::error_message(&reply.body).map_or_else(
+        || "without an errorMessage".to_owned(),
+        |m| format!("\"{}\"", shorten(&crate::text::redact(&m, &[secret]), 300)),
+    );
     Error::new(
         ErrorKind::Api,
         format!(

@@ -4,39 +4,48 @@
 //! tells whether that is why.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, LazyLock, OnceLock};
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use serde_json::Value;
 
+use crate::client::State;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::transport::Method;
-use crate::options::Config;
 use crate::Client;
 
 /// (api_base, linearization, release): what one question is about.
 type Question = (String, String, String);
-/// The releases the API listed; None when asking failed. Filled once.
-type Answer = Arc<OnceLock<Option<Vec<String>>>>;
+/// When it was asked, and the releases the API listed (None when asking failed). Filled once.
+type Answer = Arc<OnceLock<(Instant, Option<Vec<String>>)>>;
 
-/// The releases served, per question: asked at most once each.
-#[derive(Default)]
-pub struct ServedReleases {
-    asked: Mutex<HashMap<Question, Answer>>,
-}
+/// How long an answer (or a failure to get one) stands before the question is asked again: a
+/// long-running process sees a release added, or an API that came back, within this time.
+const ANSWER_LIFETIME: Duration = Duration::from_secs(600);
+
+/// The releases served, per question: asked at most once each in the process (what an API
+/// serves is the same for every client of it).
+static ASKED: LazyLock<Mutex<HashMap<Question, Answer>>> = LazyLock::new(Default::default);
 
 impl Client {
     /// A helper's 404 as it was, or — when the API's list of releases does not hold the
     /// configured one — an error that says so and names the releases it serves.
-    pub(crate) fn explain_unserved_release(&self, config: &Config, error: Error) -> Error {
+    pub(crate) fn explain_unserved_release(&self, state: &Arc<State>, error: Error) -> Error {
         if error.kind() != ErrorKind::Http || error.http_status() != 404 {
             return error;
         }
+        let config = &state.config;
         let base = config.api_base.as_url();
         let key = (base.clone(), config.linearization.clone(), config.release.clone());
-        let cell = self.served_releases.asked.lock().entry(key).or_default().clone();
+        let cell = {
+            let mut asked = ASKED.lock();
+            let now = Instant::now();
+            asked.retain(|_, answer| answer.get().is_none_or(|(at, _)| now.duration_since(*at) < ANSWER_LIFETIME));
+            asked.entry(key).or_default().clone()
+        };
         // One thread asks; others arriving meanwhile wait for its answer rather than ask again.
-        let served = cell.get_or_init(|| self.releases_served(config).ok());
+        let (_, served) = cell.get_or_init(|| (Instant::now(), self.releases_served(state).ok()));
         match served {
             Some(served) if !served.contains(&config.release) => Error::new(
                 ErrorKind::Http,
@@ -52,9 +61,10 @@ impl Client {
     }
 
     /// The release ids in the `release` URIs of `GET /icd/release/11/{linearization}`.
-    fn releases_served(&self, config: &Config) -> Result<Vec<String>> {
+    fn releases_served(&self, state: &Arc<State>) -> Result<Vec<String>> {
+        let config = &state.config;
         let url = config.api_base.resolve(&format!("/icd/release/11/{}", config.linearization))?;
-        let reply = self.execute(config, Method::Get, url, None)?;
+        let reply = self.execute(state, Method::Get, url, None)?;
         let list: Value = serde_json::from_str(&reply.body).map_err(|e| Error::new(ErrorKind::Parse, e.to_string()))?;
         let uris = list
             .get("release")

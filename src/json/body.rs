@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 /// What the check found out about a valid JSON body.
@@ -13,7 +13,8 @@ pub struct BodyShape {
     pub reports_error: bool,
 }
 
-/// Validates `text` as JSON in one pass (as fast as skipping it) and tells its shape.
+/// Validates `text` as JSON in one pass (as fast as skipping it) and tells its shape. Arrays and
+/// objects nested deeper than `MAX_DEPTH` are refused, as `Document::parse` refuses them.
 pub fn inspect(text: &str) -> serde_json::Result<BodyShape> {
     serde_json::from_str::<Shape>(text).map(|shape| BodyShape { reports_error: shape.0 })
 }
@@ -53,14 +54,14 @@ impl<'de> Visitor<'de> for ShapeVisitor {
             if key.0 {
                 reports_error = map.next_value::<Value>()? == Value::Bool(true);
             } else {
-                map.next_value::<IgnoredAny>()?;
+                map.next_value::<Skip>()?;
             }
         }
         Ok(Shape(reports_error))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Shape, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        while seq.next_element::<Skip>()?.is_some() {}
         Ok(Shape(false))
     }
 
@@ -81,6 +82,53 @@ impl<'de> Visitor<'de> for ShapeVisitor {
     }
     fn visit_unit<E: de::Error>(self) -> Result<Shape, E> {
         Ok(Shape(false))
+    }
+}
+
+/// Any JSON value, skipped. Unlike serde's `IgnoredAny` (which serde_json skips with a loop of
+/// its own, at any depth), it goes through `deserialize_any`, where serde_json counts the
+/// nesting against its limit (`MAX_DEPTH`).
+struct Skip;
+
+impl<'de> Deserialize<'de> for Skip {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Skip, D::Error> {
+        deserializer.deserialize_any(SkipVisitor)
+    }
+}
+
+struct SkipVisitor;
+
+impl<'de> Visitor<'de> for SkipVisitor {
+    type Value = Skip;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Skip, A::Error> {
+        while map.next_entry::<Skip, Skip>()?.is_some() {}
+        Ok(Skip)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Skip, A::Error> {
+        while seq.next_element::<Skip>()?.is_some() {}
+        Ok(Skip)
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Skip, E> {
+        Ok(Skip)
     }
 }
 
@@ -132,5 +180,26 @@ mod tests {
             Some("The search text (q) is empty.")
         );
         assert_eq!(error_message(r#"{"error":true,"errorMessage":null}"#), None);
+    }
+
+    /// Arrays and objects `depth` deep, around a member "error": true.
+    fn nested(depth: usize) -> String {
+        let inner = r#"{"error":true}"#;
+        let (open, close): (String, String) =
+            (0..depth - 1).map(|i| if i % 2 == 0 { ("[", "]") } else { (r#"{"a":"#, "}") }).unzip();
+        format!("{open}{inner}{}", close.chars().rev().collect::<String>())
+    }
+
+    #[test]
+    fn one_nesting_limit_for_bodies_and_documents() {
+        let at_limit = nested(crate::json::MAX_DEPTH);
+        assert!(inspect(&at_limit).is_ok());
+        assert!(crate::json::Document::parse(&at_limit).is_ok());
+        let beyond = nested(crate::json::MAX_DEPTH + 1);
+        let error = inspect(&beyond).unwrap_err();
+        assert!(error.to_string().contains("recursion limit"), "{error}");
+        assert!(crate::json::Document::parse(&beyond).is_err());
+        // Deep and flat members are skipped alike; the top level is still read.
+        assert!(inspect(&format!(r#"{{"x":{},"error":true}}"#, nested(100))).unwrap().reports_error);
     }
 }

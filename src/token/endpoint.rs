@@ -8,8 +8,8 @@ use zeroize::Zeroizing;
 
 use crate::error::{quote_body, Error, ErrorKind, Result};
 use crate::http::transport::{self, Body, Method, Request};
-use crate::http::url::shorten;
 use crate::options::{Config, ACCEPT_JSON};
+use crate::text::{redact, shorten};
 use crate::token::Credentials;
 
 /// Lifetime assumed when a token response omits `expires_in` (WHO's tokens live an hour; a
@@ -19,7 +19,9 @@ const ASSUMED_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 #[derive(Deserialize)]
 struct TokenResponse {
     access_token: String,
-    expires_in: Option<u64>,
+    /// Any JSON number: 3600, 3600.0 and 1e30 are all seen in the wild (read as f64, which
+    /// serde_json also gives integers beyond u64).
+    expires_in: Option<f64>,
     token_type: Option<String>,
 }
 
@@ -66,9 +68,12 @@ pub fn fetch_token(
         400 | 401 => {
             let code = oauth_error_code(&body);
             let hint = if code == "invalid_client" { ": check the client id and secret" } else { "" };
+            // The code is outside text: it may hold the secret (an endpoint echoing the request),
+            // blanked out before the code is cut short.
+            let code = shorten(&redact(&code, &[credentials.client_secret.as_str()]), 60);
             Err(Error::new(
                 ErrorKind::Auth,
-                format!("POST {url}: the token endpoint refused the credentials ({}){hint}", shorten(&code, 60)),
+                format!("POST {url}: the token endpoint refused the credentials ({code}){hint}"),
             )
             .with_http_status(status))
         }
@@ -95,8 +100,17 @@ pub fn parse_token_response(body: &[u8]) -> std::result::Result<(Zeroizing<Strin
     if parsed.token_type.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case("bearer")) {
         return Err("a token that is not a bearer token");
     }
-    Ok((access_token, parsed.expires_in.map_or(ASSUMED_TOKEN_LIFETIME, Duration::from_secs)))
+    let lifetime = match parsed.expires_in {
+        None => ASSUMED_TOKEN_LIFETIME,
+        Some(seconds) if seconds.is_nan() || seconds < 0.0 => return Err("a body that is not a token response"),
+        // Clamped: `Token` believes a day at most anyway, and a huge value must not overflow.
+        Some(seconds) => Duration::from_secs_f64(seconds.min(MAX_BELIEVED_LIFETIME.as_secs_f64())),
+    };
+    Ok((access_token, lifetime))
 }
+
+/// The longest `expires_in` read as it is (a token is used a day at most, see `Token::new`).
+const MAX_BELIEVED_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// The OAuth2 `error` code of a 400/401 answer of the token endpoint, for the message.
 pub fn oauth_error_code(body: &[u8]) -> String {
@@ -124,6 +138,17 @@ mod tests {
         }
         assert_eq!(parsed(r#"{"access_token":"t","expires_in":0}"#), Ok(("t".into(), Duration::ZERO)));
         assert_eq!(parsed(r#"{"access_token":"t"}"#), Ok(("t".into(), ASSUMED_TOKEN_LIFETIME)), "no expires_in");
+    }
+
+    #[test]
+    fn expires_in_may_be_any_non_negative_number_and_is_clamped() {
+        let lifetime = |expires_in: &str| parsed(&format!(r#"{{"access_token":"t","expires_in":{expires_in}}}"#));
+        assert_eq!(lifetime("3600.0"), Ok(("t".into(), Duration::from_secs(3600))));
+        assert_eq!(lifetime("1.5"), Ok(("t".into(), Duration::from_millis(1500))));
+        for huge in ["18446744073709551616", "1e30", "1.7976931348623157e308"] {
+            assert_eq!(lifetime(huge), Ok(("t".into(), MAX_BELIEVED_LIFETIME)), "{huge}");
+        }
+        assert_eq!(lifetime("-0.5"), Err("a body that is not a token response"));
     }
 
     #[test]

@@ -27,7 +27,9 @@ Test support, JSON in and out, no auth, never logged or faulted:
                         "connections" (TCP connections accepted, admin ones included)}
   GET  /_admin/config   current configuration;  GET /_admin/faults  faults still queued
   POST /_admin/config   any of expires_in, cache_control (null: no header), delay_ms,
-                        token_delay_ms, client_id, client_secret, local, escape_non_ascii
+                        token_delay_ms, client_id, client_secret, local, escape_non_ascii,
+                        any_token (the API takes any bearer token, as one behind a shared token
+                        service would; the log still shows which),
                         (\u00e9 escapes for non-ASCII in JSON answers), releases (a list of the
                         ICD-11 releases served, as --releases; null: all)
   POST /_admin/revoke   every token issued so far answers 401 from now on
@@ -39,6 +41,8 @@ Test support, JSON in and out, no auth, never logged or faulted:
       non_json | large (bytes=10 MiB) | drop | reset (TCP RST) | truncate (half the body)
       huge_header (bytes=100000, header X-Huge) | redirect (location, status=302)
       token_no_expiry (token answer without expires_in) | json_error_200 (message)
+      echo (status=500: the request's headers and body as text, as a misconfigured proxy does)
+    Any fault may add "delay_ms": the answer waits that long before it goes out.
 """
 
 import argparse
@@ -94,7 +98,7 @@ ICD10_TITLE = {"en": "International Statistical Classification of Diseases and R
 CTX = "http://id.who.int/icd/contexts/"
 RESIDUALS = ("other", "unspecified")
 FAULT_KINDS = {"status", "hang", "non_json", "large", "drop", "reset", "truncate", "huge_header",
-               "redirect", "token_no_expiry", "json_error_200"}
+               "redirect", "token_no_expiry", "json_error_200", "echo"}
 
 
 def languages_11(release):
@@ -364,9 +368,9 @@ def b64url(raw):
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
-CONFIG_TYPES = {"expires_in": int, "delay_ms": int, "token_delay_ms": int, "client_id": str,
+CONFIG_TYPES = {"expires_in": (int, float), "delay_ms": int, "token_delay_ms": int, "client_id": str,
                 "client_secret": str, "cache_control": (str, type(None)), "local": bool,
-                "escape_non_ascii": bool, "releases": (list, type(None))}
+                "escape_non_ascii": bool, "releases": (list, type(None)), "any_token": bool}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -459,6 +463,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         target = self.path
         path, _, query = target.partition("?")
         body = self.read_body()
+        self.echo_body = body
         if path == "/_admin" or path.startswith("/_admin/"):
             return self.send_answer(self.admin(path, body))
 
@@ -481,6 +486,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.hang_up(reset=kind == "reset")
         if kind == "hang":
             time.sleep(float(fault.get("seconds", 30)))
+        if fault and fault.get("delay_ms"):
+            time.sleep(float(fault["delay_ms"]) / 1000)
         answer = self.fault_answer(fault) if fault else None
         if answer is None:
             try:
@@ -525,6 +532,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if kind == "redirect":
             return Answer(int(fault.get("status", 302)), b"", None,
                           extra + [("Location", fault["location"])])
+        if kind == "echo":
+            lines = ["%s %s" % (self.command, self.path)] + ["%s: %s" % item for item in self.headers.items()]
+            text = "\n".join(lines) + "\n\n" + self.echo_body.decode("utf-8", "replace")
+            return Answer(int(fault.get("status", 500)), text.encode("utf-8"), TEXT_TYPE, extra)
         if kind == "json_error_200":
             message = fault.get("message", "An error occurred while processing the request.")
             return Answer(200, compact({"error": True, "errorMessage": message}), JSON_TYPE, extra)
@@ -588,7 +599,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         else:
             auth = self.headers.get("Authorization") or ""
             token = auth[7:].strip() if auth[:7].lower() == "bearer " else None
-            if not token or not self.state.token_valid(token):
+            if not token or not (config["any_token"] or self.state.token_valid(token)):
                 return Answer(401, UNAUTHORIZED, None,  # no Content-Type: the real 401 has none
                               [("WWW-Authenticate", "Bearer"), ("Api-Version", API_VERSION)])
         if (self.headers.get("API-Version") or "").strip().lower() != "v2":
@@ -1143,7 +1154,8 @@ def main(argv=None):
     server.state = State({"expires_in": args.expires_in, "cache_control": "public,max-age=36000",
                           "delay_ms": 0, "token_delay_ms": 0, "client_id": args.client_id,
                           "client_secret": args.client_secret, "local": args.local,
-                          "escape_non_ascii": args.escape_non_ascii, "releases": releases})
+                          "escape_non_ascii": args.escape_non_ascii, "releases": releases,
+                          "any_token": False})
     scheme = "http"
     if args.tls_cert:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
