@@ -28,19 +28,28 @@ ensure_commands() {
     return 1
 }
 
-# What the demo and the tests need beyond a Rust toolchain.
-ensure_prerequisites() {
+# What the demo needs beyond a Rust toolchain, and no more: a C compiler (the C demo), Python
+# (the stand-in, and the Python demo: install-venv.sh adds python3-venv where it is missing),
+# PHP's command line with FFI (php-cli), Mono (the C# demo), patchelf (maturin, building the
+# Python wheel). Extra command:package pairs are installed with them.
+ensure_demo_prerequisites() {
     if ! command -v cargo >/dev/null 2>&1; then
         echo "cargo is missing: install Rust (https://rustup.rs), then run this again" >&2
         exit 1
     fi
-    ensure_commands cc:gcc c++:g++ make:make pkg-config:pkg-config python3:python3 \
-        php:php-cli php-cgi:php-cgi phpunit:phpunit openssl:openssl mcs:mono-mcs mono:mono-runtime patchelf:patchelf \
-        valgrind:valgrind "$@"
+    ensure_commands cc:gcc python3:python3 php:php-cli mcs:mono-mcs mono:mono-runtime patchelf:patchelf "$@"
     # Assemblies the C# code references, which mono-runtime alone lacks.
     if [[ ! -e /usr/lib/mono/4.5/System.Core.dll ]]; then
         ensure_commands __missing__:libmono-system-core4.0-cil
     fi
+}
+
+# What the whole test command needs: the demo's, plus the C++ compiler and make (the C/C++ test
+# program, the install test), pkg-config, php-cgi and PHPUnit, openssl (TLS tests), valgrind,
+# and the PHP deployment tools.
+ensure_prerequisites() {
+    ensure_demo_prerequisites c++:g++ make:make pkg-config:pkg-config php-cgi:php-cgi phpunit:phpunit \
+        openssl:openssl valgrind:valgrind "$@"
     ensure_php_deploy_tools
 }
 

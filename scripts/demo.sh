@@ -6,7 +6,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-ensure_prerequisites
+ensure_demo_prerequisites # not what only the tests need (php-fpm, nginx, composer, phpunit, ...)
 build_release_library
 
 if [[ -n ${ICD_CLIENT_ID:-} && -n ${ICD_CLIENT_SECRET:-} ]]; then

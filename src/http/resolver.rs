@@ -2,9 +2,9 @@
 //!
 //! ureq's default resolver, when a request has a deadline (ours always do), looks the host up on
 //! a new thread for every request — even on a kept-alive connection, and even for an IP
-//! literal. That thread cost more than everything else in a request (see the README's
-//! benchmark). This resolver answers IP literals at once and keeps what the system resolver
-//! said about a name for a minute, so a busy client looks `id.who.int` up once a minute.
+//! literal. That thread cost more than everything else in a request (see
+//! docs/performance.md). This resolver answers IP literals at once and keeps what the system
+//! resolver said about a name for a minute, so a busy client looks `id.who.int` up once a minute.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};

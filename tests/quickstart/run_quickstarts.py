@@ -8,6 +8,12 @@ A README marks what a reader would type or save with an HTML comment just before
     <!-- quickstart:NAME run expect=TEXT -->  the block is run by bash -e; the output must hold
                                               TEXT (expect= may be repeated; _ stands for a space)
 
+A README may also show a shortened part of a quick start that another README holds whole:
+
+    <!-- excerpt-of:NAME -->                 every line of the block must be a line of quick
+                                              start NAME's blocks (spaces aside), so the excerpt
+                                              cannot drift from what is run
+
 Blocks of one NAME run together, in order, in one new empty directory, with the environment the
 stand-in prints (ICD_CLIENT_ID, ICD_CLIENT_SECRET, ICD_API_BASE, ICD_TOKEN_ENDPOINT) and ICDAPI set
 to the repository (the READMEs say "ICDAPI is where you cloned icdapi"). Nothing else of the
@@ -28,6 +34,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 READMES = ["README.md", "bindings/csharp/README.md", "bindings/php/README.md", "bindings/python/README.md"]
 MARKER = re.compile(r"^<!--\s*quickstart:(\S+)\s+(file=(\S+)|run)((?:\s+expect=\S+)*)\s*-->\s*$")
+EXCERPT = re.compile(r"^<!--\s*excerpt-of:(\S+)\s*-->\s*$")
 RUN_TIMEOUT = 600  # seconds for one quick start, builds included
 
 
@@ -57,6 +64,46 @@ def quick_starts():
             found.setdefault(match.group(1), []).append((readme, kind, match.group(3), expect, text))
             i = end + 1
     return found
+
+
+def fenced_blocks_after(marker):
+    """[(readme, line number, marker match, text of the fenced block after it)] of every README."""
+    found = []
+    for readme in READMES:
+        path = os.path.join(ROOT, readme)
+        if not os.path.exists(path):
+            continue
+        lines = open(path, encoding="utf-8").read().split("\n")
+        for i, line in enumerate(lines):
+            match = marker.match(line.strip())
+            if not match:
+                continue
+            if i + 1 >= len(lines) or not lines[i + 1].startswith("```"):
+                sys.exit("%s:%d: a marker must stand right before a fenced block" % (readme, i + 1))
+            end = i + 2
+            while end < len(lines) and not lines[end].startswith("```"):
+                end += 1
+            found.append((readme, i + 1, match, lines[i + 2:end]))
+    return found
+
+
+def check_excerpts(found):
+    """The excerpts' problems: a line that is in no block of the quick start it names."""
+    def normal(line):
+        return " ".join(line.split())
+
+    problems = []
+    for readme, line_number, match, lines in fenced_blocks_after(EXCERPT):
+        name = match.group(1)
+        if name not in found:
+            problems.append("%s:%d: an excerpt of %s, a quick start that does not exist" % (readme, line_number, name))
+            continue
+        whole = {normal(line) for block in found[name] for line in block[4].split("\n")}
+        for line in lines:
+            if line.strip() and normal(line) not in whole:
+                problems.append("%s:%d: the excerpt of quick start %s holds a line the quick start lacks: %s"
+                                % (readme, line_number, name, line.strip()))
+    return problems
 
 
 def start_standin():
@@ -119,6 +166,10 @@ def main(names):
     for name, blocks in found.items():
         if not any(kind == "run" and expect for _, kind, _, expect, _ in blocks):
             sys.exit("quick start %s has no run block with an expect=" % name)
+    problems = check_excerpts(found)
+    if problems:
+        print("\n".join("FAIL " + problem for problem in problems))
+        return 1
     proc, standin_env = start_standin()
     try:
         results = [run(name, found[name], standin_env) for name in (names or found)]
