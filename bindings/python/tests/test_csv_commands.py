@@ -16,7 +16,7 @@ from typing import Any, Dict, List
 
 import pytest
 from conftest import StandIn, clean_env
-from test_cli import SCRIPT, icdapi_run
+from test_cli import SCRIPT, icdapi_run, run_on_a_terminal
 
 import icdapi
 
@@ -245,3 +245,12 @@ def test_a_server_gone_halfway_keeps_every_finished_row_and_the_run_resumes(
     assert [r["id"] for r in resumed] == [str(i) for i in range(1, count + 1)]
     with open(target, encoding="utf-8") as f:
         assert f.read().count("icd_status") == 1
+
+
+def test_code_deaths_progress_bar_on_a_terminal(standin: StandIn, tmp_path: "os.PathLike[str]") -> None:
+    source = os.path.join(str(tmp_path), "deaths.csv")
+    write_rows(source, [["causeOfDeathCodeA", "sex"]] + [["1A00", "1"], ["1F40", "2"], ["", "1"]] * 20)
+    status, shown = run_on_a_terminal(standin, ["code-deaths", source])
+    assert status == 0
+    assert b"60/60 rows" in shown and b"[####" in shown and b"Traceback" not in shown
+    assert b"60 rows: 40 matched, 0 no match, 20 blank, 0 failed" in shown
