@@ -119,7 +119,7 @@ class CsvJob:
                 raise CsvError(
                     "%s, line %d: not valid %s text (byte 0x%02x at byte %d of the line): give the file's "
                     "encoding with --encoding, e.g. --encoding latin-1 (or cp1252) for a spreadsheet export "
-                    "with accents" % (self.path, number, self.encoding, raw[err.start], err.start + 1)) from None
+                    "with accents" % (self.path, number, self.encoding, err.object[err.start], err.start + 1)) from None
         try:
             tail = decoder.decode(b"", final=True)
         except UnicodeDecodeError:

@@ -38,7 +38,8 @@ def _text(value: Any) -> str:
 
 
 def has_cause(fields: Mapping[str, str]) -> bool:
-    """Whether a certificate names a cause of death (else there is nothing to ask)."""
+    """Whether a certificate names a cause of death (else there is nothing to ask): the library's
+    own rule (icd::certificate::is_cause_field), so that such a row is "blank", not a failure."""
     return any(name.startswith(("causeOfDeathCode", "causeOfDeathUri")) and value.strip()
                for name, value in fields.items())
 
