@@ -233,4 +233,8 @@ $PY "$BENCH_DIR/runner.py" --bin "$WORK" --bench-dir "$BENCH_DIR" --root "$ROOT"
     --lib "$WORK/lib/libicdapi.so"
 $PY "$BENCH_DIR/python_bench.py" --bin "$WORK" --bench-dir "$BENCH_DIR" --python "$WORK/pyvenv/bin/python" \
     --base "http://127.0.0.1:$PORT" --out "$OUT"
+# Death certificates: code-deaths vs one call at a time at 20 ms, and its memory (the stand-in
+# behind its own delaying proxy; see deaths_bench.py).
+log "death certificates: code-deaths vs one call at a time (deaths_bench.py)"
+$PY "$BENCH_DIR/deaths_bench.py" --python "$WORK/pyvenv/bin/python" --root "$ROOT" --out "$OUT"
 log "report written to $OUT"

@@ -80,6 +80,10 @@ _declare("icd_codeinfo_with", _owned, _void_p, _char_p, _params)
 _declare("icd_lookup", _owned, _void_p, _char_p)
 _declare("icd_entity_by_code", _owned, _void_p, _char_p)
 _declare("icd_icd10", _owned, _void_p, _char_p)
+_declare("icd_doris", _owned, _void_p, _params)
+_declare("icd_codedit", _owned, _void_p, _params)
+_declare("icd_certificate_check", ctypes.c_int, _params)
+_declare("icd_certificate_field", _char_p, ctypes.c_size_t)
 _declare(
     "icd_get_many_detailed",
     ctypes.c_size_t,
