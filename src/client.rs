@@ -58,6 +58,8 @@ pub struct Client {
     disk: RwLock<Option<Arc<DiskCache>>>,
     /// The releases the API serves, asked once per base, linearization and release (`icd::release`).
     pub(crate) served_releases: ServedReleases,
+    /// The newest release per base and linearization, for `release=latest` (`icd::latest`).
+    pub(crate) latest_releases: crate::icd::latest::LatestReleases,
 }
 
 struct TokenSlot {
@@ -133,6 +135,7 @@ impl Client {
             tokens: RwLock::new(Arc::new(tokens)),
             disk: RwLock::new(None),
             served_releases: ServedReleases::default(),
+            latest_releases: Default::default(),
         })
     }
 

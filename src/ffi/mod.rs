@@ -19,12 +19,14 @@ mod batch;
 mod client;
 mod json;
 mod last_error;
+mod navigation;
 mod requests;
 mod status;
 
 pub use batch::*;
 pub use client::*;
 pub use json::*;
+pub use navigation::*;
 pub use requests::*;
 pub use status::*;
 

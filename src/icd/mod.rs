@@ -3,5 +3,8 @@
 
 mod entity;
 mod helpers;
+pub mod latest;
+mod mapping;
+mod navigation;
 pub mod params;
 pub mod release;
