@@ -80,6 +80,13 @@ _declare("icd_codeinfo_with", _owned, _void_p, _char_p, _params)
 _declare("icd_lookup", _owned, _void_p, _char_p)
 _declare("icd_entity_by_code", _owned, _void_p, _char_p)
 _declare("icd_icd10", _owned, _void_p, _char_p)
+_declare("icd_describe", _owned, _void_p, _char_p, _params)
+_declare("icd_releases", _owned, _void_p)
+_declare("icd_parents", _owned, _void_p, _char_p)
+_declare("icd_children", _owned, _void_p, _char_p)
+_declare("icd_ancestors", _owned, _void_p, _char_p)
+_declare("icd_map_icd10_to_icd11", _owned, _void_p, _char_p)
+_declare("icd_map_icd11_to_icd10", _owned, _void_p, _char_p)
 _declare(
     "icd_get_many_detailed",
     ctypes.c_size_t,
