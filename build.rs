@@ -7,6 +7,7 @@ use std::path::PathBuf;
 const FFI_SOURCES: &[&str] = &[
     "src/ffi/client.rs",
     "src/ffi/requests.rs",
+    "src/ffi/navigation.rs",
     "src/ffi/batch.rs",
     "src/ffi/certificates.rs",
     "src/ffi/json.rs",

@@ -146,7 +146,9 @@ struct IcdClient *icd_client_new_local(const char *base_url);
  *   client, api_base, linearization and release) does not hold this one, the error, still
  *   ICD_ERR_HTTP 404, says so and names the releases served: `release "2026-01" is not served
  *   by http://localhost:8080 (it serves 2024-01): set the release option`. If the list cannot
- *   be had, the 404 is reported as it was.
+ *   be had, the 404 is reported as it was. "latest": the newest release the API serves for the
+ *   linearization (its latestRelease, else the greatest listed), asked once per client, api_base
+ *   and linearization; reads back as "latest"; ICD_ERR_HTTP messages name the release used.
  * - linearization: "mms"; "mms" or "icf"
  * - api_version: "v2"; the API-Version header
  * - api_base: "https://id.who.int"; where requests go (https only on a cloud client unless loopback)
@@ -171,6 +173,8 @@ struct IcdClient *icd_client_new_local(const char *base_url);
  * - cache_dir_max_bytes: "268435456"; bound of cache_dir (least recently used entries go first)
  * - icd10_release: "2019"; ICD-10 release used by icd_icd10 (2019, 2016, 2010, 2008; any
  *   non-empty release id is taken and percent-encoded into the path)
+ * - mapping_tables: none; WHO's mapping.zip of a release, or the directory it was unpacked
+ *   into, read by icd_map_icd10_to_icd11 and icd_map_icd11_to_icd10; "" turns it off
  *
  * Changing api_base or token_endpoint switches to the token of that pair: a token is never sent
  * to another API or endpoint than the one it was issued for.
@@ -334,6 +338,82 @@ char *icd_entity_by_code(struct IcdClient *client, const char *code);
  * ICD_ERR_INVALID_ARGUMENT for a NULL or empty code. Thread-safe.
  */
 char *icd_icd10(struct IcdClient *client, const char *code);
+
+/**
+ * What the API knows of a code, a URI, or a postcoordinated combination of them:
+ * GET /icd/release/11/{release}/{linearization}/describe?code={code_or_uri}, or ?uri= when
+ * `code_or_uri` starts with http:// or https:// (Foundation or linearization URIs, as the API
+ * names them: they are sent as they are, not rewritten). `params` as for icd_get_with, appended
+ * after code/uri (simplify, flexiblemode, convertToTerminalCodes). The answer as the API gives
+ * it (code, linearizationUri, foundationUri, label, stemCode, postcoordinationValues, ...).
+ * Returns a body the caller frees with icd_free_string, or NULL and the last error as
+ * icd_codeinfo does (ICD_ERR_HTTP 404 for an unknown code; ICD_ERR_INVALID_ARGUMENT for a NULL
+ * or empty argument or a malformed params array). Thread-safe.
+ */
+char *icd_describe(struct IcdClient *client, const char *code_or_uri, const char *const *params);
+
+/**
+ * The releases the API serves for the client's linearization: GET
+ * /icd/release/11/{linearization}, as the API answers it ("release": the release URIs,
+ * "latestRelease": the newest). Returns a body the caller frees with icd_free_string, or NULL
+ * and the last error as icd_get does. Thread-safe.
+ */
+char *icd_releases(struct IcdClient *client);
+
+/**
+ * The parents of an entity, with their titles, in one call. `code_or_uri`: a code ("1A00", or
+ * a postcoordinated "1A00&XN8P1", which stands for its stem), an entity URI ("http://id.who.int/
+ * icd/release/11/2026-01/mms/257068234") or a path, as icd_get takes it. Returns a JSON array
+ * the library builds, one object per parent:
+ *   {"uri": "http://id.who.int/...", "code": "1A0" or "", "title": "...", "classKind": "block"}
+ * with titles in the client's language. The top of the classification (the parent of a
+ * chapter) is not an entity and is not listed: a chapter has no parents. The parents' details
+ * are fetched concurrently, as icd_get_many does, and cached like any answer.
+ * Returns the array, which the caller frees with icd_free_string, or NULL and the last error:
+ * ICD_ERR_HTTP 404 for an unknown code or URI; otherwise as icd_get. Thread-safe.
+ */
+char *icd_parents(struct IcdClient *client, const char *code_or_uri);
+
+/**
+ * The children of an entity, in the API's order, with their titles: the same objects and
+ * arguments as icd_parents; "[]" for an entity without children. Thread-safe.
+ */
+char *icd_children(struct IcdClient *client, const char *code_or_uri);
+
+/**
+ * The ancestors of an entity: its parents, their parents, and so on up to the chapter —
+ * nearest first, each once (an ICD-11 entity may have several parents; an ancestor reached by
+ * two paths is listed at the nearer). The same objects and arguments as icd_parents; "[]" for
+ * a chapter. One concurrent batch of requests per level, cached like any answer. Thread-safe.
+ */
+char *icd_ancestors(struct IcdClient *client, const char *code_or_uri);
+
+/**
+ * ICD-10 → ICD-11 through WHO's mapping tables (no network): the option mapping_tables names
+ * WHO's mapping.zip of a release (https://icdcdn.who.int/static/releasefiles/{release}/
+ * mapping.zip) or the directory it was unpacked into; each table is read once per path and
+ * process, on first use. Returns a JSON array, one object per row of 10To11MapToOneCategory.txt
+ * ("table": "one") and then of 10To11MapToMultipleCategories.txt ("table": "multiple") that
+ * maps `icd10_code`, with the row's fields under the table's header names, plus "icd11Uri" (the
+ * linearization URI) and "foundationUri":
+ *   {"table": "one", "icd10Code": "A00.0", "icd10Title": "...", "icd11Code": "1A00",
+ *    "icd11Title": "Cholera", ..., "icd11Uri": "http://id.who.int/icd/release/11/...",
+ *    "foundationUri": "http://id.who.int/icd/entity/..."}
+ * and "[]" for a code the tables do not hold. Codes match as written in the tables, ignoring
+ * case and surrounding blanks. Errors: ICD_ERR_INVALID_ARGUMENT when mapping_tables is not set
+ * (the message says where WHO publishes the file) or the code is NULL or empty; ICD_ERR_PARSE
+ * when the zip or directory cannot be read, lacks a table, or a table lacks a column (the
+ * message names the file and the column). The caller frees the array with icd_free_string.
+ * Thread-safe; icd_last_http_status is 0 (no request is made).
+ */
+char *icd_map_icd10_to_icd11(struct IcdClient *client, const char *icd10_code);
+
+/**
+ * ICD-11 → ICD-10 through WHO's 11To10MapToOneCategory.txt: one object per row that maps
+ * `icd11_code` ("table": "one", the row's fields under its header names, "icd11Uri"), "[]" for
+ * a code the table does not hold. Everything else as icd_map_icd10_to_icd11. Thread-safe.
+ */
+char *icd_map_icd11_to_icd10(struct IcdClient *client, const char *icd11_code);
 
 /**
  * Fetches `count` paths or URIs concurrently — at most the option `concurrency` in flight

@@ -53,6 +53,9 @@ pub struct Client {
     /// a call takes one snapshot at its start and works on it to the end.
     state: RwLock<Arc<State>>,
     cache: ResponseCache,
+    /// The newest release per base and linearization, for `release=latest` (`icd::latest`):
+    /// asked once per client, as the contract says.
+    pub(crate) latest_releases: crate::icd::latest::LatestReleases,
 }
 
 /// The settings and what follows from them, consistent with each other: the connections of the
@@ -66,6 +69,14 @@ pub(crate) struct State {
     /// The process-wide token cache for these credentials, endpoint and API.
     tokens: TokenSlot,
     disk: Option<Arc<DiskCache>>,
+}
+
+impl State {
+    /// The same state with other settings of the request path only (the release `latest`
+    /// resolved): connections, token slot and disk cache stay those of the snapshot.
+    pub(crate) fn with_config(&self, config: Arc<Config>) -> State {
+        State { config, ..self.clone() }
+    }
 }
 
 /// One call in progress: the state it started with, its deadline, and the token it last sent
@@ -144,7 +155,7 @@ impl Client {
         let tokens = TokenSlot::for_config(&config, credentials.as_ref());
         let cache = ResponseCache::new(config.cache_entries);
         let state = State { config: Arc::new(config), connections, tokens, disk: None };
-        Ok(Client { credentials, cache, state: RwLock::new(Arc::new(state)) })
+        Ok(Client { credentials, cache, state: RwLock::new(Arc::new(state)), latest_releases: Default::default() })
     }
 
     /// A snapshot of the current settings.

@@ -33,6 +33,7 @@ pub const OPTION_NAMES: &[&str] = &[
     "cache_dir",
     "cache_dir_max_bytes",
     "icd10_release",
+    "mapping_tables",
 ];
 
 /// The request headers that only change with an option, parsed once per change rather than once
@@ -87,6 +88,8 @@ pub struct Config {
     pub cache_dir_max_bytes: u64,
     /// The ICD-10 release used by `icd10` (2019, 2016, 2010, 2008, ...).
     pub icd10_release: String,
+    /// WHO's mapping.zip of a release, or the directory it was unpacked into (`icd::mapping`).
+    pub mapping_tables: Option<PathBuf>,
 }
 
 /// What else must change when an option changes.
@@ -127,6 +130,7 @@ impl Config {
             cache_dir: None,
             cache_dir_max_bytes: 256 * 1024 * 1024,
             icd10_release: "2019".into(),
+            mapping_tables: None,
         }
     }
 
@@ -273,6 +277,7 @@ impl Config {
                 }
                 self.icd10_release = value.to_owned();
             }
+            "mapping_tables" => self.mapping_tables = (!value.is_empty()).then(|| PathBuf::from(value)),
             _ => return Err(unknown_option(name)),
         }
         Ok(Effect::None)
@@ -307,6 +312,7 @@ impl Config {
             "cache_dir" => path(&self.cache_dir),
             "cache_dir_max_bytes" => self.cache_dir_max_bytes.to_string(),
             "icd10_release" => self.icd10_release.clone(),
+            "mapping_tables" => path(&self.mapping_tables),
             _ => return Err(unknown_option(name)),
         })
     }

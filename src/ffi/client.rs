@@ -68,7 +68,9 @@ pub unsafe extern "C" fn icd_client_new_local(base_url: *const c_char) -> *mut I
 ///   client, api_base, linearization and release) does not hold this one, the error, still
 ///   ICD_ERR_HTTP 404, says so and names the releases served: `release "2026-01" is not served
 ///   by http://localhost:8080 (it serves 2024-01): set the release option`. If the list cannot
-///   be had, the 404 is reported as it was.
+///   be had, the 404 is reported as it was. "latest": the newest release the API serves for the
+///   linearization (its latestRelease, else the greatest listed), asked once per client, api_base
+///   and linearization; reads back as "latest"; ICD_ERR_HTTP messages name the release used.
 /// - linearization: "mms"; "mms" or "icf"
 /// - api_version: "v2"; the API-Version header
 /// - api_base: "https://id.who.int"; where requests go (https only on a cloud client unless loopback)
@@ -93,6 +95,8 @@ pub unsafe extern "C" fn icd_client_new_local(base_url: *const c_char) -> *mut I
 /// - cache_dir_max_bytes: "268435456"; bound of cache_dir (least recently used entries go first)
 /// - icd10_release: "2019"; ICD-10 release used by icd_icd10 (2019, 2016, 2010, 2008; any
 ///   non-empty release id is taken and percent-encoded into the path)
+/// - mapping_tables: none; WHO's mapping.zip of a release, or the directory it was unpacked
+///   into, read by icd_map_icd10_to_icd11 and icd_map_icd11_to_icd10; "" turns it off
 ///
 /// Changing api_base or token_endpoint switches to the token of that pair: a token is never sent
 /// to another API or endpoint than the one it was issued for.

@@ -21,6 +21,7 @@ mod certificates;
 mod client;
 mod json;
 mod last_error;
+mod navigation;
 mod requests;
 mod status;
 
@@ -28,6 +29,7 @@ pub use batch::*;
 pub use certificates::*;
 pub use client::*;
 pub use json::*;
+pub use navigation::*;
 pub use requests::*;
 pub use status::*;
 

@@ -33,7 +33,7 @@ pub(crate) fn copy_to_c(text: &str) -> Result<*mut c_char> {
 }
 
 /// Runs one request function: checks the client and argument, calls the core, returns its body.
-unsafe fn request(
+pub(crate) unsafe fn request(
     client: *mut IcdClient,
     argument: *const c_char,
     argument_name: &str,
@@ -46,7 +46,7 @@ unsafe fn request(
 }
 
 /// Runs one request function that takes query parameters too.
-unsafe fn request_with(
+pub(crate) unsafe fn request_with(
     client: *mut IcdClient,
     argument: *const c_char,
     argument_name: &str,

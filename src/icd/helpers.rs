@@ -59,6 +59,16 @@ impl Client {
         self.linearization_get(&job, foundation_uri, |u| format!("lookup?foundationUri={u}"), &[])
     }
 
+    /// What the API knows of a code, a URI or a postcoordinated combination of them
+    /// (`.../describe`): `uri=` for an argument starting with http:// or https://, else `code=`;
+    /// `params` after it (simplify, flexiblemode, convertToTerminalCodes).
+    pub fn describe_with(&self, code_or_uri: &str, params: &[Param<'_>]) -> Result<Reply> {
+        let scheme = code_or_uri.trim_start().get(..8).unwrap_or_default().to_ascii_lowercase();
+        let name = if scheme.starts_with("http://") || scheme == "https://" { "uri" } else { "code" };
+        let job = Job { argument: "code_or_uri", name: "describe", reported_error_fails: false };
+        self.linearization_get(&job, code_or_uri.trim(), |a| format!("describe?{name}={a}"), params)
+    }
+
     /// GET `/icd/release/11/{release}/{linearization}/{tail}`, with `argument` percent-encoded
     /// and `params` appended. A 404 is explained when the API does not serve the release.
     fn linearization_get(
@@ -72,7 +82,8 @@ impl Client {
             return Err(Error::invalid_argument(format!("{} is empty", job.argument)));
         }
         params::validate(params)?;
-        let state = self.snapshot();
+        let asked = self.snapshot();
+        let state = self.release_resolved(&asked)?;
         let config = &state.config;
         let path = format!(
             "/icd/release/11/{}/{}/{}",
@@ -84,7 +95,8 @@ impl Client {
         params::append_to_url(&mut url, params);
         let reply = self
             .execute(&state, Method::Get, url.clone(), None)
-            .map_err(|error| self.explain_unserved_release(&state, error))?;
+            .map_err(|error| self.explain_unserved_release(&state, error))
+            .map_err(|error| crate::icd::latest::name_resolved_release(&asked.config, config, error))?;
         if job.reported_error_fails && reply.reports_error {
             return Err(reported_error(job.name, &url, &reply, self.secret()));
         }

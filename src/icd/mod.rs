@@ -4,5 +4,8 @@
 pub mod certificate;
 mod entity;
 mod helpers;
+pub mod latest;
+mod mapping;
+mod navigation;
 pub mod params;
 pub mod release;

@@ -75,7 +75,7 @@ impl Client {
 }
 
 /// "2024-01" of "http://id.who.int/icd/release/11/2024-01/mms".
-fn release_of(uri: &str) -> Option<&str> {
+pub(crate) fn release_of(uri: &str) -> Option<&str> {
     let (_, after) = uri.split_once("/release/11/")?;
     after.split(['/', '?']).next().filter(|release| !release.is_empty())
 }

@@ -12,7 +12,9 @@ Searches take the API's parameters (highlightingEnabled=false: plain titles with
 chapterFilter, subtreesFilter, medicalCodingMode, includeKeywordResult) and ignore unknown ones,
 as WHO does; a query of wildcards only ("%") answers 200 with "error": true, as does the fault
 json_error_200 for any request. GET /icd/release/11/{lin} lists the releases served (all, or
-those of --releases); /icd/release/10/{release}/{code} serves ICD-10 categories, blocks, chapters.
+those of --releases) with latestRelease; /icd/release/10/{release}/{code} serves ICD-10
+categories, blocks, chapters. Entities list every parent (one of the data set has several: ICD-11
+is a DAG) and their children; .../describe?code=|uri= answers a PostcoordinationSet.
 GET /icd/release/11/{release}/doris and /codedit take a death certificate's fields as the query
 and answer in the OpenAPI file's shapes, by a simple rule that is NOT WHO's DORIS
 (CERTIFICATE_RULE below, also in README.md): the underlying cause is the first cause of the lowest
@@ -265,6 +267,9 @@ class Catalog:
         self.chapters = []
         for e in data["icd11"]:  # file order is code order, so children come out sorted
             (self.children[e["parent"]] if e["parent"] else self.chapters).append(e["id"])
+        for e in data["icd11"]:  # ICD-11 is a DAG: an entity listed under more than one parent
+            for other in e.get("otherParents", []):
+                self.children[other].append(e["id"])
         self.by_code = {e["code"].upper(): e for e in data["icd11"]
                         if e.get("code") and e["classKind"] != "chapter"}
         self.icd10 = {e["code"].upper(): e for e in data["icd10"]}
@@ -272,6 +277,11 @@ class Catalog:
         self.chapters10 = []
         for e in data["icd10"]:
             (self.children10[e["parent"].upper()] if e["parent"] else self.chapters10).append(e["code"])
+
+    def parents(self, eid):
+        """Every parent, the primary first (the one `ancestors` and `chapter` follow)."""
+        e = self.icd11[eid]
+        return ([e["parent"]] if e["parent"] else []) + e.get("otherParents", [])
 
     def ancestors(self, eid):
         out, parent = [], self.icd11[eid]["parent"]
@@ -798,6 +808,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.lookup(release, lin, params, lang)
         if len(rest) == 2 and rest[0] == "codeinfo":
             return self.codeinfo(base, lin, rest[1])
+        if rest == ["describe"]:
+            return self.describe(base, lin, params, lang)
         entity = self.find_entity(lin, rest)
         include = params.get("include", "")
         return self.json_answer(self.linearization_entity(release, lin, entity, lang, include))
@@ -821,7 +833,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         cat, eid = self.catalog, e["id"]
         base = f"{WHO}/icd/release/11/{release}/{lin}"
         d = {"@context": CTX + "contextForLinearizationEntity.json", "@id": f"{base}/{eid}",
-             "parent": [f"{base}/{e['parent']}" if e["parent"] else base]}
+             "parent": [f"{base}/{p}" for p in cat.parents(eid)] or [base]}
         if cat.children[eid]:
             d["child"] = [f"{base}/{k}" for k in cat.children[eid]]
         if release <= "2022-02":  # older releases answered with the old browser's URL form
@@ -886,6 +898,33 @@ class Handler(http.server.BaseHTTPRequestHandler):
             info["stemCode"] = stem["code"]
         info["stemId"] = f"{base}/{stem['id']}"
         return self.json_answer(info)
+
+    def describe(self, base, lin, params, lang):
+        """GET .../describe?code= or ?uri= (a PostcoordinationSet). The stand-in knows stems only:
+        a combination ("1A00&XN8P1", or URIs joined by &) is described as its stem with the
+        other parts under otherPostcoordination, where flexiblemode puts values of unknown axes."""
+        code, uri = params.get("code"), params.get("uri")
+        if not code and not uri:
+            raise ApiError(400, "Either the code or the uri parameter is required.")
+        parts = [p for p in re.split(r"[&/]" if code else r"[&]", (code or uri).strip()) if p]
+        if uri:
+            found = re.search(r"/(?:entity|mms)/(\d+(?:/(?:other|unspecified))?)$", parts[0])
+            stem = self.catalog.icd11.get(found.group(1)) if found else None
+        else:
+            stem = self.catalog.by_code.get(parts[0].upper())
+        if lin != "mms" or stem is None:
+            raise ApiError(404, "%s could not be found in this release." % (code or uri))
+        entity = {"code": stem["code"], "linearizationUri": f"{base}/{stem['id']}",
+                  "foundationUri": foundation_uri(stem["id"]), "label": lst(stem["title"], lang)["@value"]}
+        if len(parts) == 1:
+            return self.json_answer(dict(entity, postcoordinationValues=[]))
+        others = [{"code": p} if code else {"linearizationUri": p} for p in parts[1:]]
+        return self.json_answer({
+            "code": code or None, "linearizationUri": None if code else uri, "foundationUri": None,
+            "label": " & ".join([entity["label"]] + parts[1:]), "stemCode": entity["code"],
+            "stemLinearizationUri": entity["linearizationUri"], "stemFoundationUri": entity["foundationUri"],
+            "stemLabel": entity["label"],
+            "postcoordinationValues": [{"axisName": f"{WHO}/icd/schema/otherPostcoordination", "values": others}]})
 
     def lookup(self, release, lin, params, lang):
         uri = params.get("foundationUri")
@@ -1033,7 +1072,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise ApiError(404, "Entity not found: %s" % "/".join(segs))
         eid, e = segs[0], self.catalog.icd11[segs[0]]
         d = {"@context": CTX + "contextForFoundationEntity.json", "@id": foundation_uri(eid),
-             "parent": [foundation_uri(e["parent"]) if e["parent"] else f"{WHO}/icd/entity"]}
+             "parent": [foundation_uri(p) for p in self.catalog.parents(eid)] or [f"{WHO}/icd/entity"]}
         kids = [k for k in self.catalog.children[eid] if "/" not in k]  # residuals are MMS-only
         if kids:
             d["child"] = [foundation_uri(k) for k in kids]

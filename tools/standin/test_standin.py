@@ -251,6 +251,36 @@ class CloudTest(StandinCase):
         parent = self.api_json(malaria["parent"][0][len(prefix):], token)
         self.assertIn(malaria["@id"], parent["child"])
 
+    def test_an_entity_with_several_parents(self):
+        token = self.get_token()
+        base = "http://id.who.int/icd/release/11/2024-01/mms/"
+        entity = self.api_json("/icd/release/11/2024-01/mms/254923627", token)
+        self.assertEqual(entity["parent"], [base + "1473673350", base + "135352227", base + "588616678"])
+        for parent in ("135352227", "588616678"):
+            listed = self.api_json("/icd/release/11/2024-01/mms/" + parent, token)["child"]
+            self.assertEqual(listed[-1], base + "254923627", "listed last, after the real children")
+        chapter = self.api_json("/icd/release/11/2024-01/mms/1435254666", token)
+        self.assertEqual(chapter["parent"], [base[:-1]], "a chapter's parent is the linearization")
+        foundation = self.api_json("/icd/entity/254923627", token)
+        self.assertEqual(len(foundation["parent"]), 3)
+
+    def test_describe(self):
+        token = self.get_token()
+        base = "http://id.who.int/icd/release/11/2024-01/mms"
+        plain = self.api_json("/icd/release/11/2024-01/mms/describe?code=1a00", token, "fr")
+        self.assertEqual(plain, {"code": "1A00", "linearizationUri": base + "/257068234",
+                                 "foundationUri": "http://id.who.int/icd/entity/257068234",
+                                 "label": "Choléra", "postcoordinationValues": []})
+        combined = self.api_json("/icd/release/11/2024-01/mms/describe?code=1A00%26XN8P1", token)
+        self.assertEqual((combined["code"], combined["stemCode"], combined["stemLabel"]), ("1A00&XN8P1", "1A00", "Cholera"))
+        self.assertEqual(combined["postcoordinationValues"][0]["values"], [{"code": "XN8P1"}])
+        by_uri = self.api_json("/icd/release/11/2024-01/mms/describe?uri=" + base + "/135352227/other", token)
+        self.assertEqual(by_uri["code"], "1A0Y")
+        by_foundation = self.api_json("/icd/release/11/2024-01/mms/describe?uri=http://id.who.int/icd/entity/257068234", token)
+        self.assertEqual(by_foundation["code"], "1A00")
+        self.assertEqual(self.api("/icd/release/11/2024-01/mms/describe?code=ZZ99", token)[0], 404)
+        self.assertEqual(self.api("/icd/release/11/2024-01/mms/describe", token)[0], 400)
+
     def test_other_endpoints(self):
         token = self.get_token()
         coded = self.api_json("/icd/release/11/2024-01/mms/autocode?searchText=Cholera", token)

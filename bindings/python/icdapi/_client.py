@@ -344,6 +344,47 @@ class Client:
         """The check of a death certificate (WHO's CoDEdit): the same fields and checks as doris;
         returns report, tabularReport, issueIds."""
         return self._parsed(self._call(LIB.icd_codedit, certificate_array(certificate)))
+    # -- navigation and maps (0.3) ----------------------------------------------------------------
+
+    def describe(self, code_or_uri: str, **params: Value) -> JSON:
+        """What the API knows of a code, a URI or a postcoordinated combination
+        (``describe("1A00&XN8P1", simplify=True)``): code=, or uri= for an argument starting with
+        http:// or https://; keyword parameters after it."""
+        return self._parsed(self._call_with(LIB.icd_describe, _text(code_or_uri, "code_or_uri"), params))
+
+    def releases(self) -> JSON:
+        """The releases the API serves for the client's linearization ("release",
+        "latestRelease"), as it answers. (The option release also takes "latest".)"""
+        return self._parsed(self._call(LIB.icd_releases))
+
+    def parents(self, code_or_uri: str) -> List[JSON]:
+        """The parents of an entity (a code, postcoordinated or not, or a URI), each a dict
+        {"uri", "code", "title", "classKind"} with the title in the client's language."""
+        return self._listed(LIB.icd_parents, code_or_uri)
+
+    def children(self, code_or_uri: str) -> List[JSON]:
+        """The children of an entity, in the API's order, as parents() gives them."""
+        return self._listed(LIB.icd_children, code_or_uri)
+
+    def ancestors(self, code_or_uri: str) -> List[JSON]:
+        """The ancestors of an entity up to its chapter, nearest first, each once (an entity may
+        have several parents), as parents() gives them."""
+        return self._listed(LIB.icd_ancestors, code_or_uri)
+
+    def map_icd10_to_icd11(self, icd10_code: str) -> List[JSON]:
+        """The rows of WHO's ICD-10 -> ICD-11 mapping tables for a code ("table": "one" or
+        "multiple", the table's columns, "icd11Uri", "foundationUri"); [] when none. No network:
+        the option mapping_tables names WHO's mapping.zip or the directory it was unpacked into."""
+        return self._listed(LIB.icd_map_icd10_to_icd11, icd10_code, "icd10_code")
+
+    def map_icd11_to_icd10(self, icd11_code: str) -> List[JSON]:
+        """The rows of WHO's ICD-11 -> ICD-10 table for a code; [] when none. As
+        map_icd10_to_icd11."""
+        return self._listed(LIB.icd_map_icd11_to_icd10, icd11_code, "icd11_code")
+
+    def _listed(self, function: Any, argument: str, what: str = "code_or_uri") -> List[JSON]:
+        listed: List[JSON] = json.loads(self._call(function, _text(argument, what)))
+        return listed
 
     def get_many(self, paths_or_uris: Sequence[str]) -> List[Union[JSON, IcdError]]:
         """GETs many paths or URIs at once (at most the option concurrency in flight, default 16)
