@@ -16,6 +16,7 @@
 #![allow(rustdoc::broken_intra_doc_links, rustdoc::bare_urls, rustdoc::invalid_html_tags)]
 
 mod batch;
+mod calls;
 mod client;
 mod json;
 mod last_error;
@@ -23,6 +24,7 @@ mod requests;
 mod status;
 
 pub use batch::*;
+pub use calls::*;
 pub use client::*;
 pub use json::*;
 pub use requests::*;
@@ -107,7 +109,7 @@ pub(crate) unsafe fn params_arg<'a>(params: *const *const c_char) -> Result<Vec<
 /// # Safety
 /// `ptr` is NULL or a live handle from `icd_client_new*`.
 pub(crate) unsafe fn client_arg<'a>(ptr: *const IcdClient) -> Result<&'a crate::Client> {
-    ptr.as_ref().map(|handle| &handle.inner).ok_or_else(|| Error::invalid_argument("client is NULL"))
+    ptr.as_ref().map(|handle| &*handle.inner).ok_or_else(|| Error::invalid_argument("client is NULL"))
 }
 
 #[cfg(test)]
