@@ -10,6 +10,7 @@ const FFI_SOURCES: &[&str] = &[
     "src/ffi/navigation.rs",
     "src/ffi/batch.rs",
     "src/ffi/certificates.rs",
+    "src/ffi/calls.rs",
     "src/ffi/json.rs",
     "src/ffi/status.rs",
 ];

@@ -17,6 +17,7 @@
 #define ICDAPI_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* The version of this header; icd_version() tells the version of the library linked. */
 #define ICDAPI_VERSION_MAJOR 0
@@ -69,6 +70,11 @@ typedef enum IcdStatus {
    * it; icd_get, icd_get_with and icd_get_many return such a body as it came.
    */
   ICD_ERR_API = 8,
+  /**
+   * The call was cancelled (icd_cancel, or its client freed) before it finished: only the
+   * callbacks of calls started with icd_start get it.
+   */
+  ICD_ERR_CANCELLED = 9,
 } IcdStatus;
 
 /**
@@ -91,6 +97,52 @@ typedef enum IcdJsonType {
 } IcdJsonType;
 
 /**
+ * What icd_start starts: the call that the synchronous function of that name makes.
+ */
+typedef enum IcdCall {
+  /**
+   * icd_get_with: arg is the path or URI, params the query parameters (or NULL).
+   */
+  ICD_CALL_GET = 0,
+  /**
+   * icd_search_with: arg is the query, params more query parameters (or NULL).
+   */
+  ICD_CALL_SEARCH = 1,
+  /**
+   * icd_autocode_with: arg is the text, params more query parameters (or NULL).
+   */
+  ICD_CALL_AUTOCODE = 2,
+  /**
+   * icd_codeinfo_with: arg is the code, params query parameters (or NULL).
+   */
+  ICD_CALL_CODEINFO = 3,
+  /**
+   * icd_lookup: arg is the Foundation URI; params NULL.
+   */
+  ICD_CALL_LOOKUP = 4,
+  /**
+   * icd_entity_by_code: arg is the code; params NULL.
+   */
+  ICD_CALL_ENTITY_BY_CODE = 5,
+  /**
+   * icd_icd10: arg is the ICD-10 code; params NULL.
+   */
+  ICD_CALL_ICD10 = 6,
+  /**
+   * icd_describe: arg is the code or URI, params its query parameters (or NULL).
+   */
+  ICD_CALL_DESCRIBE = 7,
+  /**
+   * icd_doris: arg NULL, params the certificate.
+   */
+  ICD_CALL_DORIS = 8,
+  /**
+   * icd_codedit: arg NULL, params the certificate.
+   */
+  ICD_CALL_CODEDIT = 9,
+} IcdCall;
+
+/**
  * A client of the ICD API. Opaque.
  *
  * Thread-safety: one client may be used by any number of threads at once, for requests and for
@@ -104,6 +156,22 @@ typedef struct IcdClient IcdClient;
  * icd_json_at). Opaque and immutable; safe to read from many threads at once.
  */
 typedef struct IcdJson IcdJson;
+
+/**
+ * Called exactly once per started call, on a thread of the library's (never on the caller's
+ * thread inside icd_start). On success status is ICD_OK, body the answer, owned by the callee
+ * (free it with icd_free_string), http_status its status and message "". On failure body is
+ * NULL and status, http_status and message say why, as icd_last_error_* would after the
+ * synchronous call; ICD_ERR_CANCELLED after icd_cancel or icd_client_free. message is borrowed
+ * for the duration of the callback. The callback may call any icd_ function, start new calls
+ * and free its own client; it must not wait for another call's callback (with async_threads
+ * 1, that callback could be waiting for this very thread).
+ */
+typedef void (*IcdCallback)(void *user_data,
+                            enum IcdStatus status,
+                            char *body,
+                            int http_status,
+                            const char *message);
 
 #ifdef __cplusplus
 extern "C" {
@@ -175,6 +243,8 @@ struct IcdClient *icd_client_new_local(const char *base_url);
  *   non-empty release id is taken and percent-encoded into the path)
  * - mapping_tables: none; WHO's mapping.zip of a release, or the directory it was unpacked
  *   into, read by icd_map_icd10_to_icd11 and icd_map_icd11_to_icd10; "" turns it off
+ * - async_threads: "16"; calls of icd_start running at once (1 to 256), for the whole process
+ *   whichever client sets it; more are queued
  *
  * Changing api_base or token_endpoint switches to the token of that pair: a token is never sent
  * to another API or endpoint than the one it was issued for.
@@ -202,6 +272,10 @@ char *icd_client_get_option(struct IcdClient *client, const char *name);
 /**
  * Frees a client and wipes its secret from memory. NULL is a no-op. No other thread may still
  * be using the client. Leaves the last error untouched.
+ *
+ * Calls started with icd_start that are still running are cancelled (their callbacks get
+ * ICD_ERR_CANCELLED); icd_client_free returns after every callback of the client's calls has
+ * returned. A callback may free its own client (it does not wait for itself then).
  *
  * The token is not the client's alone: clients of the process with the same credentials, token
  * endpoint and API share it, and it stays (in memory that is wiped when it is dropped) for the
@@ -507,6 +581,44 @@ enum IcdStatus icd_certificate_check(const char *const *certificate);
  * bindings and forms that list the fields.
  */
 const char *icd_certificate_field(size_t index);
+
+/**
+ * Starts, without waiting, the call that the synchronous function named by `call` makes, on a
+ * thread of the library's own pool, and returns its id (> 0) at once. `callback` gets the
+ * outcome exactly once, with `user_data`, on a thread of the library's — never inside
+ * icd_start itself, even when the call fails at once.
+ *
+ * `arg`: the function's path, query, text, code or URI (see IcdCall; NULL for DORIS and
+ * CoDEdit). `params`: what the call's _with function takes (GET, SEARCH, AUTOCODE, CODEINFO,
+ * DESCRIBE: query parameters or NULL), the certificate (DORIS, CODEDIT), or NULL (LOOKUP,
+ * ENTITY_BY_CODE, ICD10: anything else is ICD_ERR_INVALID_ARGUMENT). Both are checked and
+ * copied before icd_start returns: the caller may free them at once.
+ *
+ * Returns the call id, or 0 with the last error set when the call cannot start — the callback
+ * is then never called: ICD_ERR_INVALID_ARGUMENT (NULL client or callback, a NULL, empty or
+ * non-UTF-8 arg, malformed params, a URI outside api_base for GET, a call this build does not
+ * have), ICD_ERR_CANCELLED (the client is being freed), ICD_ERR_INTERNAL (no thread could be
+ * started at all).
+ *
+ * At most async_threads calls run at once in the process (option, default 16); more are
+ * queued, never refused. The call uses the client's options as they are when it starts
+ * running. Thread-safe.
+ */
+uint64_t icd_start(struct IcdClient *client,
+                   IcdCall call,
+                   const char *arg,
+                   const char *const *params,
+                   IcdCallback callback,
+                   void *user_data);
+
+/**
+ * Cancels a call that icd_start started on this client. Returns 1 if the call was still
+ * running: it ends with ICD_ERR_CANCELLED, its callback still called once (soon, on a thread of
+ * the library's; the request under way stops at its next read or attempt). Returns 0 if it had
+ * already finished (or its callback is under way), or if no call of this client has that id; 0
+ * with ICD_ERR_INVALID_ARGUMENT for a NULL client. Thread-safe; may be called from a callback.
+ */
+int icd_cancel(struct IcdClient *client, uint64_t call_id);
 
 /**
  * Parses a JSON text — e.g. a body returned by icd_get or icd_search — into a document to

@@ -25,6 +25,8 @@ pub enum ErrorKind {
     /// The API answered 2xx but said in the body that it could not do the job (a search or
     /// autocode with `"error": true`); the message quotes its `errorMessage`.
     Api,
+    /// The call was cancelled before it finished (`calls::Calls::cancel`, or its client freed).
+    Cancelled,
 }
 
 /// An error with a message meant for people. Messages never contain the client secret or a token:

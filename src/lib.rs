@@ -7,6 +7,7 @@
 //!   arguments, calls the core, converts the result and records the thread's last error.
 
 mod cache;
+mod calls;
 mod client;
 mod digest;
 mod error;

@@ -34,6 +34,7 @@ pub const OPTION_NAMES: &[&str] = &[
     "cache_dir_max_bytes",
     "icd10_release",
     "mapping_tables",
+    "async_threads",
 ];
 
 /// The request headers that only change with an option, parsed once per change rather than once
@@ -278,6 +279,10 @@ impl Config {
                 self.icd10_release = value.to_owned();
             }
             "mapping_tables" => self.mapping_tables = (!value.is_empty()).then(|| PathBuf::from(value)),
+            // The process's, not this client's: the pool of icd_start is shared (crate::calls).
+            "async_threads" => {
+                crate::calls::set_thread_limit(parse_number(value, 1, 256).map_err(|why| bad(&why))? as usize)
+            }
             _ => return Err(unknown_option(name)),
         }
         Ok(Effect::None)
@@ -313,6 +318,7 @@ impl Config {
             "cache_dir_max_bytes" => self.cache_dir_max_bytes.to_string(),
             "icd10_release" => self.icd10_release.clone(),
             "mapping_tables" => path(&self.mapping_tables),
+            "async_threads" => crate::calls::thread_limit().to_string(),
             _ => return Err(unknown_option(name)),
         })
     }

@@ -14,11 +14,15 @@ use crate::Client;
 /// icd_client_set_option alike; it shares one token, one connection pool and one response cache
 /// among them. Only icd_client_free must not run while another thread still uses the client.
 pub struct IcdClient {
-    pub(crate) inner: Client,
+    /// Shared with the calls of icd_start that run on the pool's threads.
+    pub(crate) inner: std::sync::Arc<Client>,
+    /// The calls of icd_start in flight (`ffi::calls`).
+    pub(crate) calls: crate::calls::Calls,
 }
 
 fn new_handle(client: Result<Client>) -> Result<(*mut IcdClient, u16)> {
-    Ok((Box::into_raw(Box::new(IcdClient { inner: client? })), 0))
+    let handle = IcdClient { inner: std::sync::Arc::new(client?), calls: crate::calls::Calls::new() };
+    Ok((Box::into_raw(Box::new(handle)), 0))
 }
 
 /// Creates a client for the WHO cloud API (OAuth2 client credentials, from
@@ -97,6 +101,8 @@ pub unsafe extern "C" fn icd_client_new_local(base_url: *const c_char) -> *mut I
 ///   non-empty release id is taken and percent-encoded into the path)
 /// - mapping_tables: none; WHO's mapping.zip of a release, or the directory it was unpacked
 ///   into, read by icd_map_icd10_to_icd11 and icd_map_icd11_to_icd10; "" turns it off
+/// - async_threads: "16"; calls of icd_start running at once (1 to 256), for the whole process
+///   whichever client sets it; more are queued
 ///
 /// Changing api_base or token_endpoint switches to the token of that pair: a token is never sent
 /// to another API or endpoint than the one it was issued for.
@@ -147,6 +153,10 @@ pub unsafe extern "C" fn icd_client_get_option(client: *mut IcdClient, name: *co
 /// Frees a client and wipes its secret from memory. NULL is a no-op. No other thread may still
 /// be using the client. Leaves the last error untouched.
 ///
+/// Calls started with icd_start that are still running are cancelled (their callbacks get
+/// ICD_ERR_CANCELLED); icd_client_free returns after every callback of the client's calls has
+/// returned. A callback may free its own client (it does not wait for itself then).
+///
 /// The token is not the client's alone: clients of the process with the same credentials, token
 /// endpoint and API share it, and it stays (in memory that is wiped when it is dropped) for the
 /// next such client until it expires — so that a client per request costs one token per hour.
@@ -156,5 +166,9 @@ pub unsafe extern "C" fn icd_client_free(client: *mut IcdClient) {
         return;
     }
     // A panic while dropping must not unwind into C; there is nothing to report it to.
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(Box::from_raw(client))));
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let handle = Box::from_raw(client);
+        handle.calls.close();
+        drop(handle);
+    }));
 }

@@ -31,10 +31,15 @@ pub fn clear(http_status: u16) {
     });
 }
 
-pub fn set(error: &Error) {
-    // A message is one line of text: no NUL (C strings end there) and no control characters.
+/// An error's message as a C string: one line of text, no NUL (C strings end there) and no
+/// control characters.
+pub fn c_message(error: &Error) -> CString {
     let text: String = error.message().chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-    let message = CString::new(text).unwrap_or_default();
+    CString::new(text).unwrap_or_default()
+}
+
+pub fn set(error: &Error) {
+    let message = c_message(error);
     let _ = LAST_ERROR.try_with(|cell| {
         let mut last = cell.borrow_mut();
         last.code = IcdStatus::from(error.kind());

@@ -18,6 +18,7 @@
 
 mod batch;
 mod certificates;
+mod calls;
 mod client;
 mod json;
 mod last_error;
@@ -27,6 +28,7 @@ mod status;
 
 pub use batch::*;
 pub use certificates::*;
+pub use calls::*;
 pub use client::*;
 pub use json::*;
 pub use navigation::*;
@@ -127,7 +129,7 @@ pub(crate) unsafe fn pairs_arg<'a>(
 /// # Safety
 /// `ptr` is NULL or a live handle from `icd_client_new*`.
 pub(crate) unsafe fn client_arg<'a>(ptr: *const IcdClient) -> Result<&'a crate::Client> {
-    ptr.as_ref().map(|handle| &handle.inner).ok_or_else(|| Error::invalid_argument("client is NULL"))
+    ptr.as_ref().map(|handle| &*handle.inner).ok_or_else(|| Error::invalid_argument("client is NULL"))
 }
 
 #[cfg(test)]

@@ -33,6 +33,9 @@ pub enum IcdStatus {
     /// icd_last_http_status is the 2xx status. Only the search and autocode functions report
     /// it; icd_get, icd_get_with and icd_get_many return such a body as it came.
     ICD_ERR_API = 8,
+    /// The call was cancelled (icd_cancel, or its client freed) before it finished: only the
+    /// callbacks of calls started with icd_start get it.
+    ICD_ERR_CANCELLED = 9,
 }
 
 impl From<ErrorKind> for IcdStatus {
@@ -46,6 +49,7 @@ impl From<ErrorKind> for IcdStatus {
             ErrorKind::Parse => IcdStatus::ICD_ERR_PARSE,
             ErrorKind::Internal => IcdStatus::ICD_ERR_INTERNAL,
             ErrorKind::Api => IcdStatus::ICD_ERR_API,
+            ErrorKind::Cancelled => IcdStatus::ICD_ERR_CANCELLED,
         }
     }
 }

@@ -113,12 +113,17 @@ impl Read for Socket {
     fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
         match self {
             // A signal interrupts a read with a timeout (Linux does not restart those): retry.
-            Socket::Direct { tcp, .. } => loop {
-                match tcp.read(buffer) {
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    result => return result,
+            Socket::Direct { tcp, read_timeout, .. } => {
+                if crate::calls::in_call() {
+                    wait_readable_unless_cancelled(tcp, *read_timeout)?;
                 }
-            },
+                loop {
+                    match tcp.read(buffer) {
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        result => return result,
+                    }
+                }
+            }
             Socket::Tunnel(tunnel) => tunnel.read(buffer),
         }
     }
@@ -143,6 +148,45 @@ impl Write for Socket {
             Socket::Tunnel(tunnel) => tunnel.flush(),
         }
     }
+}
+
+/// On a thread of icd_start's pool: waits until the socket has something to read, looking every
+/// few milliseconds whether the call was cancelled, so that a cancelled call's thread is free
+/// soon rather than at the read's timeout. An error when it was cancelled; a timeout error when
+/// `timeout` passed first, as the read itself would have given. (Elsewhere, and on Windows, the
+/// read waits by itself: the cancelled call's callback has come already; only the thread waits.)
+#[cfg(unix)]
+fn wait_readable_unless_cancelled(tcp: &TcpStream, timeout: Option<Duration>) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let started = std::time::Instant::now();
+    loop {
+        if crate::calls::cancelled() {
+            return Err(io::Error::other("the call was cancelled"));
+        }
+        let slice = match timeout {
+            Some(timeout) => {
+                let left = timeout.saturating_sub(started.elapsed());
+                if left.is_zero() {
+                    return Err(io::ErrorKind::TimedOut.into());
+                }
+                left.min(crate::calls::CANCEL_CHECK)
+            }
+            None => crate::calls::CANCEL_CHECK,
+        };
+        let mut poll = libc::pollfd { fd: tcp.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one pollfd that lives across the call.
+        match unsafe { libc::poll(&mut poll, 1, slice.as_millis().max(1) as libc::c_int) } {
+            0 => continue,
+            -1 if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => continue,
+            -1 => return Err(io::Error::last_os_error()),
+            _ => return Ok(()), // readable, closed or in error: the read tells which
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn wait_readable_unless_cancelled(_: &TcpStream, _: Option<Duration>) -> io::Result<()> {
+    Ok(())
 }
 
 /// Looks at the socket without taking anything and without waiting: one system call

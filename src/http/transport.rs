@@ -107,6 +107,11 @@ enum Failure {
 pub fn send(agent: &Agent, policy: Policy, request: &Request, deadline: Instant) -> Result<Answer> {
     let mut attempt = 0;
     loop {
+        // A call of icd_start that was cancelled makes no further attempt (its callback has had
+        // ICD_ERR_CANCELLED already; this outcome is dropped).
+        if crate::calls::cancelled() {
+            return Err(Error::new(ErrorKind::Cancelled, "the call was cancelled"));
+        }
         let started = Instant::now();
         let outcome = send_once(agent, policy, request, deadline);
         if policy.log {
@@ -139,7 +144,9 @@ pub fn send(agent: &Agent, policy: Policy, request: &Request, deadline: Instant)
         if !may_retry {
             return give_up(outcome);
         }
-        std::thread::sleep(wait);
+        if !crate::calls::sleep_unless_cancelled(wait) {
+            return give_up(outcome);
+        }
         attempt += 1;
     }
 }

@@ -6,9 +6,17 @@
  * Answers are read with the icd_json_* functions, as the README shows: no JSON scraping.
  * Prints one line per check and "N passed, M failed" last; exits 1 on any failure.
  */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* sockets, clock_gettime, nanosleep under -std=c99 */
+#endif
 #include "icdapi.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -355,6 +363,182 @@ static void test_certificates(IcdClient *client) {
     check(strcmp(icd_certificate_field(0), "sex") == 0 && icd_certificate_field(40) == NULL, "icd_certificate_field");
 }
 
+/* ---- Calls that do not block a thread: icd_start, icd_cancel ---- */
+
+/* What one callback received; the callback signals it. */
+struct outcome {
+    pthread_mutex_t lock;
+    pthread_cond_t arrived;
+    int calls; /* how many times the callback ran: must end at 1 */
+    IcdStatus status;
+    int http_status;
+    char *body;
+    char message[512];
+    pthread_t thread;
+    IcdClient *start_on; /* set: the callback starts a call on this client into *then */
+    struct outcome *then;
+    uint64_t then_id;
+};
+
+static void outcome_init(struct outcome *o) {
+    memset(o, 0, sizeof *o);
+    pthread_mutex_init(&o->lock, NULL);
+    pthread_cond_init(&o->arrived, NULL);
+}
+
+static void outcome_done(struct outcome *o) {
+    icd_free_string(o->body);
+    pthread_mutex_destroy(&o->lock);
+    pthread_cond_destroy(&o->arrived);
+}
+
+static void on_done(void *user_data, IcdStatus status, char *body, int http_status, const char *message) {
+    struct outcome *o = (struct outcome *)user_data;
+    uint64_t id = 0;
+    if (o->start_on != NULL) id = icd_start(o->start_on, ICD_CALL_CODEINFO, "1A00", NULL, on_done, o->then);
+    pthread_mutex_lock(&o->lock);
+    o->calls++;
+    o->status = status;
+    o->http_status = http_status;
+    o->body = body; /* ours now */
+    strncpy(o->message, message, sizeof o->message - 1);
+    o->thread = pthread_self();
+    o->then_id = id;
+    pthread_cond_broadcast(&o->arrived);
+    pthread_mutex_unlock(&o->lock);
+}
+
+/* Waits up to `seconds` for the callback; 1 if it came. */
+static int wait_outcome(struct outcome *o, int seconds) {
+    struct timespec until;
+    int came;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += seconds;
+    pthread_mutex_lock(&o->lock);
+    while (o->calls == 0) {
+        if (pthread_cond_timedwait(&o->arrived, &o->lock, &until) != 0) break;
+    }
+    came = o->calls > 0;
+    pthread_mutex_unlock(&o->lock);
+    return came;
+}
+
+static double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* A loopback port that accepts connections (the kernel does, into the backlog) and never
+   answers: requests to it hang until cancelled. Returns the listening socket. */
+static int silent_server(int *port) {
+    struct sockaddr_in address;
+    socklen_t length = sizeof address;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&address, 0, sizeof address);
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = 0;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&address, sizeof address) != 0 || listen(fd, 16) != 0 ||
+        getsockname(fd, (struct sockaddr *)&address, &length) != 0) {
+        return -1;
+    }
+    *port = ntohs(address.sin_port);
+    return fd;
+}
+
+static void test_calls(IcdClient *client) {
+    struct outcome found, missing, first, second, hanging, in_flight[3];
+    const char *const flat[] = {"flatResults", "true", NULL};
+    uint64_t id;
+    int i, port, listener, all_cancelled;
+    char base[64];
+    IcdClient *silent;
+    double started;
+
+    outcome_init(&found);
+    id = icd_start(client, ICD_CALL_SEARCH, "cholera", flat, on_done, &found);
+    check(id > 0 && icd_last_error_code() == ICD_OK, "icd_start(SEARCH) returns a call id at once");
+    check(wait_outcome(&found, 20) && found.status == ICD_OK && found.http_status == 200 &&
+              found.message[0] == '\0',
+          "its callback gets ICD_OK, HTTP 200 and an empty message");
+    check(!pthread_equal(found.thread, pthread_self()), "on a thread of the library's, not the caller's");
+    {
+        IcdJson *doc = icd_json_parse(found.body);
+        check(json_is(doc, "/destinationEntities/0/theCode", "1A00"), "the body is the search's answer (ours to free)");
+        icd_json_free(doc);
+    }
+    outcome_done(&found);
+
+    outcome_init(&missing);
+    check(icd_start(client, ICD_CALL_CODEINFO, "NOPE", NULL, on_done, &missing) > 0, "icd_start(CODEINFO NOPE)");
+    check(wait_outcome(&missing, 20) && missing.status == ICD_ERR_HTTP && missing.http_status == 404 &&
+              missing.body == NULL && has_text(missing.message, "404"),
+          "a failure reaches the callback: ICD_ERR_HTTP, 404, NULL body, a message");
+    outcome_done(&missing);
+
+    check(icd_start(client, ICD_CALL_GET, "/icd/entity", NULL, NULL, NULL) == 0 &&
+              icd_last_error_code() == ICD_ERR_INVALID_ARGUMENT,
+          "a NULL callback: 0 and ICD_ERR_INVALID_ARGUMENT");
+    check(icd_start(client, ICD_CALL_DORIS, NULL, flat, on_done, NULL) == 0 &&
+              has_text(icd_last_error_message(), "did you mean"),
+          "a certificate with an unknown field: 0, checked before icd_start returns");
+    check(icd_start(client, ICD_CALL_LOOKUP, "http://id.who.int/icd/entity/1", flat, on_done, NULL) == 0 &&
+              icd_last_error_code() == ICD_ERR_INVALID_ARGUMENT,
+          "params for a call that takes none: 0 and ICD_ERR_INVALID_ARGUMENT");
+
+    /* A callback starts a call. */
+    outcome_init(&first);
+    outcome_init(&second);
+    first.start_on = client;
+    first.then = &second;
+    check(icd_start(client, ICD_CALL_CODEINFO, "1A00", NULL, on_done, &first) > 0, "icd_start, whose callback starts another");
+    check(wait_outcome(&first, 20) && first.status == ICD_OK && first.then_id > 0, "the callback started a call");
+    check(wait_outcome(&second, 20) && second.status == ICD_OK && body_is(second.body, "/code", "1A00"),
+          "and that call completed");
+    second.body = NULL; /* body_is freed it */
+    outcome_done(&first);
+    outcome_done(&second);
+
+    /* Cancellation, against a server that never answers. */
+    listener = silent_server(&port);
+    check(listener >= 0, "a silent loopback server");
+    if (listener < 0) return;
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    silent = icd_client_new_local(base);
+    check(silent != NULL, "a client of the silent server");
+    outcome_init(&hanging);
+    id = icd_start(silent, ICD_CALL_GET, "/icd/entity", NULL, on_done, &hanging);
+    check(id > 0 && !wait_outcome(&hanging, 1), "a call to the silent server hangs");
+    started = now_seconds();
+    check(icd_cancel(silent, id) == 1, "icd_cancel of a running call: 1");
+    check(wait_outcome(&hanging, 10) && hanging.status == ICD_ERR_CANCELLED && hanging.body == NULL &&
+              now_seconds() - started < 3.0,
+          "its callback comes at once with ICD_ERR_CANCELLED");
+    check(icd_cancel(silent, id) == 0, "icd_cancel again: 0");
+    outcome_done(&hanging);
+
+    /* Freeing a client with calls in flight. */
+    for (i = 0; i < 3; i++) {
+        outcome_init(&in_flight[i]);
+        icd_start(silent, ICD_CALL_GET, "/icd/entity", NULL, on_done, &in_flight[i]);
+    }
+    {
+        struct timespec pause = {0, 200000000};
+        nanosleep(&pause, NULL);
+    }
+    started = now_seconds();
+    icd_client_free(silent);
+    all_cancelled = 1;
+    for (i = 0; i < 3; i++) {
+        all_cancelled &= in_flight[i].calls == 1 && in_flight[i].status == ICD_ERR_CANCELLED;
+        outcome_done(&in_flight[i]);
+    }
+    check(all_cancelled && now_seconds() - started < 3.0,
+          "icd_client_free cancels the calls in flight and returns after their callbacks ran");
+    close(listener);
+}
+
 int main(void) {
     IcdClient *client;
     int i;
@@ -373,6 +557,7 @@ int main(void) {
     test_entities_and_options(client);
     test_json(client);
     test_certificates(client);
+    test_calls(client);
 
     /* One client, many threads, one token (the test harness counts the tokens issued). */
     check(icd_client_set_option(client, "cache_entries", "0") == ICD_OK, "cache off");
