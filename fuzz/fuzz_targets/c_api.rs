@@ -200,6 +200,13 @@ fuzz_target!(|data: &[u8]| unsafe {
             }
             b"entity_by_code" => check_request(icd_entity_by_code(client, fields.string().as_ptr())),
             b"icd10" => check_request(icd_icd10(client, fields.string().as_ptr())),
+            b"doris" | b"codedit" => {
+                let certificate = params(&mut fields);
+                let request = if call == b"doris" { icd_doris } else { icd_codedit };
+                check_request(request(client, certificate.pointers.as_ptr()));
+                let status = icd_certificate_check(certificate.pointers.as_ptr());
+                assert!(matches!(status, IcdStatus::ICD_OK | IcdStatus::ICD_ERR_INVALID_ARGUMENT), "{status:?}");
+            }
             b"get_option" => {
                 let value = icd_client_get_option(client, fields.string().as_ptr());
                 let (code, message) = last_error();
