@@ -7,7 +7,7 @@ INCLUDEDIR ?= $(PREFIX)/include
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 MAJOR := $(word 1,$(subst ., ,$(VERSION)))
 
-.PHONY: all demo test fuzz mutants install uninstall header bench nupkg clean
+.PHONY: all demo test fuzz mutants install uninstall header bench nupkg dist cross clean
 
 all:
 	cargo build --release
@@ -64,6 +64,17 @@ bench:
 # The NuGet package of the C# binding: target/nuget/IcdApi.$(VERSION).nupkg (binding + libicdapi.so for linux-x64).
 nupkg:
 	bash bindings/csharp/nuget/pack.sh
+
+# Every platform's library (linux-x64 and linux-arm64 for glibc 2.17+, linux-musl-x64, win-x64),
+# each built once in target/<triple>/release/ (scripts/cross.sh; RIDS="win-x64" for fewer).
+RIDS ?=
+cross:
+	bash scripts/cross.sh $(RIDS)
+
+# What users download, under target/dist/: per-platform C archives, one NuGet package, one wheel per
+# platform, the Composer zip, SHA256SUMS (scripts/dist.sh; docs/platforms.md).
+dist:
+	bash scripts/dist.sh $(RIDS)
 
 # Rewrites include/icdapi.h from the Rust source (the exported functions of src/ffi/) with the pinned cbindgen.
 header:

@@ -10,7 +10,9 @@ use crate::token::shared::TokenKey;
 
 pub fn validate(path: &Path) -> Result<()> {
     Err(Error::invalid_argument(format!(
-        "token_cache_file {}: supported on Unix only (ownership and permissions decide whether the file is trusted)",
+        "token_cache_file {}: supported on Unix only (Linux, macOS), where the file's owner and permission bits \
+         decide whether it may be trusted and flock guards it; leave the option unset here: each process then \
+         fetches its own token",
         path.display()
     )))
 }

@@ -29,6 +29,8 @@ impl TokenKey {
         TokenKey(String::new())
     }
 
+    /// The text stored in the token file (which exists on Unix only).
+    #[cfg_attr(not(unix), allow(dead_code))]
     pub fn as_str(&self) -> &str {
         &self.0
     }

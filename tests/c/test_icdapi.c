@@ -5,6 +5,18 @@
  * which runs with --escape-non-ascii (non-ASCII characters arrive as \u00e9 escapes).
  * Answers are read with the icd_json_* functions, as the README shows: no JSON scraping.
  * Prints one line per check and "N passed, M failed" last; exits 1 on any failure.
+ *
+ * The same program is the proof of every platform (tests/platforms/run.sh): cross-built with
+ * mingw-w64 and run under Wine, under qemu-aarch64, linked with musl-gcc. What differs between
+ * platforms is checked where the harness sets these (see test_platform):
+ *   ICDAPI_TEST_CACHE_DIR   a cache_dir written the platform's way (C:\... on Windows)
+ *   ICDAPI_TEST_TOKEN_FILE  a token_cache_file path (refused on Windows, saying why)
+ *   ICDAPI_TEST_TLS_BASE, ICDAPI_TEST_CA_FILE  an https stand-in and the certificate to trust;
+ *   ICDAPI_TEST_SYSTEM_TRUSTS_CA  what the system's certificate store does with it: unset, it
+ *       does not hold it (refused as an unknown issuer); "1", it holds it (trusted);
+ *       "revocation-unknown" (Wine 8), it holds it but Wine's chain policy then fails every
+ *       certificate without revocation information (CERT_E_REVOCATION_FAILURE, 0x800B010E,
+ *       printed -2146762482), which Windows ignores as rustls-platform-verifier asks
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L /* sockets, clock_gettime, nanosleep under -std=c99 */
@@ -539,6 +551,87 @@ static void test_calls(IcdClient *client) {
     close(listener);
 }
 
+/* What differs between platforms: paths, the token file, the certificate store. */
+static void test_platform(void) {
+    const char *cache_dir = getenv("ICDAPI_TEST_CACHE_DIR");
+    const char *token_file = getenv("ICDAPI_TEST_TOKEN_FILE");
+    const char *tls_base = getenv("ICDAPI_TEST_TLS_BASE");
+    const char *ca_file = getenv("ICDAPI_TEST_CA_FILE");
+    const char *system_trusts = getenv("ICDAPI_TEST_SYSTEM_TRUSTS_CA");
+    static const char malaria[] = "/icd/release/11/2026-01/mms/1439886552";
+    char *value;
+
+    if (cache_dir != NULL) {
+        /* Stored by one client, read by another whose secret is wrong: only the disk can answer it. */
+        IcdClient *writer = icd_client_new(NULL, NULL);
+        IcdClient *reader = icd_client_new("standin-client", "not-the-secret-xyz");
+        check(icd_client_set_option(writer, "cache_dir", cache_dir) == ICD_OK, "cache_dir in this platform's form");
+        value = icd_client_get_option(writer, "cache_dir");
+        check(value != NULL && strcmp(value, cache_dir) == 0, "cache_dir reads back as it was set");
+        icd_free_string(value);
+        check(body_is(icd_get(writer, malaria), "/title", "Malaria"), "an answer fetched and stored in cache_dir");
+        check(icd_client_set_option(reader, "cache_dir", cache_dir) == ICD_OK &&
+                  body_is(icd_get(reader, malaria), "/title", "Malaria"),
+              "another client (wrong secret: no token) reads it from cache_dir");
+        check(icd_get(reader, "/icd/release/11/2026-01/mms/257068234") == NULL && icd_last_error_code() == ICD_ERR_AUTH,
+              "... and only what is stored there");
+        icd_client_free(writer);
+        icd_client_free(reader);
+    }
+
+    if (token_file != NULL) {
+        IcdClient *client = icd_client_new(NULL, NULL);
+        IcdStatus status = icd_client_set_option(client, "token_cache_file", token_file);
+#ifdef _WIN32
+        check(status == ICD_ERR_INVALID_ARGUMENT && has_text(icd_last_error_message(), "Unix only") &&
+                  has_text(icd_last_error_message(), token_file),
+              "Windows: token_cache_file is refused, naming the file and saying why");
+        value = icd_client_get_option(client, "token_cache_file");
+        check(value != NULL && strcmp(value, "") == 0, "... and stays unset");
+        icd_free_string(value);
+#else
+        check(status == ICD_OK, "token_cache_file is taken");
+        value = icd_client_get_option(client, "token_cache_file");
+        check(value != NULL && strcmp(value, token_file) == 0, "... and reads back");
+        icd_free_string(value);
+#endif
+        check(body_is(icd_codeinfo(client, "1A00"), "/code", "1A00"), "the client works on after it");
+        icd_client_free(client);
+    }
+
+    if (tls_base != NULL && ca_file != NULL) {
+        char endpoint[512];
+        IcdClient *pinned = icd_client_new(NULL, NULL);
+        IcdClient *system = icd_client_new(NULL, NULL);
+        snprintf(endpoint, sizeof endpoint, "%s/connect/token", tls_base);
+        check(icd_client_set_option(pinned, "api_base", tls_base) == ICD_OK &&
+                  icd_client_set_option(pinned, "token_endpoint", endpoint) == ICD_OK &&
+                  icd_client_set_option(pinned, "ca_file", ca_file) == ICD_OK,
+              "https stand-in with ca_file in this platform's form");
+        check(body_is(icd_codeinfo(pinned, "1A00"), "/code", "1A00"), "TLS with ca_file: the CA it names is trusted");
+        check(icd_client_set_option(system, "api_base", tls_base) == ICD_OK &&
+                  icd_client_set_option(system, "token_endpoint", endpoint) == ICD_OK,
+              "https stand-in with the system's certificate store");
+        if (system_trusts != NULL && strcmp(system_trusts, "1") == 0) {
+            check(body_is(icd_codeinfo(system, "1A00"), "/code", "1A00"),
+                  "TLS with the system's store: the certificate installed in it is trusted");
+        } else if (system_trusts != NULL && strcmp(system_trusts, "revocation-unknown") == 0) {
+            check(icd_codeinfo(system, "1A00") == NULL && icd_last_error_code() == ICD_ERR_NETWORK &&
+                      has_text(icd_last_error_message(), "-2146762482") &&
+                      !has_text(icd_last_error_message(), "UnknownIssuer"),
+                  "TLS with the system's store: the chain reaches the certificate installed in it (Wine 8: "
+                  "then revocation unknown)");
+        } else {
+            check(icd_codeinfo(system, "1A00") == NULL && icd_last_error_code() == ICD_ERR_NETWORK &&
+                      has_text(icd_last_error_message(), "UnknownIssuer") &&
+                      has_text(icd_last_error_message(), "set the option ca_file"),
+                  "TLS with the system's store: a certificate it does not hold is refused, saying what to do");
+        }
+        icd_client_free(pinned);
+        icd_client_free(system);
+    }
+}
+
 int main(void) {
     IcdClient *client;
     int i;
@@ -558,6 +651,7 @@ int main(void) {
     test_json(client);
     test_certificates(client);
     test_calls(client);
+    test_platform();
 
     /* One client, many threads, one token (the test harness counts the tokens issued). */
     check(icd_client_set_option(client, "cache_entries", "0") == ICD_OK, "cache off");
