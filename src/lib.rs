@@ -32,4 +32,4 @@ pub use error::{Error, ErrorKind, Result};
 pub use http::transport::parse_retry_after;
 pub use http::url::{encode_component, normalize_raw, BaseUrl};
 pub use icd::params::{encode_query, Param};
-pub use options::{Config, OPTION_NAMES};
+pub use options::{Config, OptionSpec, OPTIONS, OPTION_NAMES};
