@@ -6,6 +6,7 @@ use std::path::PathBuf;
 /// The files that export C functions and types, in the order the header presents them.
 const FFI_SOURCES: &[&str] = &[
     "src/ffi/client.rs",
+    "src/ffi/options.rs",
     "src/ffi/requests.rs",
     "src/ffi/navigation.rs",
     "src/ffi/batch.rs",

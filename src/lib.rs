@@ -6,6 +6,8 @@
 //! - [`ffi`], a thin skin that exports the C functions of `include/icdapi.h`: it checks
 //!   arguments, calls the core, converts the result and records the thread's last error.
 
+#![deny(unsafe_code)]
+
 mod cache;
 mod calls;
 mod client;
@@ -19,6 +21,8 @@ mod icd;
 pub mod json;
 mod log;
 mod options;
+#[cfg(unix)]
+mod sys;
 #[cfg(test)]
 mod testing;
 mod text;
@@ -26,8 +30,7 @@ mod token;
 
 pub use client::{Client, Reply};
 pub use error::{Error, ErrorKind, Result};
-pub use http::transport::parse_retry_after;
-pub use http::url::{encode_component, normalize_raw, BaseUrl};
+pub use http::url::BaseUrl;
 pub use icd::certificate::CERTIFICATE_FIELDS;
-pub use icd::params::{encode_query, Param};
-pub use options::{Config, OPTION_NAMES};
+pub use icd::params::Param;
+pub use options::{Config, OptionSpec, OPTIONS, OPTION_NAMES};

@@ -72,10 +72,8 @@ fn count_forks() {
         extern "C" fn in_child() {
             FORKS.fetch_add(1, Ordering::Relaxed);
         }
-        // SAFETY: registers a handler that only touches an atomic, as a fork handler must.
-        REGISTERED.call_once(|| unsafe {
-            libc::pthread_atfork(None, None, Some(in_child));
-        });
+        // The handler only touches an atomic, as a fork handler must.
+        REGISTERED.call_once(|| crate::sys::on_fork_in_child(in_child));
     }
 }
 

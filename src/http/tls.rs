@@ -244,11 +244,11 @@ impl std::fmt::Debug for TlsTransport {
     }
 }
 
-/// The HTTPS server of the connection tests (tests/connections.rs), for the tests below.
+/// The HTTPS server of the connection tests (tests/connections.rs), for the tests below
+/// (compiled in `sys`, since it makes a system call of its own).
 #[cfg(test)]
 #[cfg(unix)]
-#[path = "../../tests/tls_server/mod.rs"]
-mod tls_server;
+use crate::sys::tls_server;
 
 #[cfg(test)]
 #[cfg(unix)]

@@ -14,7 +14,7 @@ from ._client import JSON, Client, check_certificate
 from ._errors import IcdError, Status
 from ._ffi import LIB as _LIB
 
-__all__ = ["CERTIFICATE_FIELDS", "Client", "IcdError", "Status", "JSON", "__version__", "check_certificate"]
+__all__ = ["CERTIFICATE_FIELDS", "Client", "IcdError", "Status", "JSON", "OPTION_NAMES", "__version__", "check_certificate"]
 
 #: The version of the native library in this package (icd_version()), e.g. "0.3.0".
 __version__: str = _LIB.icd_version().decode("ascii")
@@ -31,3 +31,6 @@ def _certificate_fields() -> "tuple[str, ...]":
 
 
 CERTIFICATE_FIELDS = _certificate_fields()
+#: The name of every option of the native library (icd_option_names()), in the order of its
+#: documentation: each is a keyword of ``Client`` and a name for ``set_option``/``get_option``.
+OPTION_NAMES: "tuple[str, ...]" = tuple(_LIB.icd_option_names().decode("ascii").split(","))
