@@ -125,8 +125,9 @@ class Client:
     ``release="2024-01"``, ``timeout_ms=5000``, ``cache_dir="/var/cache/icd"``; None leaves the
     default): language, release, linearization, api_version, api_base, token_endpoint,
     timeout_ms, max_retries, cache_entries, max_response_bytes, user_agent, proxy, ca_file, log,
-    concurrency, token_cache_file, cache_dir, cache_dir_max_bytes, icd10_release
-    (``icdapi.OPTION_NAMES``). No network I/O happens until the first call.
+    concurrency, token_cache_file, cache_dir, cache_dir_max_bytes, icd10_release,
+    mapping_tables (WHO's ICD-10/ICD-11 mapping tables), async_threads (AsyncClient's calls at once,
+    for the whole process) (``icdapi.OPTION_NAMES``). No network I/O happens until the first call.
 
     One client may be shared by any number of threads: they share one token, one connection
     pool and one cache, and the GIL is released while the library works. ``close()`` (or the
