@@ -1,6 +1,6 @@
 //! The client: configuration, token, cache and transport put together. Safe Rust, no C here.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -56,6 +56,9 @@ pub struct Client {
     /// The newest release per base and linearization, for `release=latest` (`icd::latest`):
     /// asked once per client, as the contract says.
     pub(crate) latest_releases: crate::icd::latest::LatestReleases,
+    /// Unique in the process, never reused: what per-client memories kept elsewhere are keyed
+    /// by (`icd::release`).
+    id: u64,
 }
 
 /// The settings and what follows from them, consistent with each other: the connections of the
@@ -155,12 +158,19 @@ impl Client {
         let tokens = TokenSlot::for_config(&config, credentials.as_ref());
         let cache = ResponseCache::new(config.cache_entries);
         let state = State { config: Arc::new(config), connections, tokens, disk: None };
-        Ok(Client { credentials, cache, state: RwLock::new(Arc::new(state)), latest_releases: Default::default() })
+        static IDS: AtomicU64 = AtomicU64::new(0);
+        let id = IDS.fetch_add(1, Ordering::Relaxed);
+        Ok(Client { credentials, cache, state: RwLock::new(Arc::new(state)), id, latest_releases: Default::default() })
     }
 
     /// A snapshot of the current settings.
     pub fn config(&self) -> Arc<Config> {
         self.state.read().config.clone()
+    }
+
+    /// The client's id, unique in the process.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
     }
 
     /// A snapshot of everything a call depends on: a call takes one, at its start.

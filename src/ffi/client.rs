@@ -69,8 +69,7 @@ pub unsafe extern "C" fn icd_client_new_local(base_url: *const c_char) -> *mut I
 /// - release: "2026-01"; ICD-11 release used by the helpers (icd_search, icd_codeinfo,
 ///   icd_autocode, icd_lookup, their _with forms, icd_entity_by_code). When a helper gets a 404
 ///   and the API's list of releases (GET /icd/release/11/{linearization}, asked at most once per
-///   api_base, linearization and release in the process, again after ten minutes) does not hold
-///   this one, the error, still
+///   client, api_base, linearization and release, again after ten minutes) does not hold this one, the error, still
 ///   ICD_ERR_HTTP 404, says so and names the releases served: `release "2026-01" is not served
 ///   by http://localhost:8080 (it serves 2024-01): set the release option`. If the list cannot
 ///   be had, the 404 is reported as it was. "latest": the newest release the API serves for the

@@ -10,6 +10,8 @@ One token for every thread and call, kept-alive connections, retries, a response
 :class:`icdapi.IcdError` with a :class:`icdapi.Status`. See bindings/python/README.md.
 """
 
+from typing import Tuple
+
 from ._client import JSON, Client, check_certificate
 from ._errors import IcdError, Status
 from ._ffi import LIB as _LIB
@@ -21,7 +23,7 @@ __version__: str = _LIB.icd_version().decode("ascii")
 
 #: The 40 death certificate fields that Client.doris and Client.codedit take, in the order of
 #: WHO's OpenAPI file (the library's own list: icd_certificate_field).
-def _certificate_fields() -> "tuple[str, ...]":
+def _certificate_fields() -> Tuple[str, ...]:
     names: "list[str]" = []
     while True:
         name = _LIB.icd_certificate_field(len(names))
@@ -33,4 +35,4 @@ def _certificate_fields() -> "tuple[str, ...]":
 CERTIFICATE_FIELDS = _certificate_fields()
 #: The name of every option of the native library (icd_option_names()), in the order of its
 #: documentation: each is a keyword of ``Client`` and a name for ``set_option``/``get_option``.
-OPTION_NAMES: "tuple[str, ...]" = tuple(_LIB.icd_option_names().decode("ascii").split(","))
+OPTION_NAMES: Tuple[str, ...] = tuple(_LIB.icd_option_names().decode("ascii").split(","))
