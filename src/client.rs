@@ -11,11 +11,11 @@ use zeroize::Zeroizing;
 use crate::cache::disk::{is_fixed_release, DiskCache};
 use crate::cache::memory::{cache_key, freshness_lifetime, ResponseCache};
 use crate::error::{quote_body, Error, ErrorKind, Result};
-use crate::http::pool::{self, Connections};
-use crate::http::transport::{self, Answer, Body, Method, Request};
+use crate::http::pool::Connections;
+use crate::http::transport::{self, Answer, Body, Method, Request, ACCEPT_JSON, API_VERSION};
 use crate::http::url::BaseUrl;
 use crate::icd::params::{self, Param};
-use crate::options::{Config, Effect, ACCEPT_JSON, API_VERSION, DEFAULT_API_BASE, DEFAULT_TOKEN_ENDPOINT};
+use crate::options::{Config, Effect, DEFAULT_API_BASE, DEFAULT_TOKEN_ENDPOINT};
 use crate::text::{redact, shorten};
 use crate::token::endpoint::fetch_token;
 use crate::token::file as token_file;
@@ -108,8 +108,8 @@ impl Client {
         let (client_id, client_secret) = match (client_id, client_secret) {
             (Some(id), Some(secret)) => (id.to_owned(), Zeroizing::new(secret.to_owned())),
             (None, None) => {
-                let id = env_var("ICD_CLIENT_ID")?;
-                let secret = Zeroizing::new(env_var("ICD_CLIENT_SECRET")?);
+                let id = env_var("ICD_CLIENT_ID").map_err(with_credentials_hint)?;
+                let secret = Zeroizing::new(env_var("ICD_CLIENT_SECRET").map_err(with_credentials_hint)?);
                 (id, secret)
             }
             _ => {
@@ -140,7 +140,7 @@ impl Client {
 
     fn with_config(credentials: Option<Credentials>, mut config: Config) -> Result<Client> {
         config.log = crate::log::enabled_by_env();
-        let connections = pool::for_config(&config)?;
+        let connections = config.connections()?;
         let tokens = TokenSlot::for_config(&config, credentials.as_ref());
         let cache = ResponseCache::new(config.cache_entries);
         let state = State { config: Arc::new(config), connections, tokens, disk: None };
@@ -165,7 +165,7 @@ impl Client {
         let effect = changed.set(name, value)?;
         let mut next = State::clone(&current);
         match effect {
-            Effect::Transport => next.connections = pool::for_config(&changed)?,
+            Effect::Transport => next.connections = changed.connections()?,
             // Another endpoint or API: another token slot, never the one of the old pair.
             Effect::Endpoint => next.tokens = TokenSlot::for_config(&changed, self.credentials.as_ref()),
             Effect::CacheSize => self.cache.resize(changed.cache_entries),
@@ -281,7 +281,7 @@ impl Client {
         if !state.connections.is_inherited() {
             return Ok(state.clone());
         }
-        let fresh = pool::for_config(&state.config)?;
+        let fresh = state.config.connections()?;
         let mut current = self.state.write();
         if Arc::ptr_eq(&current.connections, &state.connections) {
             *current = Arc::new(State { connections: fresh.clone(), ..State::clone(&current) });
@@ -327,8 +327,14 @@ impl Client {
             if let Some(authorization) = &authorization {
                 headers.push((&header::AUTHORIZATION, authorization));
             }
-            let request = Request { method, url: &url, headers: &headers, body: body.map_or(Body::None, Body::Json) };
-            let answer = transport::send(state.connections.agent(), config, &request, call.deadline)?;
+            let request = Request {
+                method,
+                url: &url,
+                headers: &headers,
+                body: body.map_or(Body::None, Body::Json),
+                host_option: "api_base",
+            };
+            let answer = transport::send(state.connections.agent(), config.policy(), &request, call.deadline)?;
             let secrets = [self.secret(), token.as_deref().map_or("", Token::value)];
             match answer.status {
                 200..=299 => {
@@ -383,7 +389,12 @@ impl Client {
                 }
                 connections.preconnect(api.origin(), deadline, config.log);
             }
-            fetch_token(connections.agent(), config, credentials, deadline)
+            let endpoint = config
+                .token_endpoint
+                .as_ref()
+                .ok_or_else(|| Error::new(ErrorKind::Internal, "a cloud client without a token endpoint"))?;
+            let user_agent = &config.headers.user_agent;
+            fetch_token(connections.agent(), endpoint, user_agent, credentials, config.policy(), deadline)
         };
         slot.cache.get(deadline, |rejected| {
             let Some(path) = &config.token_cache_file else {
@@ -423,6 +434,15 @@ impl Client {
 fn env_var(name: &str) -> Result<String> {
     std::env::var(name)
         .map_err(|_| Error::invalid_argument(format!("{name} is not set (or is not valid UTF-8) in the environment")))
+}
+
+/// Where a new user gets credentials, or how to go on without them.
+const CREDENTIALS_HINT: &str = "register at https://icd.who.int/icdapi for a client id and secret \
+     (View API access key(s)), or start offline: scripts/standin.sh runs a local stand-in of the \
+     API and prints the ICD_CLIENT_ID, ICD_CLIENT_SECRET, ICD_API_BASE and ICD_TOKEN_ENDPOINT to export";
+
+fn with_credentials_hint(error: Error) -> Error {
+    Error::invalid_argument(format!("{}: {CREDENTIALS_HINT}", error.message()))
 }
 
 fn base_from_env(variable: &str, default: &str) -> Result<BaseUrl> {

@@ -6,6 +6,8 @@
 //! - [`ffi`], a thin skin that exports the C functions of `include/icdapi.h`: it checks
 //!   arguments, calls the core, converts the result and records the thread's last error.
 
+#![deny(unsafe_code)]
+
 mod cache;
 mod client;
 mod digest;
@@ -18,6 +20,8 @@ mod icd;
 pub mod json;
 mod log;
 mod options;
+#[cfg(unix)]
+mod sys;
 #[cfg(test)]
 mod testing;
 mod text;

@@ -3,9 +3,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use ureq::http::{HeaderName, HeaderValue};
+use ureq::http::HeaderValue;
 
 use crate::error::{Error, Result};
+use crate::http::transport::Policy;
 use crate::http::url::{shorten, BaseUrl};
 
 pub const DEFAULT_API_BASE: &str = "https://id.who.int";
@@ -43,9 +44,6 @@ pub struct FixedHeaders {
     pub user_agent: HeaderValue,
 }
 
-pub static ACCEPT_JSON: HeaderValue = HeaderValue::from_static("application/json");
-pub static API_VERSION: HeaderName = HeaderName::from_static("api-version");
-
 impl FixedHeaders {
     fn new(language: &str, api_version: &str, user_agent: &str) -> FixedHeaders {
         // The three values passed validation (printable ASCII): they are valid header values.
@@ -58,18 +56,7 @@ impl FixedHeaders {
     }
 }
 
-/// Where requests go. The default follows the environment, as curl and every HTTP client do;
-/// `none` is there for the machine whose HTTPS_PROXY is meant for other programs.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum ProxySetting {
-    /// `HTTPS_PROXY`/`ALL_PROXY` when set, else direct (the option unset or set to "").
-    #[default]
-    FromEnvironment,
-    /// Direct, whatever the environment says (the option set to "none").
-    Direct,
-    /// Through this `http://host:port` proxy.
-    Via(String),
-}
+pub use crate::http::pool::ProxySetting;
 
 /// A client's settings. Requests take a snapshot (an `Arc<Config>`) at their start, so an option
 /// changed by another thread applies from the next call on, never half-way through one.
@@ -145,6 +132,21 @@ impl Config {
 
     pub fn is_cloud(&self) -> bool {
         self.token_endpoint.is_some()
+    }
+
+    /// What the options allow each exchange with a server, for `http::transport`.
+    pub fn policy(&self) -> Policy {
+        Policy {
+            max_retries: self.max_retries,
+            max_response_bytes: self.max_response_bytes,
+            timeout: self.timeout,
+            log: self.log,
+        }
+    }
+
+    /// The process-wide connections of these transport settings (`ca_file`, `proxy`).
+    pub fn connections(&self) -> Result<std::sync::Arc<crate::http::pool::Connections>> {
+        crate::http::pool::for_settings(self.ca_file.as_deref(), &self.proxy)
     }
 
     /// Applies one option; on error `self` is unchanged.

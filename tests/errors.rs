@@ -410,3 +410,23 @@ fn a_failure_after_retries_says_how_many_attempts_were_made() {
     let error = fresh.codeinfo("1A03").unwrap_err();
     assert!(error.message().contains("token endpoint answered 500 after 3 attempts"), "{}", error.message());
 }
+
+#[test]
+fn an_unknown_host_is_named_with_the_option_it_comes_from() {
+    let standin = StandIn::start();
+    // `.invalid` never resolves (RFC 6761).
+    for (option, value) in [
+        ("api_base", "https://no-such-host.invalid".to_owned()),
+        ("token_endpoint", "https://no-such-host.invalid/connect/token".to_owned()),
+    ] {
+        let client = standin.client();
+        client.set_option("proxy", "none").unwrap();
+        client.set_option(option, &value).unwrap();
+        let error = client.codeinfo("1A00").unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Network, "{}", error.message());
+        let expected = format!(
+            "the host no-such-host.invalid (from the option {option}) could not be found: check its spelling in {option}"
+        );
+        assert!(error.message().contains(&expected), "{}", error.message());
+    }
+}

@@ -240,6 +240,14 @@ fn credentials_come_from_the_environment_when_both_are_null() {
     let error = Client::cloud(None, None).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::InvalidArgument);
     assert!(error.message().contains("ICD_CLIENT_SECRET"), "{}", error.message());
+    // A new user is told where to register and how to start without credentials.
+    for hint in ["https://icd.who.int/icdapi", "scripts/standin.sh"] {
+        assert!(error.message().contains(hint), "{hint}: {}", error.message());
+    }
+    std::env::remove_var("ICD_CLIENT_ID");
+    let error = Client::cloud(None, None).unwrap_err();
+    assert!(error.message().starts_with("ICD_CLIENT_ID is not set"), "{}", error.message());
+    assert!(error.message().contains("scripts/standin.sh"), "{}", error.message());
     assert_eq!(Client::cloud(Some("id"), None).unwrap_err().kind(), ErrorKind::InvalidArgument);
     assert_eq!(Client::cloud(Some(""), Some("x")).unwrap_err().kind(), ErrorKind::InvalidArgument);
 }

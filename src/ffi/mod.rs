@@ -12,6 +12,7 @@
 //! header's preamble rather than as a `# Safety` section on each function.
 //! The doc comments are written for the C header (cbindgen copies them as they are): C's
 //! `array[i]`, bare URLs and `<version>` are text there, not rustdoc links or HTML.
+#![allow(unsafe_code)] // the C boundary: every exported function takes raw pointers
 #![allow(clippy::missing_safety_doc)]
 #![allow(rustdoc::broken_intra_doc_links, rustdoc::bare_urls, rustdoc::invalid_html_tags)]
 

@@ -40,26 +40,7 @@ pub(crate) mod testing {
     /// Keep the returned values alive as long as the address is used.
     #[cfg(unix)]
     pub fn unanswered_address() -> (SocketAddr, TcpListener, TcpStream) {
-        use std::os::fd::FromRawFd;
-        // SAFETY: a new socket that the listener owns from here on.
-        let listener = unsafe {
-            let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
-            assert!(fd >= 0, "socket: {}", io::Error::last_os_error());
-            TcpListener::from_raw_fd(fd)
-        };
-        let loopback = std::os::fd::AsRawFd::as_raw_fd(&listener);
-        let any_port = libc::sockaddr_in {
-            sin_family: libc::AF_INET as libc::sa_family_t,
-            sin_port: 0,
-            sin_addr: libc::in_addr { s_addr: u32::from_ne_bytes([127, 0, 0, 1]) },
-            sin_zero: [0; 8],
-        };
-        // SAFETY: a sockaddr_in that lives across the calls, with its true size.
-        unsafe {
-            let size = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-            assert_eq!(libc::bind(loopback, (&any_port as *const libc::sockaddr_in).cast(), size), 0);
-            assert_eq!(libc::listen(loopback, 0), 0); // a queue of one
-        }
+        let listener = crate::sys::testing::listener_with_a_queue_of_one();
         let address = listener.local_addr().unwrap();
         let queued = TcpStream::connect(address).unwrap();
         // The queue is full now: check that a connection is indeed left unanswered.

@@ -33,7 +33,6 @@ use crate::http::socket::PlainTransport;
 use crate::http::tls::{self, SharedTlsConfig, TrustRoots};
 use crate::http::transport::io_text;
 use crate::http::url::shorten;
-use crate::options::{Config, ProxySetting};
 
 /// Idle connections kept per host: enough for many threads sharing one client.
 const IDLE_CONNECTIONS_PER_HOST: usize = 64;
@@ -73,27 +72,38 @@ fn count_forks() {
         extern "C" fn in_child() {
             FORKS.fetch_add(1, Ordering::Relaxed);
         }
-        // SAFETY: registers a handler that only touches an atomic, as a fork handler must.
-        REGISTERED.call_once(|| unsafe {
-            libc::pthread_atfork(None, None, Some(in_child));
-        });
+        // The handler only touches an atomic, as a fork handler must.
+        REGISTERED.call_once(|| crate::sys::on_fork_in_child(in_child));
     }
 }
 
 static POOLS: LazyLock<Mutex<HashMap<Settings, Arc<Connections>>>> = LazyLock::new(Default::default);
 
-/// The process-wide pool for a client's settings. The `ca_file` is read here, once per call: its
-/// content, not its path, names the trust setting; it is decoded only the first time that
-/// content is seen in the process.
-pub fn for_config(config: &Config) -> Result<Arc<Connections>> {
-    let pem = match &config.ca_file {
+/// Where requests go. The default follows the environment, as curl and every HTTP client do;
+/// `none` is there for the machine whose HTTPS_PROXY is meant for other programs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ProxySetting {
+    /// `HTTPS_PROXY`/`ALL_PROXY` when set, else direct (the option unset or set to "").
+    #[default]
+    FromEnvironment,
+    /// Direct, whatever the environment says (the option set to "none").
+    Direct,
+    /// Through this `http://host:port` proxy.
+    Via(String),
+}
+
+/// The process-wide pool for a client's transport settings (the options `ca_file` and `proxy`).
+/// The `ca_file` is read here, once per call: its content, not its path, names the trust
+/// setting; it is decoded only the first time that content is seen in the process.
+pub fn for_settings(ca_file: Option<&std::path::Path>, proxy: &ProxySetting) -> Result<Arc<Connections>> {
+    let pem = match ca_file {
         Some(path) => Some(Arc::<[u8]>::from(
             std::fs::read(path)
                 .map_err(|e| Error::invalid_argument(format!("ca_file {}: {}", path.display(), io_text(&e))))?,
         )),
         None => None,
     };
-    let settings = Settings { roots: pem, proxy: proxy_for(config)? };
+    let settings = Settings { roots: pem, proxy: proxy_from(proxy, |name| std::env::var(name).ok())? };
     count_forks();
     let mut pools = POOLS.lock();
     if pools.values().any(|pool| pool.is_inherited()) {
@@ -102,7 +112,7 @@ pub fn for_config(config: &Config) -> Result<Arc<Connections>> {
     if let Some(found) = pools.get(&settings) {
         return Ok(found.clone());
     }
-    let roots = match (&settings.roots, &config.ca_file) {
+    let roots = match (&settings.roots, ca_file) {
         (Some(pem), Some(path)) => TrustRoots::from_pem(pem, path)?,
         _ => TrustRoots::System,
     };
@@ -126,8 +136,8 @@ impl Connections {
             .max_idle_connections(IDLE_CONNECTIONS_PER_HOST * 4)
             .max_idle_connections_per_host(IDLE_CONNECTIONS_PER_HOST)
             // ureq zeroes 128 KiB for each of these per new connection by default.
-            .input_buffer_size(tls::INPUT_BUFFER)
-            .output_buffer_size(tls::OUTPUT_BUFFER)
+            .input_buffer_size(crate::http::socket::INPUT_BUFFER)
+            .output_buffer_size(crate::http::socket::OUTPUT_BUFFER)
             .max_response_header_size(tls::MAX_RESPONSE_HEAD)
             .proxy(proxy)
             .build();
@@ -340,12 +350,8 @@ impl Resolver for SharedResolver {
 }
 
 /// The proxy from the `proxy` option, else from `HTTPS_PROXY`/`ALL_PROXY`; none when the option
-/// says "none". Loopback hosts and the hosts in `NO_PROXY` always go direct.
-fn proxy_for(config: &Config) -> Result<Option<Proxy>> {
-    proxy_from(&config.proxy, |name| std::env::var(name).ok())
-}
-
-/// `proxy_for` with the environment passed in (tests give their own).
+/// says "none". Loopback hosts and the hosts in `NO_PROXY` always go direct. The environment
+/// is passed in (`std::env::var`; tests give their own).
 fn proxy_from(setting: &ProxySetting, env: impl Fn(&str) -> Option<String>) -> Result<Option<Proxy>> {
     let from_env = || {
         ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]

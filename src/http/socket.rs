@@ -12,7 +12,13 @@ use std::time::{Duration, Instant};
 
 use ureq::unversioned::transport::{Buffers, ConnectionDetails, LazyBuffers, NextTimeout, Transport, TransportAdapter};
 
-use crate::http::tls::{INPUT_BUFFER, OUTPUT_BUFFER};
+/// Sizes of the (plaintext) buffers of a connection, plain or TLS. ureq's default is 128 KiB
+/// each, zeroed when a connection is opened; a response head is at most
+/// `tls::MAX_RESPONSE_HEAD` (the input buffer must be larger, so that a head too large is
+/// reported as such), and the request line must fit in the output buffer (see
+/// `transport::MAX_URL_BYTES`).
+pub const INPUT_BUFFER: usize = 72 * 1024;
+pub const OUTPUT_BUFFER: usize = 16 * 1024;
 
 /// Opens a TCP connection to one of the request's addresses, the connection's time shared evenly
 /// between those not yet tried. Returns it with the time left.
@@ -145,17 +151,7 @@ impl Write for Socket {
 pub fn peek_without_waiting(tcp: &TcpStream) -> io::Result<usize> {
     #[cfg(unix)]
     {
-        use std::os::fd::AsRawFd;
-        let mut byte = 0u8;
-        // SAFETY: a one-byte buffer that lives across the call, on a socket we own.
-        let read = unsafe {
-            libc::recv(tcp.as_raw_fd(), (&mut byte as *mut u8).cast(), 1, libc::MSG_PEEK | libc::MSG_DONTWAIT)
-        };
-        if read < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(read as usize)
-        }
+        crate::sys::peek_without_waiting(tcp)
     }
     #[cfg(not(unix))]
     {
@@ -234,6 +230,7 @@ impl std::fmt::Debug for PlainTransport {
 mod tests {
     use super::*;
     use crate::http::testing::{unanswered_address, with_details, within};
+    use crate::sys::testing as sys;
     use std::net::{SocketAddr, TcpListener};
     use std::sync::mpsc;
 
@@ -392,28 +389,13 @@ mod tests {
     /// Waits (up to 5 s) until something, data or the end, can be read from the transport's socket.
     fn wait_for_input(transport: &PlainTransport) {
         let Socket::Direct { tcp, .. } = &transport.tcp else { unreachable!() };
-        let mut poll = libc::pollfd { fd: std::os::fd::AsRawFd::as_raw_fd(tcp), events: libc::POLLIN, revents: 0 };
-        // SAFETY: one pollfd that lives across the call.
-        assert_eq!(unsafe { libc::poll(&mut poll, 1, 5000) }, 1, "nothing came within 5 s");
+        assert!(sys::wait_readable(tcp, Duration::from_secs(5)), "nothing came within 5 s");
     }
 
     /// Interrupts the thread `target` with a signal whose handler does nothing and is installed
     /// without SA_RESTART, a few times over 300 ms (as a program's own timers or a debugger do).
     fn interrupt(target: libc::pthread_t) {
-        extern "C" fn ignore(_: libc::c_int) {}
-        // SAFETY: a handler that does nothing, installed for a signal nothing else in the tests
-        // uses; pthread_kill on a thread that is alive until it has seen the signals.
-        unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = ignore as extern "C" fn(libc::c_int) as libc::sighandler_t;
-            action.sa_flags = 0; // no SA_RESTART: a blocked read or write returns EINTR
-            libc::sigemptyset(&mut action.sa_mask);
-            assert_eq!(libc::sigaction(libc::SIGUSR2, &action, std::ptr::null_mut()), 0);
-            for _ in 0..6 {
-                std::thread::sleep(Duration::from_millis(50));
-                libc::pthread_kill(target, libc::SIGUSR2);
-            }
-        }
+        sys::interrupt(target, 6, Duration::from_millis(50));
     }
 
     #[test]
@@ -423,8 +405,7 @@ mod tests {
             transport.tcp.set_timeout(in_ms(10_000, ureq::Timeout::RecvResponse), Direction::Read).unwrap();
             let (started, reader_thread) = mpsc::channel();
             let reader = std::thread::spawn(move || {
-                // SAFETY: pthread_self has no preconditions.
-                started.send(unsafe { libc::pthread_self() }).unwrap();
+                started.send(sys::this_thread()).unwrap();
                 let mut buffer = [0u8; 64];
                 transport.tcp.read(&mut buffer).map(|n| buffer[..n].to_vec())
             });
@@ -437,18 +418,7 @@ mod tests {
 
     /// Sets a socket's buffer (`SO_SNDBUF` or `SO_RCVBUF`) to a small fixed size.
     fn fix_buffer(tcp: &TcpStream, which: libc::c_int) {
-        let size: libc::c_int = 16 * 1024;
-        // SAFETY: an int option that lives across the call, with its true size.
-        let set = unsafe {
-            libc::setsockopt(
-                std::os::fd::AsRawFd::as_raw_fd(tcp),
-                libc::SOL_SOCKET,
-                which,
-                (&size as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        assert_eq!(set, 0, "setsockopt: {}", io::Error::last_os_error());
+        assert!(sys::set_buffer(tcp, which, 16 * 1024), "setsockopt: {}", io::Error::last_os_error());
     }
 
     #[test]
@@ -479,8 +449,7 @@ mod tests {
             transport.tcp.set_timeout(in_ms(10_000, ureq::Timeout::SendBody), Direction::Write).unwrap();
             let (started, writer_thread) = mpsc::channel();
             let writer = std::thread::spawn(move || {
-                // SAFETY: pthread_self has no preconditions.
-                started.send(unsafe { libc::pthread_self() }).unwrap();
+                started.send(sys::this_thread()).unwrap();
                 transport.tcp.write(&chunk)
             });
             interrupt(writer_thread.recv().unwrap());

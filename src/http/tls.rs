@@ -21,14 +21,8 @@ use ureq::unversioned::transport::{
 };
 
 use crate::error::{Error, Result};
-use crate::http::socket::{self, timed_out, Direction, Socket};
+use crate::http::socket::{self, timed_out, Direction, Socket, INPUT_BUFFER, OUTPUT_BUFFER};
 
-/// Sizes of the plaintext buffers of a TLS connection. ureq's default is 128 KiB each, zeroed
-/// when a connection is opened; a response head is at most `MAX_RESPONSE_HEAD` (the input
-/// buffer must be larger, so that a head too large is reported as such), and the request line
-/// must fit in the output buffer (see `transport::MAX_URL_BYTES`).
-pub const INPUT_BUFFER: usize = 72 * 1024;
-pub const OUTPUT_BUFFER: usize = 16 * 1024;
 /// The largest response head (status line and headers) accepted: ureq's default.
 pub const MAX_RESPONSE_HEAD: usize = 64 * 1024;
 
@@ -250,11 +244,11 @@ impl std::fmt::Debug for TlsTransport {
     }
 }
 
-/// The HTTPS server of the connection tests (tests/connections.rs), for the tests below.
+/// The HTTPS server of the connection tests (tests/connections.rs), for the tests below
+/// (compiled in `sys`, since it makes a system call of its own).
 #[cfg(test)]
 #[cfg(unix)]
-#[path = "../../tests/tls_server/mod.rs"]
-mod tls_server;
+use crate::sys::tls_server;
 
 #[cfg(test)]
 #[cfg(unix)]

@@ -12,14 +12,28 @@ use ureq::http::{HeaderName, HeaderValue};
 use ureq::Agent;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::options::Config;
 
 /// Longest single backoff when the server gives no `Retry-After`.
 const MAX_BACKOFF: Duration = Duration::from_secs(8);
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 /// Longest request URL: the request line must fit in a connection's output buffer (servers
 /// refuse far shorter ones anyway: 8 KiB is a common limit).
-pub const MAX_URL_BYTES: usize = crate::http::tls::OUTPUT_BUFFER - 64;
+pub const MAX_URL_BYTES: usize = crate::http::socket::OUTPUT_BUFFER - 64;
+
+pub static ACCEPT_JSON: HeaderValue = HeaderValue::from_static("application/json");
+pub static API_VERSION: HeaderName = HeaderName::from_static("api-version");
+
+/// What the client's options allow one exchange (`Config::policy`): the few values this layer
+/// needs, rather than the whole configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    pub max_retries: u32,
+    pub max_response_bytes: u64,
+    /// The option `timeout_ms`, named when the deadline passes (the deadline itself is the call's).
+    pub timeout: Duration,
+    /// The `log` option: a line per attempt on stderr.
+    pub log: bool,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -49,6 +63,9 @@ pub struct Request<'a> {
     /// instead of parsing strings on every request.
     pub headers: &'a [(&'a HeaderName, &'a HeaderValue)],
     pub body: Body<'a>,
+    /// The option the URL's host comes from (`api_base`, `token_endpoint`), for messages about
+    /// the host.
+    pub host_option: &'static str,
 }
 
 /// An answer with its body read (up to `max_response_bytes`).
@@ -87,12 +104,12 @@ enum Failure {
 /// Sends `request`, retrying as the configuration allows. A retryable status whose retries are
 /// used up (or that asks to wait past the deadline) comes back as the `Answer`, for the caller
 /// to report with its status.
-pub fn send(agent: &Agent, config: &Config, request: &Request, deadline: Instant) -> Result<Answer> {
+pub fn send(agent: &Agent, policy: Policy, request: &Request, deadline: Instant) -> Result<Answer> {
     let mut attempt = 0;
     loop {
         let started = Instant::now();
-        let outcome = send_once(agent, config, request, deadline);
-        if config.log {
+        let outcome = send_once(agent, policy, request, deadline);
+        if policy.log {
             let result = match &outcome {
                 Ok(answer) => answer.status.to_string(),
                 Err(Failure::Retryable(e) | Failure::Final(e)) => format!("error: {e}"),
@@ -118,7 +135,7 @@ pub fn send(agent: &Agent, config: &Config, request: &Request, deadline: Instant
         let wait = wait_before_retry(retry_after, attempt);
         // checked_add: a hostile Retry-After of 2^64 seconds must not overflow the clock.
         let may_retry =
-            attempt < config.max_retries && Instant::now().checked_add(wait).is_some_and(|then| deadline > then);
+            attempt < policy.max_retries && Instant::now().checked_add(wait).is_some_and(|then| deadline > then);
         if !may_retry {
             return give_up(outcome);
         }
@@ -164,14 +181,14 @@ fn answer_retry_after(answer: &Answer) -> Option<Duration> {
 
 fn send_once(
     agent: &Agent,
-    config: &Config,
+    policy: Policy,
     request: &Request,
     deadline: Instant,
 ) -> std::result::Result<Answer, Failure> {
     let describe = || format!("{} {}", request.method.as_str(), request.url);
     let remaining = deadline.saturating_duration_since(Instant::now());
     if remaining.is_zero() {
-        return Err(Failure::Final(timeout_error(config, &describe())));
+        return Err(Failure::Final(timeout_error(policy, &describe())));
     }
     if request.url.len() > MAX_URL_BYTES {
         return Err(Failure::Final(Error::invalid_argument(format!(
@@ -203,13 +220,13 @@ fn send_once(
             }
         }
     };
-    let mut response = sent.map_err(|e| classify(e, config, &describe()))?;
+    let mut response = sent.map_err(|e| classify(e, policy, request))?;
     let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let (cache_control, location, content_type) = (header("cache-control"), header("location"), header("content-type"));
     let retry_after = header("retry-after");
     let status = response.status().as_u16();
-    let body = read_body(response.body_mut(), config.max_response_bytes)
-        .map_err(|e| classify(e, config, &describe()).with_status(status))?;
+    let body = read_body(response.body_mut(), policy.max_response_bytes)
+        .map_err(|e| classify(e, policy, request).with_status(status))?;
     Ok(Answer { status, body, cache_control, location, content_type, retry_after, attempts: 1 })
 }
 
@@ -244,24 +261,34 @@ impl Failure {
     }
 }
 
-fn timeout_error(config: &Config, what: &str) -> Error {
+fn timeout_error(policy: Policy, what: &str) -> Error {
     Error::new(
         ErrorKind::Timeout,
-        format!("{what}: no complete answer within the call's deadline (timeout_ms = {})", config.timeout.as_millis()),
+        format!("{what}: no complete answer within the call's deadline (timeout_ms = {})", policy.timeout.as_millis()),
     )
 }
 
 /// Sorts ureq's errors into the library's codes, with messages that say what happened.
-fn classify(error: ureq::Error, config: &Config, what: &str) -> Failure {
+fn classify(error: ureq::Error, policy: Policy, request: &Request) -> Failure {
+    let what = &format!("{} {}", request.method.as_str(), request.url);
     let network = |detail: String| Error::new(ErrorKind::Network, format!("{what}: {detail}"));
     let cut = |how: &str| format!("the connection was cut: {how}");
+    let unknown_host = || {
+        let host = host_of(request.url);
+        network(format!(
+            "the host {host} (from the option {}) could not be found: check its spelling in {0}, \
+             and that this machine can resolve names (DNS) and reach the network, or set the \
+             option proxy if it must go through one",
+            request.host_option
+        ))
+    };
     match error {
-        ureq::Error::Timeout(_) => Failure::Final(timeout_error(config, what)),
+        ureq::Error::Timeout(_) => Failure::Final(timeout_error(policy, what)),
         ureq::Error::Io(e) if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) => {
             Failure::Final(network(tls_failure(&e.to_string())))
         }
         ureq::Error::Io(e) => match e.kind() {
-            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Failure::Final(timeout_error(config, what)),
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Failure::Final(timeout_error(policy, what)),
             io::ErrorKind::ConnectionReset => Failure::Retryable(network(cut("the server reset it"))),
             io::ErrorKind::ConnectionAborted => Failure::Retryable(network(cut("aborted on this side"))),
             io::ErrorKind::BrokenPipe => Failure::Retryable(network(cut("closed while the request was sent"))),
@@ -271,9 +298,11 @@ fn classify(error: ureq::Error, config: &Config, what: &str) -> Failure {
                  (is the server up, and the URL right?)"
                     .into(),
             )),
+            // The system resolver's failure, as std reports it (getaddrinfo: no such name).
+            _ if io_text(&e).starts_with("failed to lookup address information") => Failure::Final(unknown_host()),
             _ => Failure::Final(network(io_text(&e))),
         },
-        ureq::Error::HostNotFound => Failure::Final(network("the host name could not be resolved".into())),
+        ureq::Error::HostNotFound => Failure::Final(unknown_host()),
         ureq::Error::BodyExceedsLimit(limit) => {
             Failure::Final(network(format!("the response body is larger than max_response_bytes ({limit} bytes)")))
         }
@@ -284,6 +313,16 @@ fn classify(error: ureq::Error, config: &Config, what: &str) -> Failure {
         ureq::Error::Tls(e) => Failure::Final(network(tls_failure(e))),
         ureq::Error::Protocol(e) => Failure::Retryable(network(format!("the server broke the HTTP protocol: {e}"))),
         other => Failure::Final(network(other.to_string())),
+    }
+}
+
+/// The host of an absolute URL ("host" of "https://host:443/path").
+fn host_of(url: &str) -> &str {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = after_scheme.split(['/', '?', '#']).next().unwrap_or(after_scheme);
+    match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(v6),
+        None => authority.rsplit_once(':').map_or(authority, |(host, _)| host),
     }
 }
 
@@ -323,16 +362,42 @@ mod tests {
         assert_eq!(parse_retry_after("soon", now), None);
     }
 
-    fn config() -> Config {
-        Config::new(crate::http::url::BaseUrl::parse("http://127.0.0.1:1", "api_base").unwrap(), None)
+    fn policy() -> Policy {
+        Policy { max_retries: 2, max_response_bytes: 1 << 20, timeout: Duration::from_secs(30), log: false }
     }
 
-    /// What `classify` makes of an I/O error of `kind`: retryable or not, and the error.
-    fn classified(kind: io::ErrorKind) -> (bool, Error) {
-        match classify(ureq::Error::Io(io::Error::from(kind)), &config(), "GET http://h/x") {
+    const REQUEST: Request =
+        Request { method: Method::Get, url: "http://h/x", headers: &[], body: Body::None, host_option: "api_base" };
+
+    /// What `classify` makes of `error`: retryable or not, and the error.
+    fn classified_error(error: ureq::Error) -> (bool, Error) {
+        match classify(error, policy(), &REQUEST) {
             Failure::Retryable(e) => (true, e),
             Failure::Final(e) => (false, e),
         }
+    }
+
+    /// What `classify` makes of an I/O error of `kind`.
+    fn classified(kind: io::ErrorKind) -> (bool, Error) {
+        classified_error(ureq::Error::Io(io::Error::from(kind)))
+    }
+
+    #[test]
+    fn an_unknown_host_is_named_with_its_option_and_what_to_check() {
+        let lookup = io::Error::other("failed to lookup address information: Name or service not known");
+        for error in [ureq::Error::HostNotFound, ureq::Error::Io(lookup)] {
+            let (retryable, error) = classified_error(error);
+            assert!(!retryable);
+            assert_eq!(error.kind(), ErrorKind::Network);
+            assert!(
+                error.message().starts_with("GET http://h/x: the host h (from the option api_base) could not be found: check its spelling in api_base"),
+                "{}",
+                error.message()
+            );
+        }
+        assert_eq!(host_of("https://Id.who.int:443/icd?x"), "Id.who.int");
+        assert_eq!(host_of("http://[::1]:8080/x"), "::1");
+        assert_eq!(host_of("http://h"), "h");
     }
 
     #[test]
@@ -374,7 +439,7 @@ mod tests {
     #[test]
     fn tls_errors_inside_io_errors_are_tls_failures() {
         let inner = io::Error::other(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer));
-        match classify(ureq::Error::Io(inner), &config(), "GET http://h/x") {
+        match classify(ureq::Error::Io(inner), policy(), &REQUEST) {
             Failure::Final(e) => {
                 assert_eq!(e.kind(), ErrorKind::Network);
                 assert!(

@@ -3,12 +3,12 @@
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
-use ureq::http::header;
+use ureq::http::{header, HeaderValue};
 use zeroize::Zeroizing;
 
 use crate::error::{quote_body, Error, ErrorKind, Result};
-use crate::http::transport::{self, Body, Method, Request};
-use crate::options::{Config, ACCEPT_JSON};
+use crate::http::transport::{self, Body, Method, Policy, Request, ACCEPT_JSON};
+use crate::http::url::BaseUrl;
 use crate::text::{redact, shorten};
 use crate::token::Credentials;
 
@@ -33,14 +33,12 @@ struct TokenError {
 /// Asks the token endpoint for a token (client credentials as form fields, as WHO expects).
 pub fn fetch_token(
     agent: &ureq::Agent,
-    config: &Config,
+    endpoint: &BaseUrl,
+    user_agent: &HeaderValue,
     credentials: &Credentials,
+    policy: Policy,
     deadline: Instant,
 ) -> Result<(String, Duration)> {
-    let endpoint = config
-        .token_endpoint
-        .as_ref()
-        .ok_or_else(|| Error::new(ErrorKind::Internal, "a cloud client without a token endpoint"))?;
     let url = endpoint.as_url();
     let fields = [
         ("grant_type", "client_credentials"),
@@ -48,9 +46,15 @@ pub fn fetch_token(
         ("client_id", credentials.client_id.as_str()),
         ("client_secret", credentials.client_secret.as_str()),
     ];
-    let headers = [(&header::ACCEPT, &ACCEPT_JSON), (&header::USER_AGENT, &config.headers.user_agent)];
-    let request = Request { method: Method::Post, url: &url, headers: &headers, body: Body::Form(&fields) };
-    let answer = transport::send(agent, config, &request, deadline)?;
+    let headers = [(&header::ACCEPT, &ACCEPT_JSON), (&header::USER_AGENT, user_agent)];
+    let request = Request {
+        method: Method::Post,
+        url: &url,
+        headers: &headers,
+        body: Body::Form(&fields),
+        host_option: "token_endpoint",
+    };
+    let answer = transport::send(agent, policy, &request, deadline)?;
     let answer_attempts = answer.attempts_note();
     let body = Zeroizing::new(answer.body);
     let status = answer.status;
@@ -60,7 +64,7 @@ pub fn fetch_token(
                 Error::new(ErrorKind::Parse, format!("POST {url}: the token endpoint answered 200 with {why}"))
                     .with_http_status(status)
             })?;
-            if config.log {
+            if policy.log {
                 crate::log::line(format_args!("token fetched from {url}, valid {} s", lifetime.as_secs()));
             }
             Ok((access_token.to_string(), lifetime))

@@ -49,7 +49,7 @@ pub fn validate(path: &Path) -> Result<()> {
 
 /// Why a file may not be trusted, if it may not.
 fn trustworthy(meta: &fs::Metadata) -> std::result::Result<(), String> {
-    let uid = unsafe { libc::geteuid() };
+    let uid = crate::sys::effective_uid();
     if !meta.file_type().is_file() {
         return Err("is not a regular file (a symlink or a directory is never followed)".into());
     }
@@ -91,8 +91,8 @@ pub fn with_lock<T>(
         }
     };
     loop {
-        // SAFETY: flock on a descriptor we own; it is released when `lock` is closed.
-        if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        // Released when `lock` is closed.
+        if crate::sys::try_lock_exclusive(&lock) {
             break;
         }
         if Instant::now() >= deadline {
@@ -231,7 +231,6 @@ mod tests {
     use crate::testing::Scratch;
     use crate::token::Credentials;
     use std::cell::RefCell;
-    use std::os::fd::AsRawFd;
     use std::os::unix::fs::PermissionsExt;
 
     /// A fixed "now" for `parse` (seconds since the Unix epoch).
@@ -367,7 +366,7 @@ mod tests {
         assert_eq!(found, None);
         assert!(complaints.len() == 1 && complaints[0].contains("damaged"), "{complaints:?}");
         // Only root can give a file away to test the owner check.
-        if unsafe { libc::geteuid() } == 0 {
+        if crate::sys::effective_uid() == 0 {
             store(&path, &key, "tok", HOUR).unwrap();
             std::os::unix::fs::chown(&path, Some(65534), Some(65534)).unwrap();
             let (found, complaints) = load_noting(&path, &key);
@@ -394,8 +393,7 @@ mod tests {
     fn hold_lock(path: &Path) -> File {
         let lock = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(sibling(path, ".lock"));
         let lock = lock.unwrap();
-        // SAFETY: flock on a descriptor we own.
-        assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) }, 0);
+        assert!(crate::sys::try_lock_exclusive(&lock));
         lock
     }
 
