@@ -207,13 +207,7 @@ fn send_once(
         ))));
     }
     let sent = match request.method {
-        Method::Get => {
-            let mut builder = agent.get(request.url);
-            for (name, value) in request.headers {
-                builder = builder.header(*name, *value);
-            }
-            builder.config().timeout_global(Some(remaining)).build().call()
-        }
+        Method::Get => get(agent, request, remaining),
         Method::Post => {
             let mut builder = agent.post(request.url);
             for (name, value) in request.headers {
@@ -228,13 +222,35 @@ fn send_once(
         }
     };
     let mut response = sent.map_err(|e| classify(e, policy, request))?;
-    let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let (cache_control, location, content_type) = (header("cache-control"), header("location"), header("content-type"));
-    let retry_after = header("retry-after");
+    // By typed name: a name given as text would be parsed again on every lookup.
+    use ureq::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, RETRY_AFTER};
+    let header = |name| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (cache_control, location, content_type) = (header(CACHE_CONTROL), header(LOCATION), header(CONTENT_TYPE));
+    let retry_after = header(RETRY_AFTER);
     let status = response.status().as_u16();
     let body = read_body(response.body_mut(), policy.max_response_bytes)
         .map_err(|e| classify(e, policy, request).with_status(status))?;
     Ok(Answer { status, body, cache_control, location, content_type, retry_after, attempts: 1 })
+}
+
+/// A GET as ureq's `agent.get(url).header(..)...call()` makes it, with the request put together
+/// in place: the builder moves the whole request through a closure for every header (a tenth of
+/// ureq's instructions per kept-alive request went to that).
+fn get(
+    agent: &Agent,
+    request: &Request,
+    remaining: Duration,
+) -> std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+    use ureq::RequestExt;
+    let uri = request.url.parse::<ureq::http::Uri>().map_err(|e| ureq::Error::Http(e.into()))?;
+    let mut headers = ureq::http::HeaderMap::with_capacity(request.headers.len());
+    for (name, value) in request.headers {
+        headers.append((*name).clone(), (*value).clone());
+    }
+    let mut get = ureq::http::Request::new(());
+    *get.uri_mut() = uri;
+    *get.headers_mut() = headers;
+    get.with_agent(agent).configure().timeout_global(Some(remaining)).build().run()
 }
 
 /// Reads a whole body into a buffer sized from Content-Length up front (ureq's `read_to_vec`
