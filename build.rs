@@ -9,6 +9,7 @@ const FFI_SOURCES: &[&str] = &[
     "src/ffi/requests.rs",
     "src/ffi/navigation.rs",
     "src/ffi/batch.rs",
+    "src/ffi/certificates.rs",
     "src/ffi/json.rs",
     "src/ffi/status.rs",
 ];

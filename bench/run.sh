@@ -240,4 +240,8 @@ $PY "$BENCH_DIR/python_bench.py" --bin "$WORK" --bench-dir "$BENCH_DIR" --python
 log "navigation and maps (navigation_bench.py)"
 $PY "$BENCH_DIR/navigation_bench.py" --python "$WORK/pyvenv/bin/python" --maps-bin "$WORK/icdapi_maps" \
     --root "$ROOT" --out "$OUT"
+# Death certificates: code-deaths vs one call at a time at 20 ms, and its memory (the stand-in
+# behind its own delaying proxy; see deaths_bench.py).
+log "death certificates: code-deaths vs one call at a time (deaths_bench.py)"
+$PY "$BENCH_DIR/deaths_bench.py" --python "$WORK/pyvenv/bin/python" --root "$ROOT" --out "$OUT"
 log "report written to $OUT"

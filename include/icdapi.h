@@ -449,6 +449,65 @@ size_t icd_get_many_detailed(struct IcdClient *client,
                              int *out_http_statuses);
 
 /**
+ * The underlying cause of death of a death certificate, by WHO's DORIS rules:
+ * GET /icd/release/11/{release}/doris?{fields}, in the client's release and language.
+ *
+ * `certificate`: name, value, name, value, ..., NULL — an array of C strings ended by a NULL
+ * name, like the params of icd_get_with, borrowed for the call only; each name and value is
+ * percent-encoded. The names are the certificate fields of WHO's API (the query parameters of
+ * /doris in its OpenAPI file v2.6.0), exactly as spelled there: sex, estimatedAge, dateBirth,
+ * dateDeath, causeOfDeathCodeA..E, causeOfDeathUriA..E, causeOfDeathCodePart2,
+ * causeOfDeathUriPart2, intervalA..E, surgeryWasPerformed, surgeryDate, surgeryReason,
+ * autopsyWasRequested, autopsyFindings, mannerOfDeath,
+ * mannerOfDeathDateOfExternalCauseOrPoisoning, mannerOfDeathDescriptionExternalCause,
+ * mannerOfDeathPlaceOfOccuranceExternalCause (WHO's spelling), fetalOrInfantDeathMultiplePregnancy,
+ * fetalOrInfantDeathStillborn, fetalOrInfantDeathDeathWithin24h, fetalOrInfantDeathBirthWeight,
+ * fetalOrInfantDeathPregnancyWeeks, fetalOrInfantDeathAgeMother,
+ * fetalOrInfantDeathPerinatalDescription, maternalDeathWasPregnant,
+ * maternalDeathTimeFromPregnancy, maternalDeathPregnancyContribute. Several codes of one line go
+ * in one value, comma-separated ("1A00,1A01"); values are not judged here (the API does).
+ *
+ * The fields are checked before anything is sent, because the API silently ignores a name it
+ * does not know: ICD_ERR_INVALID_ARGUMENT, and nothing sent, for a NULL certificate, an unknown
+ * name (the message names the closest field: "causeOfDeathCodeA1" -> "did you mean
+ * causeOfDeathCodeA?"), an empty name, a field given twice, a missing value (a NULL where a value
+ * should be), invalid UTF-8, or a certificate without any cause of death (no non-blank
+ * causeOfDeathCode* or causeOfDeathUri* field).
+ *
+ * Returns the API's answer as it came — stemCode, stemURI, code, uri, report, tabularReport,
+ * reject, error, warning — a string the caller frees with icd_free_string. A certificate DORIS
+ * rejects ("reject": true, "error" saying why) is a result, not a failure: the call succeeds.
+ * NULL and the last error only as icd_get fails (ICD_ERR_HTTP for a non-2xx answer, e.g. 400 for
+ * a value the API cannot read; ICD_ERR_PARSE for a body that is not JSON; ...). Answers are
+ * cached like any GET. Thread-safe.
+ */
+char *icd_doris(struct IcdClient *client, const char *const *certificate);
+
+/**
+ * The check of a death certificate (WHO's CoDEdit, integrated in DORIS):
+ * GET /icd/release/11/{release}/codedit?{fields}. `certificate` and its checks as for
+ * icd_doris (the same 40 fields; nothing is sent for a certificate that fails them). Returns the
+ * API's answer as it came — report, tabularReport, issueIds — which the caller frees with
+ * icd_free_string, or NULL and the last error as icd_doris. Thread-safe.
+ */
+char *icd_codedit(struct IcdClient *client, const char *const *certificate);
+
+/**
+ * Checks a certificate as icd_doris and icd_codedit do, without a client and without sending
+ * anything: ICD_OK, or ICD_ERR_INVALID_ARGUMENT with the last error message saying what is wrong
+ * (an unknown name and its closest field, a field twice, a missing value, no cause of death).
+ * For forms and files checked before a run (the Python CLI checks a CSV's header with it).
+ */
+enum IcdStatus icd_certificate_check(const char *const *certificate);
+
+/**
+ * The name of certificate field `index` (0 to 39, in the order of WHO's OpenAPI file), a static
+ * string the caller must not free; NULL past the last. Leaves the last error untouched. For
+ * bindings and forms that list the fields.
+ */
+const char *icd_certificate_field(size_t index);
+
+/**
  * Parses a JSON text — e.g. a body returned by icd_get or icd_search — into a document to
  * read with the icd_json_* functions. `json` is borrowed for the call only: the document keeps
  * its own copy of everything.

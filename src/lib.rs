@@ -26,5 +26,6 @@ pub use client::{Client, Reply};
 pub use error::{Error, ErrorKind, Result};
 pub use http::transport::parse_retry_after;
 pub use http::url::{encode_component, normalize_raw, BaseUrl};
+pub use icd::certificate::CERTIFICATE_FIELDS;
 pub use icd::params::{encode_query, Param};
 pub use options::{Config, OPTION_NAMES};

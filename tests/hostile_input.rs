@@ -96,6 +96,16 @@ proptest! {
                 prop_assert!(call(client, arg.as_ptr(), params.as_ptr()).is_null());
                 assert_expected_failure()?;
             }
+            // Death certificates: the bytes as a field name and value, and as the value of a cause.
+            let cause = [c"causeOfDeathCodeA".as_ptr(), arg.as_ptr(), second.as_ptr(), arg.as_ptr(), std::ptr::null()];
+            for certificate in [&params[..], &cause[..]] {
+                for call in [icd_doris, icd_codedit] {
+                    prop_assert!(call(client, certificate.as_ptr()).is_null());
+                    assert_expected_failure()?;
+                }
+                let status = icd_certificate_check(certificate.as_ptr());
+                prop_assert!(matches!(status, IcdStatus::ICD_OK | IcdStatus::ICD_ERR_INVALID_ARGUMENT));
+            }
             let value = icd_client_get_option(client, arg.as_ptr());
             prop_assert!(value.is_null() || icd_last_error_code() == IcdStatus::ICD_OK);
             icd_free_string(value);

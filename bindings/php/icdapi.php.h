@@ -92,6 +92,14 @@ size_t icd_get_many_detailed(struct IcdClient *client,
                              enum IcdStatus *out_statuses,
                              int *out_http_statuses);
 
+char *icd_doris(struct IcdClient *client, const char *const *certificate);
+
+char *icd_codedit(struct IcdClient *client, const char *const *certificate);
+
+enum IcdStatus icd_certificate_check(const char *const *certificate);
+
+const char *icd_certificate_field(size_t index);
+
 struct IcdJson *icd_json_parse(const char *json);
 
 void icd_json_free(struct IcdJson *doc);

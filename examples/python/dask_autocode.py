@@ -29,6 +29,7 @@ from distributed import LocalCluster, WorkerPlugin, get_worker
 
 import icdapi
 from icdapi.coding import CSV_COLUMNS, Coder, coded_row
+from icdapi.csvio import FAILED
 
 PLUGIN = "icdapi"
 
@@ -115,7 +116,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         writer = csv.writer(target)
         writer.writerow(header + list(CSV_COLUMNS))
         writer.writerows(coded)
-    failed = sum(1 for row in coded if row[-1])
+    failed = sum(1 for row in coded if row[-1] == FAILED)  # the status column, icd_status, comes last
     print("dask_autocode: %d rows coded into %s, %d failed" % (len(coded), args.output, failed), file=sys.stderr)
     return 1 if failed else 0
 

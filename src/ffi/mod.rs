@@ -4,6 +4,7 @@
 //! and records the outcome as the thread's last error. The files are split by concern, in the
 //! order the header presents them (build.rs lists them for cbindgen, whose doc comments are the
 //! header's documentation): clients (`client`), requests (`requests`), batches (`batch`),
+//! death certificates (`certificates`),
 //! JSON documents (`json`), outcomes (`status`).
 //!
 //! Safety, for every exported function: each pointer argument is NULL or valid for the call (a
@@ -16,6 +17,7 @@
 #![allow(rustdoc::broken_intra_doc_links, rustdoc::bare_urls, rustdoc::invalid_html_tags)]
 
 mod batch;
+mod certificates;
 mod client;
 mod json;
 mod last_error;
@@ -24,6 +26,7 @@ mod requests;
 mod status;
 
 pub use batch::*;
+pub use certificates::*;
 pub use client::*;
 pub use json::*;
 pub use navigation::*;
@@ -81,26 +84,41 @@ pub(crate) unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> Result<&'a s
 /// # Safety
 /// `params` is NULL or points to an array of C strings ended by a NULL name, as described.
 pub(crate) unsafe fn params_arg<'a>(params: *const *const c_char) -> Result<Vec<(&'a str, &'a str)>> {
+    let pairs = pairs_arg(params, "params", "parameter")?;
+    crate::icd::params::validate(&pairs)?;
+    Ok(pairs)
+}
+
+/// Borrows an array of name, value, ..., NULL pairs (`array_name` and `item` name it and its
+/// entries in messages): NULL is no pair; a NULL where a value should be, or invalid UTF-8, is
+/// refused.
+///
+/// # Safety
+/// `array` is NULL or points to an array of C strings ended by a NULL name, as described.
+pub(crate) unsafe fn pairs_arg<'a>(
+    array: *const *const c_char,
+    array_name: &str,
+    item: &str,
+) -> Result<Vec<(&'a str, &'a str)>> {
     let mut pairs = Vec::new();
-    if params.is_null() {
+    if array.is_null() {
         return Ok(pairs);
     }
-    let mut at = params;
+    let mut at = array;
     while !(*at).is_null() {
         let index = pairs.len();
-        let name = str_arg(*at, &format!("params: the name of parameter {index}"))?;
+        let name = str_arg(*at, &format!("{array_name}: the name of {item} {index}"))?;
         let value = *at.add(1);
         if value.is_null() {
             return Err(Error::invalid_argument(format!(
-                "params: parameter {index} (\"{}\") has no value: a NULL stands where its value should \
+                "{array_name}: {item} {index} (\"{}\") has no value: a NULL stands where its value should \
                  be (end the array with a NULL name, after the last value); nothing was sent",
                 crate::http::url::shorten(name, 60)
             )));
         }
-        pairs.push((name, str_arg(value, &format!("params: the value of parameter {index} (\"{name}\")"))?));
+        pairs.push((name, str_arg(value, &format!("{array_name}: the value of {item} {index} (\"{name}\")"))?));
         at = at.add(2);
     }
-    crate::icd::params::validate(&pairs)?;
     Ok(pairs)
 }
 

@@ -324,6 +324,37 @@ static void test_json(IcdClient *client) {
     }
 }
 
+/* Death certificates (the stand-in's rule, not WHO's DORIS: the lowest used line of Part 1). */
+static void test_certificates(IcdClient *client) {
+    const char *const certificate[] = {"causeOfDeathCodeA", "1A00", "causeOfDeathCodeB", "1F40", "sex", "1", NULL};
+    const char *const part2_only[] = {"causeOfDeathCodePart2", "1A00", NULL};
+    const char *const misspelt[] = {"causeOfDeathCodeA1", "1A00", NULL};
+    const char *const no_cause[] = {"sex", "1", NULL};
+    const char *const no_value[] = {"causeOfDeathCodeA", "1A00", "sex", NULL};
+    char *body;
+    IcdJson *doc;
+    int rejected = -1;
+
+    check(body_is(icd_doris(client, certificate), "/code", "1F40"), "icd_doris: the underlying cause");
+    body = icd_doris(client, part2_only);
+    doc = parse_body(body);
+    check(doc != NULL && icd_json_bool(doc, "/reject", &rejected) == 1 && rejected == 1 &&
+              has_text(icd_json_string(doc, "/error"), "Part 1"),
+          "icd_doris: a rejection is an answer to read");
+    icd_json_free(doc);
+    check(body_is(icd_codedit(client, certificate), "/issueIds", ""), "icd_codedit: no issue");
+    check(icd_doris(client, misspelt) == NULL && icd_last_error_code() == ICD_ERR_INVALID_ARGUMENT &&
+              has_text(icd_last_error_message(), "did you mean causeOfDeathCodeA?"),
+          "a misspelt field: ICD_ERR_INVALID_ARGUMENT naming the closest");
+    check(icd_codedit(client, no_cause) == NULL && icd_last_error_code() == ICD_ERR_INVALID_ARGUMENT,
+          "no cause of death: ICD_ERR_INVALID_ARGUMENT");
+    check(icd_doris(client, no_value) == NULL && icd_last_error_code() == ICD_ERR_INVALID_ARGUMENT,
+          "a missing value: ICD_ERR_INVALID_ARGUMENT");
+    check(icd_certificate_check(certificate) == ICD_OK && icd_certificate_check(misspelt) == ICD_ERR_INVALID_ARGUMENT,
+          "icd_certificate_check");
+    check(strcmp(icd_certificate_field(0), "sex") == 0 && icd_certificate_field(40) == NULL, "icd_certificate_field");
+}
+
 int main(void) {
     IcdClient *client;
     int i;
@@ -341,6 +372,7 @@ int main(void) {
     test_api_errors(client);
     test_entities_and_options(client);
     test_json(client);
+    test_certificates(client);
 
     /* One client, many threads, one token (the test harness counts the tokens issued). */
     check(icd_client_set_option(client, "cache_entries", "0") == ICD_OK, "cache off");

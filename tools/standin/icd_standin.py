@@ -15,6 +15,10 @@ json_error_200 for any request. GET /icd/release/11/{lin} lists the releases ser
 those of --releases) with latestRelease; /icd/release/10/{release}/{code} serves ICD-10
 categories, blocks, chapters. Entities list every parent (one of the data set has several: ICD-11
 is a DAG) and their children; .../describe?code=|uri= answers a PostcoordinationSet.
+GET /icd/release/11/{release}/doris and /codedit take a death certificate's fields as the query
+and answer in the OpenAPI file's shapes, by a simple rule that is NOT WHO's DORIS
+(CERTIFICATE_RULE below, also in README.md): the underlying cause is the first cause of the lowest
+used line of Part 1; no cause in Part 1, or an unknown code, is a rejection.
 
     python3 icd_standin.py [--host 127.0.0.1] [--port 0] [--client-id ID] [--client-secret S]
                            [--expires-in 3600] [--local] [--tls-cert PEM --tls-key PEM] [--quiet]
@@ -97,6 +101,28 @@ CTX = "http://id.who.int/icd/contexts/"
 RESIDUALS = ("other", "unspecified")
 FAULT_KINDS = {"status", "hang", "non_json", "large", "drop", "reset", "truncate", "huge_header",
                "redirect", "token_no_expiry", "json_error_200"}
+
+
+# The stand-in's rule for death certificates (GET .../doris and .../codedit). It is NOT WHO's
+# DORIS: no selection or modification rules, only enough to give clients real answers to read.
+CERTIFICATE_RULE = """\
+- The underlying cause is the first cause of the lowest used line of Part 1 (E, then D, C, B, A):
+  causeOfDeathCode{line} (comma-separated codes, the first taken, a postcoordinated code kept
+  whole as "code" with its stem as "stemCode"), or else causeOfDeathUri{line}. Part 2 never
+  gives the underlying cause.
+- Rejected ("reject": true, "error" saying why, no code): no cause in Part 1, or a code or URI
+  that the data set does not hold.
+- "warning": "Sex is not given (field sex)." when sex is missing; otherwise null.
+- A value of an integer field (sex, surgeryWasPerformed, ...) that is not an integer: 400.
+- codedit: issueIds lists C0 (no cause in Part 1), U1 (an unknown code or URI), S1 (sex 1 and
+  maternalDeathWasPregnant 1); report and tabularReport say the same in words ("No issue found.").
+- Unknown parameters are ignored, as WHO's API does."""
+INTEGER_FIELDS = ("sex", "surgeryWasPerformed", "autopsyWasRequested", "autopsyFindings", "mannerOfDeath",
+                  "mannerOfDeathPlaceOfOccuranceExternalCause", "fetalOrInfantDeathMultiplePregnancy",
+                  "fetalOrInfantDeathStillborn", "fetalOrInfantDeathDeathWithin24h",
+                  "fetalOrInfantDeathBirthWeight", "fetalOrInfantDeathPregnancyWeeks",
+                  "fetalOrInfantDeathAgeMother", "maternalDeathWasPregnant", "maternalDeathTimeFromPregnancy",
+                  "maternalDeathPregnancyContribute")
 
 
 def languages_11(release):
@@ -614,6 +640,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.codedit(segs[2], body)
         elif self.command != "GET":
             raise ApiError(405, "Method %s is not allowed here." % self.command)
+        if len(segs) == 4 and segs[:2] == ["release", "11"] and segs[3] in ("doris", "codedit"):
+            return self.certificate(segs[2], segs[3], params)
 
         if segs[:1] == ["entity"]:
             return self.foundation(segs[1:], params)
@@ -645,6 +673,71 @@ class Handler(http.server.BaseHTTPRequestHandler):
         found = sorted(known & set(re.findall(r"[0-9A-Z]{2}[0-9A-Z]{2}(?:\.[0-9A-Z]+)?", json.dumps(certificate))))
         report = "Codes found: %s" % (", ".join(found) if found else "none")
         return self.json_answer({"report": report, "tabularReport": report, "issueIds": ""})
+
+    # -- death certificates: GET .../doris and .../codedit ---------------------------------------
+
+    def certificate(self, release, endpoint, params):
+        """GET /icd/release/11/{release}/doris or /codedit with the certificate's fields as the
+        query, answered in the shapes of the OpenAPI file (UnderlyingCauseOfDeath,
+        DeathCertificateCheckResult). This is NOT DORIS: see CERTIFICATE_RULE. Like WHO's API, it
+        ignores parameters it does not know (the library checks names before sending)."""
+        if release not in self.served_releases():
+            raise ApiError(404, "Release not found: %s" % release)
+        self.language(languages_11(release))
+        for name in INTEGER_FIELDS:  # ASP.NET's model binding refuses what is not an int32
+            value = params.get(name, "").strip()
+            if value and not re.fullmatch(r"[+-]?\d{1,9}", value):
+                raise ApiError(400, "The value '%s' is not valid for %s." % (params[name], name))
+        base = f"{WHO}/icd/release/11/{release}/mms"
+        causes, issues = [], []  # causes: (line, code, stem entity) of Part 1, lowest line first
+        for line in "EDCBA":
+            for code, entity in self.line_causes(params, line, base, issues):
+                causes.append((line, code, entity))
+        part2 = self.line_causes(params, "Part2", base, issues)
+        sex = params.get("sex", "").strip()
+        if not causes:
+            issues.append(("C0", "No cause of death in Part 1 (lines A to E)."))
+        if sex == "1" and params.get("maternalDeathWasPregnant", "").strip() == "1":
+            issues.append(("S1", "A male (sex 1) is reported pregnant."))
+        if endpoint == "codedit":
+            report = "\n".join("%s: %s" % issue for issue in issues) or "No issue found."
+            return self.json_answer({"report": report, "tabularReport": report,
+                                     "issueIds": ",".join(i for i, _ in issues)})
+        warning = None if sex else "Sex is not given (field sex)."
+        unknown = [text for i, text in issues if i == "U1"]
+        if unknown or not causes:
+            error = " ".join(unknown) if unknown else "No cause of death in Part 1 (lines A to E)."
+            return self.json_answer({"stemCode": None, "stemURI": None, "code": None, "uri": None,
+                                     "report": "Rejected: " + error, "tabularReport": "Rejected\t" + error,
+                                     "reject": True, "error": error, "warning": warning})
+        line, code, entity = causes[0]
+        stem_uri = f"{base}/{entity['id']}"
+        rest = code[len(code.split("&")[0]):]
+        table = "\n".join("%s\t%s" % (l, c) for l, c, _ in causes) + "".join("\nPart2\t%s" % c for c, _ in part2)
+        return self.json_answer({
+            "stemCode": entity["code"], "stemURI": stem_uri, "code": code, "uri": stem_uri + rest,
+            "report": "Underlying cause: %s (the lowest used line of Part 1, line %s)." % (code, line),
+            "tabularReport": table, "reject": False, "error": None, "warning": warning})
+
+    def line_causes(self, params, line, base, issues):
+        """The causes of one line, [(code as written, stem entity)], from causeOfDeathCode{line}
+        (comma-separated codes) or else causeOfDeathUri{line} (comma-separated URIs); an unknown
+        code or URI is an issue U1."""
+        out = []
+        for code in filter(None, (c.strip() for c in params.get("causeOfDeathCode" + line, "").split(","))):
+            entity = self.catalog.by_code.get(re.split(r"[&/]", code)[0].upper())
+            if entity is None:
+                issues.append(("U1", "Unknown code %s on line %s." % (code, line)))
+            else:
+                out.append((code, entity))
+        for uri in filter(None, (u.strip() for u in params.get("causeOfDeathUri" + line, "").split(","))):
+            found = re.search(r"/(\d+(?:/other|/unspecified)?)(?:&.*)?$", uri)
+            entity = self.catalog.icd11.get(found.group(1)) if found else None
+            if entity is None or not entity.get("code"):
+                issues.append(("U1", "Unknown URI %s on line %s." % (uri, line)))
+            else:
+                out.append((entity["code"], entity))
+        return out
 
     def served_releases(self):
         """The ICD-11 releases this server holds, newest first: all of them, or those chosen with

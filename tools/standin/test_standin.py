@@ -295,6 +295,46 @@ class CloudTest(StandinCase):
         self.assertEqual(self.api_json("/icd/release/10/2019/A00", token, "fr")["title"]["@value"], "Choléra")
         self.assertEqual(self.api("/icd/release/10/2019/Z99", token)[0], 404)
 
+    def test_death_certificates_follow_the_documented_rule(self):
+        token = self.get_token()
+        base = "/icd/release/11/2024-01/"
+        keys = {"stemCode", "stemURI", "code", "uri", "report", "tabularReport", "reject", "error", "warning"}
+        # The lowest used line of Part 1 gives the underlying cause; its first code is taken.
+        cert = urlencode({"causeOfDeathCodeA": "1A00", "causeOfDeathCodeC": "1F40,1A01", "sex": "2",
+                          "causeOfDeathCodePart2": "1A07", "madeUpField": "ignored"})
+        ucod = self.api_json(base + "doris?" + cert, token)
+        self.assertEqual(set(ucod), keys)  # UnderlyingCauseOfDeath, additionalProperties false
+        self.assertEqual((ucod["code"], ucod["stemCode"], ucod["reject"], ucod["error"], ucod["warning"]),
+                         ("1F40", "1F40", False, None, None))
+        self.assertEqual(ucod["uri"], "http://id.who.int/icd/release/11/2024-01/mms/579583286")
+        self.assertIn("line C", ucod["report"])
+        # A postcoordinated code stays whole; its stem is named; a URI works as a code does.
+        ucod = self.api_json(base + "doris?" + urlencode({"causeOfDeathCodeB": "1A00&XN6Y3"}), token)
+        self.assertEqual((ucod["code"], ucod["stemCode"], ucod["warning"]),
+                         ("1A00&XN6Y3", "1A00", "Sex is not given (field sex)."))
+        self.assertTrue(ucod["uri"].endswith("/257068234&XN6Y3"))
+        uri = "http://id.who.int/icd/release/11/2024-01/mms/257068234"
+        self.assertEqual(self.api_json(base + "doris?" + urlencode({"causeOfDeathUriA": uri}), token)["code"], "1A00")
+        # Rejections are 200 answers: no cause in Part 1, an unknown code.
+        for cert, why in (({"causeOfDeathCodePart2": "1A00"}, "No cause of death in Part 1"),
+                          ({"causeOfDeathCodeA": "ZZ99"}, "Unknown code ZZ99")):
+            ucod = self.api_json(base + "doris?" + urlencode(cert), token)
+            self.assertEqual((ucod["reject"], ucod["code"]), (True, None))
+            self.assertIn(why, ucod["error"])
+        # An integer field that is not an integer: 400, as ASP.NET's binding answers.
+        status, _, body = self.api(base + "doris?" + urlencode({"causeOfDeathCodeA": "1A00", "sex": "male"}), token)
+        self.assertEqual((status, body), (400, b"The value 'male' is not valid for sex."))
+        # CoDEdit: DeathCertificateCheckResult, issue ids by the same rule.
+        check = self.api_json(base + "codedit?" + urlencode({"causeOfDeathCodeA": "1A00"}), token)
+        self.assertEqual(check, {"report": "No issue found.", "tabularReport": "No issue found.", "issueIds": ""})
+        check = self.api_json(base + "codedit?" + urlencode(
+            {"causeOfDeathCodeA": "ZZ99", "sex": "1", "maternalDeathWasPregnant": "1"}), token)
+        self.assertEqual(check["issueIds"], "U1,C0,S1")
+        self.assertIn("Unknown code ZZ99", check["report"])
+        # Unserved release, token required.
+        self.assertEqual(self.api("/icd/release/11/1999-01/doris?causeOfDeathCodeA=1A00", token)[0], 404)
+        self.assertEqual(self.api(base + "doris?causeOfDeathCodeA=1A00")[0], 401)
+
     def test_search_parameters_shape_the_answer(self):
         token = self.get_token()
         base = "/icd/release/11/2024-01/mms/search?q=malaria&highlightingEnabled=false"

@@ -168,6 +168,14 @@ namespace IcdApi
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern IntPtr icd_icd10(IcdClientHandle client, byte[] code);
 
+        // Death certificates: the certificate is an array like the _with functions' parameters.
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr icd_doris(IcdClientHandle client, [In] IntPtr[] certificate);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr icd_codedit(IcdClientHandle client, [In] IntPtr[] certificate);
+
         /// <summary>Returns a string the caller frees with icd_free_string.</summary>
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern IntPtr icd_client_get_option(IcdClientHandle client, byte[] name);
@@ -461,10 +469,13 @@ namespace IcdApi
     /// </summary>
     internal sealed class NativeParameters : IDisposable
     {
-        private const string ParamName = "parameters";
+        private readonly string ParamName;
 
-        internal NativeParameters(IDictionary<string, string> parameters)
+        /// <param name="parameters">The names and values.</param>
+        /// <param name="paramName">The caller's argument, for ArgumentExceptions ("parameters", "certificate").</param>
+        internal NativeParameters(IDictionary<string, string> parameters, string paramName = "parameters")
         {
+            ParamName = paramName;
             if (parameters == null)
             {
                 throw new ArgumentNullException(ParamName);
@@ -505,7 +516,7 @@ namespace IcdApi
         /// <summary>The array to pass; its last element is the NULL that ends it.</summary>
         internal IntPtr[] Array { get; }
 
-        private static IntPtr Allocate(string text, string what, string name)
+        private IntPtr Allocate(string text, string what, string name)
         {
             string refusal;
             IntPtr memory = Utf8.AllocUnmanaged(text, out refusal);

@@ -314,6 +314,46 @@ namespace IcdApi
             return Taken(Native.icd_icd10(Live(), c));
         }
 
+        // ---- Death certificates -----------------------------------------------------------------
+
+        /// <summary>The underlying cause of death of a death certificate, by WHO's DORIS rules:
+        /// GET /icd/release/11/{release}/doris with the certificate's fields as the query, e.g.
+        /// <c>{ ["causeOfDeathCodeA"] = "1A00", ["sex"] = "1", ["intervalA"] = "P3D" }</c>.</summary>
+        /// <param name="certificate">Field name → value. The names are the 40 certificate fields of
+        /// WHO's API, spelled as there: sex, estimatedAge, dateBirth, dateDeath, causeOfDeathCodeA..E,
+        /// causeOfDeathUriA..E, causeOfDeathCodePart2, causeOfDeathUriPart2, intervalA..E, surgery*,
+        /// autopsy*, mannerOfDeath* (WHO's "PlaceOfOccurance"), fetalOrInfantDeath*, maternalDeath*.
+        /// Several codes of one line go in one value, comma-separated.</param>
+        /// <returns>The JSON answer as it came: stemCode, stemURI, code, uri, report, tabularReport,
+        /// reject, error, warning. A certificate DORIS rejects ("reject": true, "error" saying why) is an
+        /// answer, not an exception: read it with <c>IcdJson.Parse(json).Bool("/reject")</c>.</returns>
+        /// <exception cref="ArgumentNullException"><paramref name="certificate"/> is null.</exception>
+        /// <exception cref="ArgumentException">A null name or value, or text that cannot be sent.</exception>
+        /// <exception cref="IcdException"><see cref="IcdStatus.InvalidArgument"/>, and nothing sent, for an
+        /// unknown field (the message names the closest: causeOfDeathCodeA1 → causeOfDeathCodeA) or a
+        /// certificate without any cause of death; otherwise as <see cref="Get(string)"/> fails
+        /// (<see cref="IcdStatus.Http"/> 400 for a value the API cannot read, ...).</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed of.</exception>
+        public string Doris(IDictionary<string, string> certificate) => Certificate(certificate, Native.icd_doris);
+
+        /// <summary>The check of a death certificate (WHO's CoDEdit):
+        /// GET /icd/release/11/{release}/codedit; the same fields and checks as <see cref="Doris"/>.</summary>
+        /// <param name="certificate">As for <see cref="Doris"/>.</param>
+        /// <returns>The JSON answer as it came: report, tabularReport, issueIds.</returns>
+        /// <exception cref="ArgumentNullException"><paramref name="certificate"/> is null.</exception>
+        /// <exception cref="ArgumentException">As for <see cref="Doris"/>.</exception>
+        /// <exception cref="IcdException">As for <see cref="Doris"/>.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed of.</exception>
+        public string CodEdit(IDictionary<string, string> certificate) => Certificate(certificate, Native.icd_codedit);
+
+        private string Certificate(IDictionary<string, string> certificate, Func<IcdClientHandle, IntPtr[], IntPtr> call)
+        {
+            using (var native = new NativeParameters(certificate, nameof(certificate)))
+            {
+                return Taken(call(Live(), native.Array));
+            }
+        }
+
         /// <summary>GETs many paths or URIs concurrently — at most <see cref="SetConcurrency"/> at
         /// a time, 8 by default — and returns every answer in order. One failed item does not fail
         /// the others, nor the call: look at each item's <see cref="IcdBatchItem.Status"/>.</summary>

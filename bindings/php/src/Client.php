@@ -211,6 +211,82 @@ final class Client
         return $this->request('icd_lookup', ['foundationUri' => $foundationUri]);
     }
 
+    // ---- death certificates ---------------------------------------------------------------
+
+    /**
+     * The underlying cause of death of a death certificate, by WHO's DORIS rules, e.g.
+     * doris(['causeOfDeathCodeA' => '1A00', 'sex' => 1, 'intervalA' => 'P3D']): the keys are the
+     * 40 certificate fields of WHO's API, spelled as there (sex, causeOfDeathCodeA..E,
+     * causeOfDeathUriA..E, causeOfDeathCodePart2, intervalA..E, ..., WHO's
+     * mannerOfDeathPlaceOfOccuranceExternalCause); values converted as query parameters are,
+     * null ones left out. Checked before anything is sent: an unknown field (the message names
+     * the closest: causeOfDeathCodeA1 -> causeOfDeathCodeA) or no cause of death throws
+     * IcdException INVALID_ARGUMENT. Returns the answer as it came (stemCode, stemURI, code, uri,
+     * report, tabularReport, reject, error, warning); a rejected certificate ("reject": true,
+     * "error" saying why) is an answer, not an exception.
+     *
+     * @param array<string, string|int|float|bool|\Stringable|null> $certificate
+     */
+    public function doris(array $certificate): string
+    {
+        return $this->certificate('icd_doris', $certificate);
+    }
+
+    /**
+     * The check of a death certificate (WHO's CoDEdit): the same fields and checks as doris();
+     * returns the answer as it came (report, tabularReport, issueIds).
+     *
+     * @param array<string, string|int|float|bool|\Stringable|null> $certificate
+     */
+    public function codEdit(array $certificate): string
+    {
+        return $this->certificate('icd_codedit', $certificate);
+    }
+
+    /**
+     * doris(), decoded.
+     *
+     * @param array<string, string|int|float|bool|\Stringable|null> $certificate
+     * @return array<string, mixed>
+     */
+    public function dorisArray(array $certificate): array
+    {
+        return self::decode($this->doris($certificate));
+    }
+
+    /**
+     * codEdit(), decoded.
+     *
+     * @param array<string, string|int|float|bool|\Stringable|null> $certificate
+     * @return array<string, mixed>
+     */
+    public function codEditArray(array $certificate): array
+    {
+        return self::decode($this->codEdit($certificate));
+    }
+
+    /** @param array<array-key, mixed> $certificate */
+    private function certificate(string $function, array $certificate): string
+    {
+        $pairs = self::queryParameters($certificate, 'certificate field');
+        $handle = $this->handle();
+        $ffi = FFI::instance();
+        [$array, $buffers] = FFI::stringArray($pairs, 1); // name, value, ..., NULL
+        try {
+            $body = $ffi->$function($handle, $array);
+        } finally {
+            FFI::release($buffers);
+        }
+        if ($body === null) {
+            throw self::lastError();
+        }
+        try {
+            return \FFI::string($body);
+        } finally {
+            $ffi->icd_free_string($body);
+        }
+    }
+
     // ---- many requests at once ------------------------------------------------------------
 
     /**
@@ -660,15 +736,17 @@ final class Client
      * @param array<array-key, mixed> $params
      * @return list<string>
      */
-    private static function queryParameters(array $params): array
+    private static function queryParameters(array $params, string $kind = 'query parameter'): array
     {
         $pairs = [];
         foreach ($params as $name => $value) {
             if (!is_string($name) || $name === '') {
                 throw new IcdException(sprintf(
-                    'query parameters are name => value: key %s is not a parameter name (write '
+                    '%ss are name => value: key %s is not a %s name (write '
                     . "['highlightingEnabled' => false], not a list); nothing was sent",
-                    var_export($name, true)
+                    $kind,
+                    var_export($name, true),
+                    $kind === 'query parameter' ? 'parameter' : 'field'
                 ), IcdException::INVALID_ARGUMENT);
             }
             if ($value === null) {
@@ -681,17 +759,18 @@ final class Client
                 is_float($value) => self::plainDecimal($value, $name),
                 $value instanceof \Stringable => (string) $value,
                 default => throw new IcdException(sprintf(
-                    "query parameter '%s' is %s: pass a string, int, float, bool or null; nothing was sent",
+                    "%s '%s' is %s: pass a string, int, float, bool or null; nothing was sent",
+                    $kind,
                     $name,
                     get_debug_type($value)
                 ), IcdException::INVALID_ARGUMENT),
             };
             foreach (['name' => $name, 'value' => $text] as $what => $string) {
                 if (str_contains($string, "\0")) {
-                    throw new IcdException("the $what of query parameter '$name' contains a NUL byte; nothing was sent", IcdException::INVALID_ARGUMENT);
+                    throw new IcdException("the $what of $kind '$name' contains a NUL byte; nothing was sent", IcdException::INVALID_ARGUMENT);
                 }
                 if (preg_match('//u', $string) !== 1) {
-                    throw new IcdException("the $what of query parameter '$name' is not valid UTF-8; nothing was sent", IcdException::INVALID_ARGUMENT);
+                    throw new IcdException("the $what of $kind '$name' is not valid UTF-8; nothing was sent", IcdException::INVALID_ARGUMENT);
                 }
             }
             $pairs[] = $name;

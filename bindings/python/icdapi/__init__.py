@@ -10,11 +10,24 @@ One token for every thread and call, kept-alive connections, retries, a response
 :class:`icdapi.IcdError` with a :class:`icdapi.Status`. See bindings/python/README.md.
 """
 
-from ._client import JSON, Client
+from ._client import JSON, Client, check_certificate
 from ._errors import IcdError, Status
 from ._ffi import LIB as _LIB
 
-__all__ = ["Client", "IcdError", "Status", "JSON", "__version__"]
+__all__ = ["CERTIFICATE_FIELDS", "Client", "IcdError", "Status", "JSON", "__version__", "check_certificate"]
 
 #: The version of the native library in this package (icd_version()), e.g. "0.3.0".
 __version__: str = _LIB.icd_version().decode("ascii")
+
+#: The 40 death certificate fields that Client.doris and Client.codedit take, in the order of
+#: WHO's OpenAPI file (the library's own list: icd_certificate_field).
+def _certificate_fields() -> "tuple[str, ...]":
+    names: "list[str]" = []
+    while True:
+        name = _LIB.icd_certificate_field(len(names))
+        if name is None:
+            return tuple(names)
+        names.append(name.decode("ascii"))
+
+
+CERTIFICATE_FIELDS = _certificate_fields()

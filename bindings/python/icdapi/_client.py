@@ -96,6 +96,26 @@ def _params(params: Mapping[str, Any]) -> Any:
     return (ctypes.c_char_p * (len(texts) + 1))(*texts, None)
 
 
+def certificate_array(fields: Union[Mapping[str, Any], Sequence[Tuple[str, Any]]]) -> Any:
+    """A death certificate's fields — a mapping, or (name, value) pairs — as the library's
+    NULL-ended array of names and values (None values left out). An empty certificate is an
+    empty array, which the library refuses with the list of cause fields to fill."""
+    texts: List[bytes] = []
+    for name, value in (fields.items() if isinstance(fields, Mapping) else fields):
+        if value is not None:
+            what = "certificate field %s" % name
+            texts += [_text(name, "a certificate field name"), _text(convert_value(value, what), what)]
+    return (ctypes.c_char_p * (len(texts) + 1))(*texts, None)
+
+
+def check_certificate(fields: Union[Mapping[str, Any], Sequence[Tuple[str, Any]]]) -> None:
+    """Checks a certificate as Client.doris does, sending nothing: an unknown field (the message
+    names the closest), a field twice or no cause of death raises IcdError (INVALID_ARGUMENT).
+    Takes a mapping or (name, value) pairs (which can hold a name twice, as a CSV header can)."""
+    if LIB.icd_certificate_check(certificate_array(fields)) != Status.OK:
+        raise _last_error()
+
+
 class Client:
     """A client of the WHO ICD API (ICD-11 and ICD-10), over the native icdapi library.
 
@@ -351,6 +371,21 @@ class Client:
     def _listed(self, function: Any, argument: str, what: str = "code_or_uri") -> List[JSON]:
         listed: List[JSON] = json.loads(self._call(function, _text(argument, what)))
         return listed
+
+    def doris(self, **certificate: Value) -> JSON:
+        """The underlying cause of death of a death certificate (WHO's DORIS), e.g.
+        ``doris(causeOfDeathCodeA="1A00", sex=1, intervalA="P3D")``: the fields are those of
+        WHO's API (``icdapi.CERTIFICATE_FIELDS``), checked before anything is sent: an unknown
+        name (the message names the closest: causeOfDeathCodeA1 -> causeOfDeathCodeA) or no cause
+        of death raises IcdError (INVALID_ARGUMENT). Returns the answer: stemCode, stemURI, code,
+        uri, report, tabularReport, reject, error, warning. A rejected certificate
+        (``"reject": True``, ``"error"`` saying why) is an answer, not an exception."""
+        return self._parsed(self._call(LIB.icd_doris, certificate_array(certificate)))
+
+    def codedit(self, **certificate: Value) -> JSON:
+        """The check of a death certificate (WHO's CoDEdit): the same fields and checks as doris;
+        returns report, tabularReport, issueIds."""
+        return self._parsed(self._call(LIB.icd_codedit, certificate_array(certificate)))
 
     def get_many(self, paths_or_uris: Sequence[str]) -> List[Union[JSON, IcdError]]:
         """GETs many paths or URIs at once (at most the option concurrency in flight, default 16)

@@ -87,6 +87,10 @@ _declare("icd_children", _owned, _void_p, _char_p)
 _declare("icd_ancestors", _owned, _void_p, _char_p)
 _declare("icd_map_icd10_to_icd11", _owned, _void_p, _char_p)
 _declare("icd_map_icd11_to_icd10", _owned, _void_p, _char_p)
+_declare("icd_doris", _owned, _void_p, _params)
+_declare("icd_codedit", _owned, _void_p, _params)
+_declare("icd_certificate_check", ctypes.c_int, _params)
+_declare("icd_certificate_field", _char_p, ctypes.c_size_t)
 _declare(
     "icd_get_many_detailed",
     ctypes.c_size_t,

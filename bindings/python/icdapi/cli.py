@@ -4,6 +4,9 @@
     icdapi code CODE                       code<TAB>title<TAB>entity URI
     icdapi autocode TEXT                   code<TAB>title<TAB>matching text
     icdapi code-csv IN.csv --column NAME [--output OUT.csv]
+    icdapi code-deaths IN.csv [--output OUT.csv] [--ignore-column NAME]
+
+The CSV commands share --encoding, --skip N and the status column (see icdapi.csvio).
 
 Options everywhere: --language, --release, --local URL, --cache-dir DIR, --json. Credentials and
 URLs come from the environment, as for the C library (ICD_CLIENT_ID, ICD_CLIENT_SECRET,
@@ -12,22 +15,26 @@ bad usage.
 """
 
 import argparse
-import csv
 import json
 import os
 import sys
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, TextIO, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO
 
 from . import __version__
-from ._client import JSON, Client
+from ._client import JSON, Client, check_certificate
 from ._errors import IcdError
-from .coding import CSV_COLUMNS, Coder, coded_row
+from .coding import CSV_COLUMNS, Coder
+from .csvio import FAILED, CsvError, CsvJob, Outcome, Row, UsageProblem
+from .deaths import DEATH_COLUMNS, DeathCoder
 
 __all__ = ["main"]
 
 PROG = "icdapi"
-#: Rows read, coded and written at a time by code-csv (duplicates across chunks are asked once).
-CSV_CHUNK = 2000
+#: Rows read, coded and written at a time by code-csv (duplicates across chunks are asked once): one
+#: Coder batch, so that a run that stops loses no row it coded.
+CSV_CHUNK = 200
+#: Rows read, coded and written at a time by code-deaths: enough to keep every thread busy.
+DEATHS_CHUNK = 500
 
 
 class UsageError(Exception):
@@ -120,98 +127,75 @@ class Progress:
         self.stream.write("\r%s: [%s%s] %d/%d rows" % (PROG, "#" * filled, "." * (self.WIDTH - filled), done, self.total))
         self.stream.flush()
 
-    def within(self, base: int, rows: int) -> Callable[[int, int], None]:
-        """A Coder's progress callback for a chunk of `rows` rows that follows `base` rows."""
-
-        def show(done: int, todo: int) -> None:
-            self.show(base + rows * done // todo)
-
-        return show
-
     def finish(self) -> None:
         if self.enabled:
             self.stream.write("\n")
             self.stream.flush()
 
 
-def _read_header(reader: Iterator[List[str]], path: str, column: str) -> Tuple[List[str], int]:
-    header = next(reader, None)
-    if header is None:
-        raise Failure("%s is empty: code-csv needs a header row naming the columns" % path)
-    if column not in header:
-        raise UsageError("%s has no column %r (its columns: %s)" % (path, column, ", ".join(header)))
-    return header, header.index(column)
-
-
-def cmd_code_csv(connect: Callable[[], Client], args: argparse.Namespace, out: TextIO) -> int:
+def _csv_job(args: argparse.Namespace, out: TextIO) -> CsvJob:
+    """IN.csv checked whole before anything is sent (csvio)."""
     try:
-        source = open(args.input, newline="", encoding="utf-8-sig")
-    except OSError as err:
-        raise Failure("cannot read %s: %s" % (args.input, err.strerror)) from None
-    with source:
-        total = 0
-        if sys.stderr.isatty():
-            total = max(sum(1 for _ in csv.reader(source)) - 1, 0)
-            source.seek(0)
-        reader = csv.reader(source)
-        header, index = _read_header(reader, args.input, args.column)
-        progress = Progress(total, sys.stderr)
-        coder = Coder(connect())
-        failed = rows_done = 0
-        with _Output(args.output, out) as sink:
-            write_header, write_row = _writers(sink, header, args.json)
-            write_header()
-            while True:
-                chunk = [row for _, row in zip(range(CSV_CHUNK), reader)]
-                if not chunk:
-                    break
-                texts = [row[index] if index < len(row) else "" for row in chunk]
-                coder.progress = progress.within(rows_done, len(chunk))
-                for row, coded in zip(chunk, coder.code(texts)):
-                    write_row(coded_row(row, len(header), coded))
-                    failed += bool(coded.error)
-                rows_done += len(chunk)
-                progress.show(rows_done)
+        return CsvJob(args.input, encoding=args.encoding, output=args.output, skip=args.skip,
+                      as_json=getattr(args, "json", False), stdout=out, prog=PROG)
+    except CsvError as err:
+        raise Failure(str(err)) from None
+    except UsageProblem as err:
+        raise UsageError(str(err)) from None
+
+
+def _run_csv(job: CsvJob, columns: Sequence[str], code_chunk: Callable[[List[Row]], List[Outcome]],
+             chunk_size: int) -> int:
+    """Runs a CSV command's chunks, with the progress bar and the summary on stderr."""
+    progress = Progress(job.total - job.skip, sys.stderr)
+    try:
+        summary = job.run(columns, code_chunk, chunk_size, progress.show)
+    except CsvError as err:
         progress.finish()
-    if failed:
+        raise Failure(str(err)) from None
+    progress.finish()
+    sys.stderr.write("%s: %s\n" % (PROG, summary.line()))
+    if summary.failed:
         sys.stderr.write("%s: %d of %d rows failed (their icd_error says why); every row was written\n"
-                         % (PROG, failed, rows_done))
+                         % (PROG, summary.failed, summary.rows))
         return 1
     return 0
 
 
-def _writers(sink: TextIO, header: List[str], as_json: bool) -> Tuple[Callable[[], Any], Callable[[List[str]], Any]]:
-    columns = list(header) + list(CSV_COLUMNS)
-    if as_json:
-        return (lambda: None), (lambda row: sink.write(json.dumps(dict(zip(columns, row)), ensure_ascii=False) + "\n"))
-    writer = csv.writer(sink)
-    return (lambda: writer.writerow(columns)), writer.writerow
+def cmd_code_csv(connect: Callable[[], Client], args: argparse.Namespace, out: TextIO) -> int:
+    job = _csv_job(args, out)
+    if args.column not in job.header:
+        raise UsageError("%s has no column %r (its columns: %s)" % (args.input, args.column, ", ".join(job.header)))
+    index = job.header.index(args.column)
+    coder = Coder(connect())
+
+    def code_chunk(rows: List[Row]) -> List[Outcome]:
+        coded = coder.code([row.cells[index] for row in rows])
+        return [Outcome(tuple(c)[:-1], c.status, c.status == FAILED and text.strip() in coder.unreachable)
+                for c, text in zip(coded, (row.cells[index] for row in rows))]
+
+    return _run_csv(job, CSV_COLUMNS[:-1], code_chunk, CSV_CHUNK)
 
 
-class _Output:
-    """stdout, or OUT written as OUT.partial and renamed into place once complete."""
+def cmd_code_deaths(connect: Callable[[], Client], args: argparse.Namespace, out: TextIO) -> int:
+    job = _csv_job(args, out)
+    ignored = list(dict.fromkeys(args.ignore_column or []))
+    missing = [name for name in ignored if name not in job.header]
+    if missing:
+        raise UsageError("--ignore-column %s: %s has no such column (its columns: %s)"
+                         % (missing[0], args.input, ", ".join(job.header)))
+    fields = [(i, name) for i, name in enumerate(job.header) if name not in ignored]
+    try:  # the header as a certificate: unknown names, a name twice, no cause column at all
+        check_certificate([(name, "x") for _, name in fields])
+    except IcdError as err:
+        raise UsageError("%s, line 1 (the header): %s. Columns are certificate fields; leave a column out with "
+                         "--ignore-column NAME" % (args.input, str(err).replace("; nothing was sent", ""))) from None
+    with DeathCoder(connect()) as coder:
 
-    def __init__(self, path: Optional[str], stdout: TextIO) -> None:
-        self.path, self.stdout = path, stdout
-        self.file: Optional[TextIO] = None
+        def code_chunk(rows: List[Row]) -> List[Outcome]:
+            return coder.code([{name: row.cells[i] for i, name in fields} for row in rows])
 
-    def __enter__(self) -> TextIO:
-        if self.path is None:
-            return self.stdout
-        try:
-            self.file = open(self.path + ".partial", "w", newline="", encoding="utf-8")
-        except OSError as err:
-            raise Failure("cannot write %s: %s" % (self.path, err.strerror)) from None
-        return self.file
-
-    def __exit__(self, exc_type: Any, *rest: Any) -> None:
-        if self.file is None or self.path is None:
-            return
-        self.file.close()
-        if exc_type is None:
-            os.replace(self.path + ".partial", self.path)
-        else:
-            os.unlink(self.path + ".partial")
+        return _run_csv(job, DEATH_COLUMNS, code_chunk, DEATHS_CHUNK)
 
 
 # -- the command line ----------------------------------------------------------------------------
@@ -251,15 +235,48 @@ def _parser() -> argparse.ArgumentParser:
 
     code_csv = commands.add_parser(
         "code-csv", parents=[common], help="autocode a column of a CSV file",
-        description="Autocodes the column NAME of every row of IN.csv (UTF-8) in batches, each distinct text "
-                    "asked once, and writes the rows with icd_code, icd_title, icd_uri, icd_match_score and "
-                    "icd_error appended (--json: one JSON object a row). A row that fails keeps its place "
-                    "with icd_error filled; the exit status is then 1.")
+        description="Autocodes the column NAME of every row of IN.csv in batches, each distinct text "
+                    "asked once, and writes the rows with icd_code, icd_title, icd_uri, icd_match_score, "
+                    "icd_error, icd_match_level, icd_match_type and icd_status appended (--json: one JSON object "
+                    "a row). A row that fails keeps its place with icd_error filled; the exit status is then 1.")
     code_csv.add_argument("input", metavar="IN.csv")
     code_csv.add_argument("--column", metavar="NAME", required=True, help="the column holding the texts to code")
-    code_csv.add_argument("--output", metavar="OUT.csv", help="write here instead of to standard output")
+    _csv_options(code_csv)
     code_csv.set_defaults(run=cmd_code_csv)
+
+    deaths = commands.add_parser(
+        "code-deaths", parents=[common], help="the underlying cause of death of every certificate of a CSV file",
+        description="Each row of IN.csv is a death certificate whose column names are the certificate fields of "
+                    "WHO's API (sex, causeOfDeathCodeA..E, causeOfDeathUriA..E, causeOfDeathCodePart2, intervalA..E, "
+                    "...); empty cells are left out. Asks DORIS for every distinct certificate once, in concurrent "
+                    "batches, and writes the rows with ucod_code, ucod_uri, ucod_stem_code, ucod_reject, ucod_error, "
+                    "ucod_warning, icd_error and icd_status appended. A column that is not a field stops the run "
+                    "before anything is sent (the message names the closest field), unless --ignore-column names it.")
+    deaths.add_argument("input", metavar="IN.csv")
+    deaths.add_argument("--ignore-column", metavar="NAME", action="append",
+                        help="a column that is not a certificate field, copied as it is (may be repeated)")
+    _csv_options(deaths)
+    deaths.set_defaults(run=cmd_code_deaths)
     return parser
+
+
+def _csv_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--output", metavar="OUT.csv",
+                         help="write here (UTF-8) instead of to standard output; rows are written as they are done")
+    command.add_argument("--encoding", default="utf-8",
+                         help="the encoding of IN.csv (default utf-8, with or without a BOM; e.g. latin-1, cp1252)")
+    command.add_argument("--skip", metavar="N", type=_count, default=0,
+                         help="leave out the first N rows and append to OUT.csv: how a run that stopped goes on")
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be a whole number of 0 or more, not %r" % text)
+    return value
 
 
 def _positive(text: str) -> int:

@@ -2,7 +2,7 @@
 
 A :class:`Coder` autocodes texts in batches with :meth:`icdapi.Client.get_many` (duplicates and
 texts already coded are asked once), then fetches the matched entities' titles in the client's
-language the same way. Each text comes back as a :class:`Coded` — the five columns that
+language the same way. Each text comes back as a :class:`Coded` — the columns that
 ``code-csv`` appends to a row::
 
     coder = icdapi.coding.Coder(client)
@@ -16,11 +16,14 @@ from urllib.parse import quote
 
 from ._client import JSON, Client, convert_value
 from ._errors import IcdError, Status
+from .csvio import BLANK, FAILED, MATCHED, NO_MATCH, STATUS_COLUMN, UNREACHABLE
 
 __all__ = ["CSV_COLUMNS", "Coded", "Coder", "coded_row"]
 
-#: The columns code-csv appends to the input's.
-CSV_COLUMNS = ("icd_code", "icd_title", "icd_uri", "icd_match_score", "icd_error")
+#: The columns code-csv appends to the input's: the five of 0.2, then (0.3) the match level and
+#: type as the API gave them, and the status (so that readers of the first five keep working).
+CSV_COLUMNS = ("icd_code", "icd_title", "icd_uri", "icd_match_score", "icd_error", "icd_match_level",
+               "icd_match_type", STATUS_COLUMN)
 
 #: Texts per get_many batch: large enough to keep the library's `concurrency` requests in flight,
 #: small enough that progress moves and a failure costs little.
@@ -29,21 +32,25 @@ DEFAULT_BATCH = 200
 # Failures no other row would escape: the run stops with the error rather than writing it in
 # every row.
 _FATAL = (Status.AUTH, Status.INVALID_ARGUMENT, Status.INTERNAL)
-_UNREACHABLE = (Status.NETWORK, Status.TIMEOUT)
+_UNREACHABLE = UNREACHABLE
 
 
 class Coded(NamedTuple):
-    """One text's outcome, as the code-csv columns: all empty for a blank text or no match;
-    ``error`` filled when coding it failed."""
+    """One text's outcome, as the code-csv columns: empty for a blank text or no match;
+    ``error`` filled when coding it failed; ``status`` one of csvio's statuses."""
 
     code: str = ""
     title: str = ""
     uri: str = ""
     match_score: str = ""
     error: str = ""
+    match_level: str = ""
+    match_type: str = ""
+    status: str = NO_MATCH
 
 
-NO_MATCH = Coded()
+UNMATCHED = Coded()
+BLANK_TEXT = Coded(status=BLANK)
 
 
 def coded_row(row: Sequence[str], width: int, coded: Coded) -> List[str]:
@@ -86,6 +93,8 @@ class Coder:
         self.batch_size = batch_size
         self.progress = progress
         self.known: Dict[str, Coded] = {}
+        #: Texts whose last try could not reach the API (not remembered: asked again next time).
+        self.unreachable: Dict[str, Coded] = {}
         release = client.get_option("release")
         linearization = client.get_option("linearization")
         self._prefix = "/icd/release/11/%s/%s/autocode?searchText=" % (quote(release, safe=""), quote(linearization, safe=""))
@@ -98,11 +107,13 @@ class Coder:
         a whole batch without an answer from the API."""
         keys = [text.strip() for text in texts]
         todo = list(dict.fromkeys(key for key in keys if key and key not in self.known))
+        for key in todo:
+            self.unreachable.pop(key, None)
         for start in range(0, len(todo), self.batch_size):
             self._code_batch(todo[start:start + self.batch_size])
             if self.progress:
                 self.progress(min(start + self.batch_size, len(todo)), len(todo))
-        return [self.known[key] if key else NO_MATCH for key in keys]
+        return [(self.known.get(key) or self.unreachable[key]) if key else BLANK_TEXT for key in keys]
 
     def _code_batch(self, texts: List[str]) -> None:
         answers = self.client.get_many([self._prefix + quote(text, safe="") + self._suffix for text in texts])
@@ -116,11 +127,16 @@ class Coder:
         matched: Dict[str, JSON] = {}
         for text, answer in zip(texts, answers):
             if isinstance(answer, IcdError):
-                self.known[text] = Coded(error=_row_error(answer))
+                failed = Coded(error=_row_error(answer), status=FAILED)
+                if answer.status in _UNREACHABLE:
+                    self.unreachable[text] = failed
+                else:
+                    self.known[text] = failed
             elif answer.get("error") is True:  # get_many returns such answers as they came
-                self.known[text] = Coded(error="the API could not code it: %s" % answer.get("errorMessage"))
+                self.known[text] = Coded(error="the API could not code it: %s" % answer.get("errorMessage"),
+                                         status=FAILED)
             elif not answer.get("linearizationURI"):
-                self.known[text] = NO_MATCH
+                self.known[text] = UNMATCHED
             else:
                 matched[text] = answer
 
@@ -129,9 +145,10 @@ class Coder:
         for text, answer in matched.items():
             entity = entities[answer["linearizationURI"]]
             coded = Coded(code=answer.get("theCode") or "", uri=answer["linearizationURI"],
-                          match_score=_score(answer.get("matchScore")))
+                          match_score=_score(answer.get("matchScore")), match_level=_score(answer.get("matchLevel")),
+                          match_type=_score(answer.get("matchType")), status=MATCHED)
             if isinstance(entity, IcdError):
-                coded = coded._replace(error="its title: %s" % _row_error(entity))
+                coded = coded._replace(error="its title: %s" % _row_error(entity), status=FAILED)
             else:
                 coded = coded._replace(title=_title(entity))
             self.known[text] = coded

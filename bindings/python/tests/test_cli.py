@@ -136,7 +136,7 @@ ROWS = [
     ["8", "xyzzy plugh", "no match"],
     ["9", "霍乱", "Chinese, no match in English"],
     ["10", "Malaria, unspecified", "a duplicate"],
-    ["11"],
+    ["11", "", ""],
 ]
 
 
@@ -156,21 +156,29 @@ def test_code_csv(standin: StandIn, tmp_path: "os.PathLike[str]") -> None:
     status, out, err = icdapi_run(standin, "code-csv", source, "--column", "diagnosis", "--output", target)
     assert status == 1 and out == ""
     assert "1 of 11 rows failed" in err
-    assert sorted(os.listdir(str(tmp_path))) == ["in.csv", "out.csv"]  # no OUT.partial left
+    assert "icdapi: 11 rows: 5 matched, 2 no match, 3 blank, 1 failed\n" in err
+    assert sorted(os.listdir(str(tmp_path))) == ["in.csv", "out.csv"]
     with open(target, encoding="utf-8", newline="") as f:
         text = f.read()
     rows = read_csv(text)
-    assert list(rows[0]) == ["id", "diagnosis", "note", "icd_code", "icd_title", "icd_uri", "icd_match_score", "icd_error"]
+    assert list(rows[0]) == ["id", "diagnosis", "note", "icd_code", "icd_title", "icd_uri", "icd_match_score", "icd_error",
+                             "icd_match_level", "icd_match_type", "icd_status"]
     assert [r["id"] for r in rows] == [str(i) for i in range(1, 12)]  # every row, in its place
     by_id = {r["id"]: r for r in rows}
     assert by_id["1"]["icd_code"] == "1A00" and by_id["1"]["icd_title"] == "Cholera"
     assert by_id["1"]["icd_uri"] == ENTITY_1A00 and by_id["1"]["icd_match_score"] == "1.0"
+    # The match level and type as the stand-in's autocode gave them (1 for a match below 1.0).
+    assert (by_id["1"]["icd_match_level"], by_id["1"]["icd_match_type"], by_id["1"]["icd_status"]) == ("0", "0", "matched")
+    assert by_id["6"]["icd_match_level"] in ("0", "1") and by_id["6"]["icd_match_type"] == "0"
     assert by_id["4"] == dict(by_id["1"], id="4", note="a duplicate")
     assert by_id["2"]["icd_code"] == "1F4Z" and by_id["2"]["icd_title"] == "Malaria, unspecified"
     assert by_id["2"]["note"] == "a comma, in the text"
     assert by_id["6"]["icd_code"] == "1A07" and by_id["6"]["note"] == 'quotes "inside", fièvre typhoïde and\na newline'
     for blank in ("3", "7", "8", "9", "11"):  # blank cells, no match: empty columns, no error
         assert [by_id[blank][c] for c in ("icd_code", "icd_title", "icd_uri", "icd_match_score", "icd_error")] == [""] * 5
+    # ... but the status tells them apart.
+    assert [by_id[i]["icd_status"] for i in ("3", "7", "8", "9", "11", "5")] == [
+        "blank", "blank", "no match", "no match", "blank", "failed"]
     failed = by_id["5"]
     assert failed["icd_code"] == "" and "500" in failed["icd_error"]
     assert failed["diagnosis"] == "dysenterie bacillaire" and failed["note"] == "fails on the server"
@@ -192,7 +200,7 @@ def test_code_csv_to_stdout_exit_0_json_and_bom(standin: StandIn, tmp_path: "os.
     with open(source, "w", newline="", encoding="utf-8-sig") as f:  # as Excel saves UTF-8
         csv.writer(f).writerows([["text"], ["choléra"], ["cholera"]])
     status, out, err = icdapi_run(standin, "code-csv", source, "--column", "text", "--language", "fr")
-    assert (status, err) == (0, "")
+    assert (status, err) == (0, "icdapi: 2 rows: 2 matched, 0 no match, 0 blank, 0 failed\n")
     rows = read_csv(out)
     assert [(r["text"], r["icd_code"], r["icd_title"]) for r in rows] == [
         ("choléra", "1A00", "Choléra"), ("cholera", "1A00", "Choléra")]
@@ -221,7 +229,6 @@ def test_code_csv_usage_and_file_errors(standin: StandIn, tmp_path: "os.PathLike
     status, _, err = icdapi_run(standin, "code-csv", source, "--column", "a", "--output", target,
                                 env={"ICD_CLIENT_SECRET": "wrong"})
     assert status == 1 and err.count("\n") == 1 and not os.path.exists(target)
-    assert not os.path.exists(target + ".partial")
 
 
 def run_on_a_terminal(standin: StandIn, args: List[str]) -> Tuple[int, bytes]:
@@ -251,4 +258,4 @@ def test_code_csv_progress_bar_only_on_a_terminal(standin: StandIn, tmp_path: "o
     assert status == 0
     assert b"60/60 rows" in shown and b"[####" in shown and b"Traceback" not in shown
     status, _, err = icdapi_run(standin, "code-csv", source, "--column", "text")
-    assert (status, err) == (0, "")  # a pipe gets no progress bar
+    assert (status, err) == (0, "icdapi: 60 rows: 40 matched, 0 no match, 20 blank, 0 failed\n")  # no progress bar
