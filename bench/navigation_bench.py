@@ -30,12 +30,26 @@ LOOKUPS = int(os.environ.get("BENCH_MAP_LOOKUPS", "200000"))
 CSV_ROWS = int(os.environ.get("BENCH_MAP_CSV_ROWS", "100000"))
 DELAY_MS = 10  # each way: 20 ms round trip
 
+# Each measurement on a fresh client (empty cache) whose connection is already open (a GET of
+# the linearization's top, which no measured call asks): the round trips are what is counted.
 ANCESTORS = r"""
 import json, sys, time, icdapi
-client = icdapi.Client.local(sys.argv[1])
-began = time.monotonic()
-found = client.ancestors("1A00")
-print(json.dumps({"seconds": time.monotonic() - began, "levels": len(found)}))
+MMS = "/icd/release/11/2026-01/mms"
+def timed(call):
+    client = icdapi.Client.local(sys.argv[1])
+    client.get(MMS)
+    began = time.monotonic()
+    result = call(client)
+    return time.monotonic() - began, result
+def one_at_a_time(client):  # what icd_ancestors("1A00") asks, one request after the other
+    client.codeinfo("1A00")
+    for entity in ["257068234", "135352227", "588616678", "1435254666"]:
+        client.get(MMS + "/" + entity)
+depth4, found = timed(lambda c: c.ancestors("1A00"))
+dag, found_dag = timed(lambda c: c.ancestors("FB32.5"))
+sequential, _ = timed(one_at_a_time)
+print(json.dumps({"seconds": depth4, "levels": len(found), "dag_seconds": dag, "dag_found": len(found_dag),
+                  "sequential": sequential}))
 """
 
 
@@ -126,10 +140,15 @@ def main():
             maps["rss_growth_mib"], verdict(maps["rss_growth_mib"] * 1.048576 < 20)),
         "  one lookup through the C ABI, %d lookups: p50 %.2f us, p99 %.2f us (target < 2 us: %s), max %.1f us" % (
             maps["lookups"], maps["p50_us"], maps["p99_us"], verdict(maps["p99_us"] < 2), maps["max_us"]),
-        "icd_ancestors of 1A00 (%d ancestors) at %d ms round trip: %.0f ms = %.1f round trips "
-        "(budget %d: code info, entity, one per level: %s)" % (
-            ancestors["levels"], 2 * DELAY_MS, ancestors["seconds"] * 1000, round_trips, budget,
-            verdict(round_trips <= budget + 0.5)),
+        "icd_ancestors at %d ms round trip (the stand-in behind delay_proxy.py, a fresh client, its connection open):" % (
+            2 * DELAY_MS),
+        "  1A00, depth 4 (%d ancestors, 3 levels)   %5.0f ms = %.1f round trips (budget %d: code info, entity, "
+        "one per level: %s)" % (ancestors["levels"], ancestors["seconds"] * 1000, round_trips, budget,
+                                verdict(round_trips <= budget + 0.5)),
+        "  the same 5 requests one at a time        %5.0f ms = %.1f round trips" % (
+            ancestors["sequential"] * 1000, ancestors["sequential"] / rtt),
+        "  FB32.5 (%d ancestors over 2 levels, its 3 parents fetched at once) %5.0f ms = %.1f round trips" % (
+            ancestors["dag_found"], ancestors["dag_seconds"] * 1000, ancestors["dag_seconds"] / rtt),
         "icdapi map-csv, %d rows: %.2f s (target < 2 s: %s)" % (CSV_ROWS, map_csv_s, verdict(map_csv_s < 2)),
         "",
     ])

@@ -6,7 +6,7 @@ unpacked directory); nothing here touches the network.
 """
 
 import re
-from typing import Dict, List, NamedTuple
+from typing import Dict, List, NamedTuple, Tuple
 
 from ._client import JSON, Client
 from .csvio import BLANK, MATCHED, NO_MATCH, Outcome
@@ -34,6 +34,8 @@ class Mapper:
         self.lookup = client.map_icd10_to_icd11 if source == "icd10" else client.map_icd11_to_icd10
         self.target = "icd11" if source == "icd10" else "icd10"
         self.known: Dict[str, List[Target]] = {}
+        # map-csv's outcome per cell as written: a column of 100,000 codes holds few distinct ones.
+        self.outcomes: Dict[Tuple[str, bool], Outcome] = {}
 
     def rows(self, code: str) -> List[JSON]:
         """The tables' rows for a code, as the library gives them."""
@@ -53,11 +55,17 @@ class Mapper:
 
     def outcome(self, code: str, every: bool) -> Outcome:
         """A map-csv row: the first target (all of them, as further rows, with `every`)."""
+        known = self.outcomes.get((code, every))
+        if known is None:
+            known = self.outcomes[(code, every)] = self._outcome(code, every)
+        return known
+
+    def _outcome(self, code: str, every: bool) -> Outcome:
         if not code.strip():
-            return Outcome(["", "", "", "0"], BLANK)
+            return Outcome(("", "", "", "0"), BLANK)
         found = self.targets(code)
         if not found:
-            return Outcome(["", "", "", "0"], NO_MATCH)
+            return Outcome(("", "", "", "0"), NO_MATCH)
         count = str(len(found))
-        cells = [[t.code, t.title, t.table, count] for t in found]
-        return Outcome(cells[0], MATCHED, more=cells[1:] if every else ())
+        cells = [(t.code, t.title, t.table, count) for t in found]
+        return Outcome(cells[0], MATCHED, more=tuple(cells[1:]) if every else ())
