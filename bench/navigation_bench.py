@@ -101,12 +101,17 @@ def main():
                 k = picker.randrange(ROWS + ROWS // 9)
                 out.writerow([i + 1, "S%05d.0" % k if k < ROWS else "Z%05d" % k])
         began = time.monotonic()
-        result = subprocess.run([args.python, "-m", "icdapi", "map-csv", source, "--column", "icd10", "--from",
-                                 "icd10", "--mapping-tables", tables, "--output", os.path.join(work, "out.csv")],
-                                env=env, capture_output=True, text=True, timeout=600)
+        process = subprocess.Popen([args.python, "-m", "icdapi", "map-csv", source, "--column", "icd10", "--from",
+                                    "icd10", "--mapping-tables", tables, "--output", os.path.join(work, "out.csv")],
+                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(process.pid, 0)
         map_csv_s = time.monotonic() - began
-        if result.returncode != 0:
-            sys.exit("map-csv failed: %s" % result.stderr[-2000:])
+        # CPU time too: on a shared machine the wall time also counts the other processes' turns.
+        map_csv_cpu = usage.ru_utime + usage.ru_stime
+        err = process.stderr.read().decode()
+        process.stderr.close()
+        if os.waitstatus_to_exitcode(status) != 0:
+            sys.exit("map-csv failed: %s" % err[-2000:])
 
         # Ancestors at 20 ms round trip.
         standin, line = start([sys.executable, os.path.join(args.root, "tools/standin/icd_standin.py"),
@@ -149,7 +154,8 @@ def main():
             ancestors["sequential"] * 1000, ancestors["sequential"] / rtt),
         "  FB32.5 (%d ancestors over 2 levels, its 3 parents fetched at once) %5.0f ms = %.1f round trips" % (
             ancestors["dag_found"], ancestors["dag_seconds"] * 1000, ancestors["dag_seconds"] / rtt),
-        "icdapi map-csv, %d rows: %.2f s (target < 2 s: %s)" % (CSV_ROWS, map_csv_s, verdict(map_csv_s < 2)),
+        "icdapi map-csv, %d rows: %.2f s (target < 2 s: %s), %.2f s of CPU" % (
+            CSV_ROWS, map_csv_s, verdict(map_csv_s < 2), map_csv_cpu),
         "",
     ])
     print(report)
