@@ -125,7 +125,8 @@ impl Client {
 
     fn certificate_get(&self, endpoint: &str, certificate: &[Param<'_>]) -> Result<Reply> {
         check(certificate)?;
-        let release = self.config().release.clone();
+        // `release=latest` resolved as for every helper.
+        let release = self.release_resolved(self.config())?.release.clone();
         let path = format!("/icd/release/11/{}/{endpoint}", encode_component(&release));
         self.get_with(&path, certificate)
     }
