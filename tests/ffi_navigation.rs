@@ -239,6 +239,32 @@ fn parents_children_and_ancestors_come_with_titles_in_the_clients_language() {
             [format!("{MMS}/588616678"), format!("{MMS}/255141529")]
         );
 
+        // A Foundation URI walks the Foundation (which has no classKind), up to its top.
+        let foundation = ok(icd_ancestors(client, c("http://id.who.int/icd/entity/257068234").as_ptr()));
+        assert_eq!(
+            entries(&foundation),
+            [
+                (
+                    "http://id.who.int/icd/entity/135352227".to_owned(),
+                    String::new(),
+                    "Bacterial intestinal infections".to_owned(),
+                    String::new()
+                ),
+                (
+                    "http://id.who.int/icd/entity/588616678".to_owned(),
+                    String::new(),
+                    "Gastroenteritis or colitis of infectious origin".to_owned(),
+                    String::new()
+                ),
+                (
+                    "http://id.who.int/icd/entity/1435254666".to_owned(),
+                    String::new(),
+                    "Certain infectious or parasitic diseases".to_owned(),
+                    String::new()
+                ),
+            ]
+        );
+
         set(client, "language", "fr");
         let french = ok(icd_ancestors(client, c("1A00").as_ptr()));
         assert_eq!(french[0]["title"], "Infections intestinales bactériennes");
