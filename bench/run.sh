@@ -83,6 +83,8 @@ gcc "${CFLAGS[@]}" -pthread -o "$WORK/icdapi_threads" "$BENCH_DIR/icdapi_threads
     -L"$WORK/lib" -licdapi -Wl,-rpath,"$WORK/lib"
 gcc "${CFLAGS[@]}" -o "$WORK/icdapi_batch" "$BENCH_DIR/icdapi_batch.c" \
     -L"$WORK/lib" -licdapi -Wl,-rpath,"$WORK/lib"
+gcc "${CFLAGS[@]}" -o "$WORK/icdapi_maps" "$BENCH_DIR/icdapi_maps.c" \
+    -L"$WORK/lib" -licdapi -Wl,-rpath,"$WORK/lib"
 gcc "${CFLAGS[@]}" -o "$WORK/curl_client" "$BENCH_DIR/curl_client.c" $(curl-config --libs 2>/dev/null || echo -lcurl) -ljson-c
 
 # The Python row (python_bench.py): the package of bindings/python in a venv of the same python3
@@ -233,6 +235,11 @@ $PY "$BENCH_DIR/runner.py" --bin "$WORK" --bench-dir "$BENCH_DIR" --root "$ROOT"
     --lib "$WORK/lib/libicdapi.so"
 $PY "$BENCH_DIR/python_bench.py" --bin "$WORK" --bench-dir "$BENCH_DIR" --python "$WORK/pyvenv/bin/python" \
     --base "http://127.0.0.1:$PORT" --out "$OUT"
+# Navigation and maps: mapping tables loaded and looked up, icd_ancestors at 20 ms, map-csv
+# (the stand-in behind its own delaying proxy; see navigation_bench.py).
+log "navigation and maps (navigation_bench.py)"
+$PY "$BENCH_DIR/navigation_bench.py" --python "$WORK/pyvenv/bin/python" --maps-bin "$WORK/icdapi_maps" \
+    --root "$ROOT" --out "$OUT"
 # Death certificates: code-deaths vs one call at a time at 20 ms, and its memory (the stand-in
 # behind its own delaying proxy; see deaths_bench.py).
 log "death certificates: code-deaths vs one call at a time (deaths_bench.py)"

@@ -145,6 +145,12 @@ fn release_latest_is_asked_once_per_base_and_linearization_and_named_in_errors()
         assert_eq!(lists(&standin), 1, "asked once: {:?}", targets(&standin));
         assert!(targets(&standin).iter().skip(1).all(|t| t.starts_with("/icd/release/11/2024-01/")));
 
+        // The death certificate calls follow it too.
+        let certificate = [c("causeOfDeathCodeA"), c("1A00")];
+        let fields = [certificate[0].as_ptr(), certificate[1].as_ptr(), ptr::null()];
+        ok(icd_doris(client, fields.as_ptr()));
+        assert_eq!(standin.last_api_request()["path"], "/icd/release/11/2024-01/doris");
+
         // The release actually used is named in an HTTP error.
         let (status, message) = failed(icd_codeinfo(client, c("ZZ99").as_ptr()));
         assert_eq!((status, icd_last_http_status()), (IcdStatus::ICD_ERR_HTTP, 404));
@@ -231,6 +237,32 @@ fn parents_children_and_ancestors_come_with_titles_in_the_clients_language() {
         assert_eq!(
             uris(&ok(icd_children(client, c(&chapter_uri).as_ptr()))),
             [format!("{MMS}/588616678"), format!("{MMS}/255141529")]
+        );
+
+        // A Foundation URI walks the Foundation (which has no classKind), up to its top.
+        let foundation = ok(icd_ancestors(client, c("http://id.who.int/icd/entity/257068234").as_ptr()));
+        assert_eq!(
+            entries(&foundation),
+            [
+                (
+                    "http://id.who.int/icd/entity/135352227".to_owned(),
+                    String::new(),
+                    "Bacterial intestinal infections".to_owned(),
+                    String::new()
+                ),
+                (
+                    "http://id.who.int/icd/entity/588616678".to_owned(),
+                    String::new(),
+                    "Gastroenteritis or colitis of infectious origin".to_owned(),
+                    String::new()
+                ),
+                (
+                    "http://id.who.int/icd/entity/1435254666".to_owned(),
+                    String::new(),
+                    "Certain infectious or parasitic diseases".to_owned(),
+                    String::new()
+                ),
+            ]
         );
 
         set(client, "language", "fr");

@@ -67,6 +67,20 @@ char *icd_entity_by_code(struct IcdClient *client, const char *code);
 
 char *icd_icd10(struct IcdClient *client, const char *code);
 
+char *icd_describe(struct IcdClient *client, const char *code_or_uri, const char *const *params);
+
+char *icd_releases(struct IcdClient *client);
+
+char *icd_parents(struct IcdClient *client, const char *code_or_uri);
+
+char *icd_children(struct IcdClient *client, const char *code_or_uri);
+
+char *icd_ancestors(struct IcdClient *client, const char *code_or_uri);
+
+char *icd_map_icd10_to_icd11(struct IcdClient *client, const char *icd10_code);
+
+char *icd_map_icd11_to_icd10(struct IcdClient *client, const char *icd11_code);
+
 size_t icd_get_many(struct IcdClient *client,
                     const char *const *paths_or_uris,
                     size_t count,

@@ -28,6 +28,8 @@ use libfuzzer_sys::fuzz_target;
 /// autocode <text>   lookup <uri>   entity_by_code <code>   icd10 <code>   post <path> <body>
 /// get_with <path> <count> <name> <value>...   (and search_with, codeinfo_with, autocode_with)
 /// many <count> <item>...   nulls
+/// describe <code or uri> <count> <name> <value>...   releases   parents <code or uri>
+/// children <code or uri>   ancestors <code or uri>   map10 <code>   map11 <code>
 /// ```
 /// In `many` and the parameters of `*_with`, an item "NULL" is a NULL pointer. Unknown names
 /// are skipped.
@@ -106,6 +108,10 @@ unsafe fn check_nulls(client: *mut IcdClient) {
     check_request(icd_get(ptr::null_mut(), text));
     check_request(icd_get(client, ptr::null()));
     check_request(icd_post(client, text, ptr::null()));
+    check_request(icd_describe(client, ptr::null(), ptr::null()));
+    check_request(icd_releases(ptr::null_mut()));
+    check_request(icd_ancestors(client, ptr::null()));
+    check_map(icd_map_icd10_to_icd11(client, ptr::null()));
     assert_eq!(icd_client_set_option(client, ptr::null(), text), IcdStatus::ICD_ERR_INVALID_ARGUMENT);
     assert_eq!(icd_client_set_option(client, text, ptr::null()), IcdStatus::ICD_ERR_INVALID_ARGUMENT);
     let mut body = ptr::null_mut();
@@ -125,6 +131,23 @@ unsafe fn check_request(body: *mut c_char) {
     if code == IcdStatus::ICD_ERR_NETWORK {
         assert!(message.contains("127.0.0.1:9"), "a network error elsewhere than the API: {message}");
     }
+}
+
+/// A map's result: no request is made, so either a JSON array of rows (tables the input wrote
+/// into the scratch directory) or a clear error: no option, a bad code, tables that cannot be read.
+unsafe fn check_map(body: *mut c_char) {
+    let (code, message) = last_error();
+    if body.is_null() {
+        assert!(
+            matches!(code, IcdStatus::ICD_ERR_INVALID_ARGUMENT | IcdStatus::ICD_ERR_PARSE),
+            "{code:?}: {message}"
+        );
+        return;
+    }
+    assert_eq!(code, IcdStatus::ICD_OK, "{message}");
+    let text = std::ffi::CStr::from_ptr(body).to_str().expect("rows are UTF-8");
+    assert!(serde_json::from_str::<Vec<serde_json::Value>>(text).is_ok(), "not a JSON array: {text}");
+    free(body);
 }
 
 /// The client the first field asks for, or a local one on the closed port.
@@ -207,6 +230,16 @@ fuzz_target!(|data: &[u8]| unsafe {
                 let status = icd_certificate_check(certificate.pointers.as_ptr());
                 assert!(matches!(status, IcdStatus::ICD_OK | IcdStatus::ICD_ERR_INVALID_ARGUMENT), "{status:?}");
             }
+            b"describe" => {
+                let (code, params) = (fields.string(), params(&mut fields));
+                check_request(icd_describe(client, code.as_ptr(), params.pointers.as_ptr()));
+            }
+            b"releases" => check_request(icd_releases(client)),
+            b"parents" => check_request(icd_parents(client, fields.string().as_ptr())),
+            b"children" => check_request(icd_children(client, fields.string().as_ptr())),
+            b"ancestors" => check_request(icd_ancestors(client, fields.string().as_ptr())),
+            b"map10" => check_map(icd_map_icd10_to_icd11(client, fields.string().as_ptr())),
+            b"map11" => check_map(icd_map_icd11_to_icd10(client, fields.string().as_ptr())),
             b"get_option" => {
                 let value = icd_client_get_option(client, fields.string().as_ptr());
                 let (code, message) = last_error();

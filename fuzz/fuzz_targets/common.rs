@@ -30,7 +30,7 @@ pub fn leaks_secret(text: &str) -> bool {
     !SECRET_IN_INPUT.load(Ordering::Relaxed) && text.contains(SECRET)
 }
 /// Options whose value is a path: confined to the scratch directory.
-const PATH_OPTIONS: &[&[u8]] = &[b"cache_dir", b"token_cache_file", b"ca_file"];
+const PATH_OPTIONS: &[&[u8]] = &[b"cache_dir", b"token_cache_file", b"ca_file", b"mapping_tables"];
 
 /// The bytes up to the first NUL, as C sees them.
 pub fn c_string(bytes: &[u8]) -> CString {

@@ -9,8 +9,9 @@
 //! and a byte-order mark are tolerated, and a missing file or column is named in the error.
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
@@ -21,6 +22,8 @@ use crate::{Client, Reply};
 /// One of WHO's tables, as the library reads it.
 struct TableKind {
     file: &'static str,
+    /// Where the table is kept among a path's tables.
+    slot: usize,
     /// `"table"` in each object returned: "one" or "multiple".
     label: &'static str,
     /// The column whose codes are looked up.
@@ -38,6 +41,7 @@ const TEN_TO_ELEVEN_COLUMNS: &[&str] =
 
 const TEN_TO_ELEVEN_ONE: TableKind = TableKind {
     file: "10To11MapToOneCategory.txt",
+    slot: 0,
     label: "one",
     key: "icd10Code",
     required: TEN_TO_ELEVEN_COLUMNS,
@@ -46,10 +50,11 @@ const TEN_TO_ELEVEN_ONE: TableKind = TableKind {
 };
 
 const TEN_TO_ELEVEN_MULTIPLE: TableKind =
-    TableKind { file: "10To11MapToMultipleCategories.txt", label: "multiple", ..TEN_TO_ELEVEN_ONE };
+    TableKind { file: "10To11MapToMultipleCategories.txt", slot: 1, label: "multiple", ..TEN_TO_ELEVEN_ONE };
 
 const ELEVEN_TO_TEN_ONE: TableKind = TableKind {
     file: "11To10MapToOneCategory.txt",
+    slot: 2,
     label: "one",
     key: "icd11Code",
     required: &["icd11Code", "icd11Title", "icd10Code", "icd10Title", "Linearization (release) URI"],
@@ -80,6 +85,11 @@ struct Table {
     text: String,
     /// The header names given back in each object, in the file's order (the date column left out).
     names: Vec<String>,
+    /// `,"name":` for each of `names`, written once here rather than on every lookup.
+    members: Vec<String>,
+    /// Whether some field holds a character JSON must escape (a quote, a backslash, a control
+    /// character); WHO's tables hold none, and then fields are copied as they are.
+    needs_escapes: bool,
     /// For each row, `names.len()` (start, end) ranges of `text`, trimmed.
     fields: Vec<(u32, u32)>,
     /// Normalised code (trimmed, upper case) → its rows, in file order.
@@ -123,6 +133,8 @@ impl Table {
         let mut table = Table {
             label: kind.label,
             names: kept.iter().map(|(_, n)| n.clone()).collect(),
+            members: kept.iter().map(|(_, n)| member_prefix(n)).collect(),
+            needs_escapes: text.bytes().any(|b| b == b'"' || b == b'\\' || (b < 0x20 && !b"\t\r\n".contains(&b))),
             fields: Vec::new(),
             index: HashMap::new(),
             linearization_uri: position(kind.linearization_uri).expect("checked above"),
@@ -167,46 +179,68 @@ impl Table {
     }
 
     /// Appends one JSON object per row of `code` to `out` (an array being written).
-    fn write_rows(&self, code: &str, out: &mut Vec<u8>) {
+    fn write_rows(&self, code: &str, out: &mut String) {
         let Some(rows) = self.index.get(code) else { return };
         for &row in rows {
-            out.extend_from_slice(if out.len() > 1 { b",{" } else { b"{" });
-            push_member(out, "table", self.label, true);
-            for (column, name) in self.names.iter().enumerate() {
-                push_member(out, name, self.field(row, column), false);
+            out.push_str(if out.len() > 1 { ",{\"table\":" } else { "{\"table\":" });
+            self.push_value(out, self.label);
+            for (column, member) in self.members.iter().enumerate() {
+                out.push_str(member);
+                self.push_value(out, self.field(row, column));
             }
-            push_member(out, "icd11Uri", self.field(row, self.linearization_uri), false);
+            out.push_str(",\"icd11Uri\":");
+            self.push_value(out, self.field(row, self.linearization_uri));
             if let Some(column) = self.foundation_uri {
-                push_member(out, "foundationUri", self.field(row, column), false);
+                out.push_str(",\"foundationUri\":");
+                self.push_value(out, self.field(row, column));
             }
-            out.push(b'}');
+            out.push('}');
         }
     }
 }
 
-fn push_member(out: &mut Vec<u8>, name: &str, value: &str, first: bool) {
-    if !first {
-        out.push(b',');
+impl Table {
+    fn push_value(&self, out: &mut String, value: &str) {
+        if self.needs_escapes {
+            push_json_string(out, value);
+        } else {
+            out.push('"');
+            out.push_str(value);
+            out.push('"');
+        }
     }
-    push_json_string(out, name);
-    out.push(b':');
-    push_json_string(out, value);
 }
 
-fn push_json_string(out: &mut Vec<u8>, text: &str) {
-    // serde_json escapes exactly what JSON requires, straight into the buffer (a lookup must
-    // stay well under 2 µs: no String per field); writing into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, text);
+/// `,"name":` with the name as a JSON string.
+fn member_prefix(name: &str) -> String {
+    let mut prefix = String::from(",");
+    push_json_string(&mut prefix, name);
+    prefix.push(':');
+    prefix
 }
 
-/// A code as the tables are indexed: surrounding blanks off, upper case.
+/// `text` as a JSON string: copied between quotes when it needs no escape, else through
+/// serde_json, which escapes exactly what JSON requires.
+fn push_json_string(out: &mut String, text: &str) {
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    } else {
+        out.push_str(&serde_json::to_string(text).unwrap_or_default());
+    }
+}
+
+/// A code as the tables are indexed: surrounding blanks off, ASCII letters in upper case (codes
+/// are ASCII; anything else is compared as it is).
 fn normalise(code: &str) -> String {
-    code.trim().to_uppercase()
+    code.trim().to_ascii_uppercase()
 }
 
 /// The tables read so far in this process, by the path given, then by file name. A table that
 /// could not be read is not remembered: the next call tries again (the file may have been put there).
-type Loaded = Mutex<HashMap<PathBuf, HashMap<&'static str, Arc<Table>>>>;
+/// (Keyed by the path's bytes: hashing them is cheaper than hashing a Path component by component.)
+type Loaded = Mutex<HashMap<OsString, [Option<Arc<Table>>; 3]>>;
 
 fn loaded() -> &'static Loaded {
     static LOADED: OnceLock<Loaded> = OnceLock::new();
@@ -221,7 +255,7 @@ fn reading() -> &'static Mutex<()> {
 }
 
 fn table(path: &Path, kind: &TableKind) -> Result<Arc<Table>> {
-    let known = || loaded().lock().get(path).and_then(|tables| tables.get(kind.file).cloned());
+    let known = || loaded().lock().get(path.as_os_str()).and_then(|tables| tables[kind.slot].clone());
     if let Some(table) = known() {
         return Ok(table);
     }
@@ -231,7 +265,7 @@ fn table(path: &Path, kind: &TableKind) -> Result<Arc<Table>> {
     }
     let source = path.display().to_string();
     let table = Arc::new(Table::parse(kind, read_file(path, kind.file)?, &source)?);
-    loaded().lock().entry(path.to_path_buf()).or_default().insert(kind.file, table.clone());
+    loaded().lock().entry(path.as_os_str().to_owned()).or_default()[kind.slot] = Some(table.clone());
     Ok(table)
 }
 
@@ -297,15 +331,13 @@ impl Client {
             return Err(Error::invalid_argument("code is empty"));
         }
         let code = normalise(code);
-        let mut out = Vec::with_capacity(1024);
-        out.push(b'[');
+        let mut out = String::with_capacity(1024);
+        out.push('[');
         for kind in direction.tables() {
             table(path, kind)?.write_rows(&code, &mut out);
         }
-        out.push(b']');
-        // Made of the tables' UTF-8 text and ASCII punctuation.
-        let body = String::from_utf8(out).map_err(|_| Error::new(ErrorKind::Internal, "a mapped row is not UTF-8"))?;
-        Ok(Reply { body: body.into(), http_status: 0, reports_error: false })
+        out.push(']');
+        Ok(Reply { body: out.into(), http_status: 0, reports_error: false })
     }
 }
 
@@ -322,16 +354,16 @@ mod tests {
     }
 
     fn rows(table: &Table, code: &str) -> serde_json::Value {
-        let mut out = b"[".to_vec();
+        let mut out = String::from("[");
         table.write_rows(&normalise(code), &mut out);
-        out.push(b']');
-        serde_json::from_slice(&out).unwrap()
+        out.push(']');
+        serde_json::from_str(&out).unwrap()
     }
 
     #[test]
     fn rows_are_found_by_code_whatever_the_case_and_blanks() {
         let text = format!(
-            "\u{feff}{HEADER}\r\ncategory\t1\t A00.0 \tI\tCholera due to \"classical\"\tcategory\t1\t\
+            "\u{feff}{HEADER}\r\ncategory\t1\t A00.0 \tI\tCholera due to \"classical\" \\ \u{1}é\tcategory\t1\t\
              http://id.who.int/icd/entity/1\thttp://id.who.int/icd/release/11/2024-01/mms/1\t1A00\t01\tCholera\textra\r\n\
              \r\ncategory\t1\tA00.0\tI\tCholera\tcategory\t1\tf2\tl2\t1A01\t01\tSecond\r\nshort\tline\r\n"
         );
@@ -340,7 +372,7 @@ mod tests {
         assert_eq!(found.as_array().unwrap().len(), 2);
         assert_eq!(found[0]["table"], "one");
         assert_eq!(found[0]["icd10Code"], "A00.0");
-        assert_eq!(found[0]["icd10Title"], "Cholera due to \"classical\"");
+        assert_eq!(found[0]["icd10Title"], "Cholera due to \"classical\" \\ \u{1}é", "escaped where JSON needs it");
         assert_eq!(found[0]["icd11Code"], "1A00");
         assert_eq!(found[0]["icd11Uri"], "http://id.who.int/icd/release/11/2024-01/mms/1");
         assert_eq!(found[0]["foundationUri"], "http://id.who.int/icd/entity/1");

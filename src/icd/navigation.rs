@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::url::shorten;
@@ -48,8 +48,18 @@ impl Entity {
         })
     }
 
-    fn summary(&self) -> Value {
-        json!({"uri": self.uri, "code": self.code, "title": self.title, "classKind": self.class_kind})
+    /// `{"uri", "code", "title", "classKind"}`, in that order (the contract's), onto `out`.
+    fn write_summary(&self, out: &mut Vec<u8>) {
+        let members =
+            [("uri", &self.uri), ("code", &self.code), ("title", &self.title), ("classKind", &self.class_kind)];
+        for (at, (name, value)) in members.into_iter().enumerate() {
+            out.extend_from_slice(if at == 0 { b"{" } else { b"," });
+            // Writing into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut *out, name);
+            out.push(b':');
+            let _ = serde_json::to_writer(&mut *out, value);
+        }
+        out.push(b'}');
     }
 }
 
@@ -133,8 +143,16 @@ fn unseen(uris: &[String], seen: &mut HashSet<String>) -> Vec<String> {
 }
 
 fn summaries(entities: &[Entity]) -> Result<Reply> {
-    let array = Value::Array(entities.iter().map(Entity::summary).collect());
-    Ok(Reply { body: array.to_string().into(), http_status: 200, reports_error: false })
+    let mut out = b"[".to_vec();
+    for (at, entity) in entities.iter().enumerate() {
+        if at > 0 {
+            out.push(b',');
+        }
+        entity.write_summary(&mut out);
+    }
+    out.push(b']');
+    let body = String::from_utf8(out).map_err(|_| Error::new(ErrorKind::Internal, "a summary is not UTF-8"))?;
+    Ok(Reply { body: body.into(), http_status: 200, reports_error: false })
 }
 
 #[cfg(test)]
@@ -167,10 +185,11 @@ mod tests {
             "title":{"@language":"fr","@value":"Choléra"},"classKind":"category",
             "parent":["http://id.who.int/icd/release/11/2026-01/mms/2","http://id.who.int/icd/release/11/2026-01/mms"]}"#;
         let entity = Entity::parse(body, "x").unwrap();
+        let summary = summaries(std::slice::from_ref(&entity)).unwrap();
         assert_eq!(
-            entity.summary(),
-            json!({"uri": "http://id.who.int/icd/release/11/2026-01/mms/1", "code": "1A00", "title": "Choléra",
-                   "classKind": "category"})
+            &*summary.body,
+            r#"[{"uri":"http://id.who.int/icd/release/11/2026-01/mms/1","code":"1A00","title":"Choléra","classKind":"category"}]"#,
+            "the members in the contract's order"
         );
         assert_eq!(entity.parents, ["http://id.who.int/icd/release/11/2026-01/mms/2"]);
         assert!(entity.children.is_empty());

@@ -413,13 +413,141 @@ final class Client
         return self::decode($this->lookup($foundationUri));
     }
 
+    // ---- navigation and maps (0.3) ----------------------------------------------------------
+
+    /**
+     * What the API knows of a code, a URI or a postcoordinated combination
+     * (.../describe): code=, or uri= for an argument starting with http:// or https://.
+     * $params after it, e.g. ['simplify' => true, 'flexiblemode' => true].
+     *
+     * @param array<string, string|int|float|bool|\Stringable|null> $params
+     */
+    public function describe(string $codeOrUri, array $params = []): string
+    {
+        self::checkNoNul($codeOrUri, 'codeOrUri');
+        $pairs = self::queryParameters($params);
+        $handle = $this->handle();
+        $ffi = FFI::instance();
+        [$array, $buffers] = $pairs === [] ? [null, []] : FFI::stringArray($pairs, 1);
+        try {
+            $body = $ffi->icd_describe($handle, $codeOrUri, $array);
+        } finally {
+            FFI::release($buffers);
+        }
+        if ($body === null) {
+            throw self::lastError();
+        }
+        try {
+            return \FFI::string($body);
+        } finally {
+            $ffi->icd_free_string($body);
+        }
+    }
+
+    /**
+     * @param array<string, string|int|float|bool|\Stringable|null> $params
+     * @return array<string, mixed>
+     */
+    public function describeArray(string $codeOrUri, array $params = []): array
+    {
+        return self::decode($this->describe($codeOrUri, $params));
+    }
+
+    /** The releases the API serves for the linearization ("release", "latestRelease"). */
+    public function releases(): string
+    {
+        $ffi = FFI::instance();
+        $body = $ffi->icd_releases($this->handle());
+        if ($body === null) {
+            throw self::lastError();
+        }
+        try {
+            return \FFI::string($body);
+        } finally {
+            $ffi->icd_free_string($body);
+        }
+    }
+
+    /** @return array<string, mixed> */
+    public function releasesArray(): array
+    {
+        return self::decode($this->releases());
+    }
+
+    /**
+     * The parents of an entity (a code, postcoordinated or not, or a URI): a JSON array of
+     * {"uri", "code", "title", "classKind"}, titles in the client's language. A chapter has none.
+     */
+    public function parents(string $codeOrUri): string
+    {
+        return $this->request('icd_parents', ['codeOrUri' => $codeOrUri]);
+    }
+
+    /** The children of an entity, in the API's order, as parents() gives them. */
+    public function children(string $codeOrUri): string
+    {
+        return $this->request('icd_children', ['codeOrUri' => $codeOrUri]);
+    }
+
+    /** The ancestors of an entity up to its chapter, nearest first, each once, as parents() gives them. */
+    public function ancestors(string $codeOrUri): string
+    {
+        return $this->request('icd_ancestors', ['codeOrUri' => $codeOrUri]);
+    }
+
+    /**
+     * ICD-10 -> ICD-11 through WHO's mapping tables (setMappingTables()), no network: one object
+     * per row of the "one" then the "multiple" table ("table", the table's columns, "icd11Uri",
+     * "foundationUri"); "[]" when none.
+     */
+    public function mapIcd10ToIcd11(string $icd10Code): string
+    {
+        return $this->request('icd_map_icd10_to_icd11', ['icd10Code' => $icd10Code]);
+    }
+
+    /** ICD-11 -> ICD-10 through WHO's 11To10 table, as mapIcd10ToIcd11(). */
+    public function mapIcd11ToIcd10(string $icd11Code): string
+    {
+        return $this->request('icd_map_icd11_to_icd10', ['icd11Code' => $icd11Code]);
+    }
+
+    /** @return list<array<string, string>> */
+    public function parentsArray(string $codeOrUri): array
+    {
+        return self::decode($this->parents($codeOrUri));
+    }
+
+    /** @return list<array<string, string>> */
+    public function childrenArray(string $codeOrUri): array
+    {
+        return self::decode($this->children($codeOrUri));
+    }
+
+    /** @return list<array<string, string>> */
+    public function ancestorsArray(string $codeOrUri): array
+    {
+        return self::decode($this->ancestors($codeOrUri));
+    }
+
+    /** @return list<array<string, string>> */
+    public function mapIcd10ToIcd11Array(string $icd10Code): array
+    {
+        return self::decode($this->mapIcd10ToIcd11($icd10Code));
+    }
+
+    /** @return list<array<string, string>> */
+    public function mapIcd11ToIcd10Array(string $icd11Code): array
+    {
+        return self::decode($this->mapIcd11ToIcd10($icd11Code));
+    }
+
     // ---- options --------------------------------------------------------------------------
 
     /**
      * Sets one option by its name (see the library's header for the table; optionNames() lists
      * them): language, release, linearization, api_version, api_base, token_endpoint, timeout_ms,
      * max_retries, cache_entries, max_response_bytes, user_agent, proxy, ca_file, log,
-     * concurrency, token_cache_file, cache_dir, cache_dir_max_bytes, icd10_release.
+     * concurrency, token_cache_file, cache_dir, cache_dir_max_bytes, icd10_release, mapping_tables, async_threads.
      *
      * @throws IcdException INVALID_ARGUMENT for an unknown name or a bad value; the option is then unchanged
      */
@@ -565,6 +693,16 @@ final class Client
     public function setCacheDirMaxBytes(int $bytes): void
     {
         $this->setOption('cache_dir_max_bytes', (string) $bytes);
+    }
+
+    /**
+     * WHO's mapping.zip of a release (https://icdcdn.who.int/static/releasefiles/{release}/mapping.zip)
+     * or the directory it was unpacked into, for mapIcd10ToIcd11() and mapIcd11ToIcd10(); read
+     * once per path and process. null or '' turns it off.
+     */
+    public function setMappingTables(?string $path): void
+    {
+        $this->setOption('mapping_tables', $path ?? '');
     }
 
     // ---- plumbing -------------------------------------------------------------------------

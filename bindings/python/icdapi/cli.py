@@ -5,6 +5,11 @@
     icdapi autocode TEXT                   code<TAB>title<TAB>matching text
     icdapi code-csv IN.csv --column NAME [--output OUT.csv]
     icdapi code-deaths IN.csv [--output OUT.csv] [--ignore-column NAME]
+    icdapi map --from icd10|icd11 CODE      code<TAB>title<TAB>table, a line per mapped row
+    icdapi map-csv IN.csv --column NAME --from icd10|icd11 [--output OUT.csv] [--all]
+
+The map commands read WHO's mapping tables (--mapping-tables PATH or ICD_MAPPING_TABLES: WHO's
+mapping.zip or its unpacked directory) and need no credentials and no network.
 
 The CSV commands share --encoding, --skip N and the status column (see icdapi.csvio).
 
@@ -26,6 +31,7 @@ from ._errors import IcdError
 from .coding import CSV_COLUMNS, Coder
 from .csvio import FAILED, CsvError, CsvJob, Outcome, Row, UsageProblem
 from .deaths import DEATH_COLUMNS, DeathCoder
+from .mapping import MAP_COLUMNS, WHERE_WHO_PUBLISHES, Mapper
 
 __all__ = ["main"]
 
@@ -35,6 +41,8 @@ PROG = "icdapi"
 CSV_CHUNK = 200
 #: Rows read, coded and written at a time by code-deaths: enough to keep every thread busy.
 DEATHS_CHUNK = 500
+#: Rows read, mapped and written at a time by map-csv (no network: only the writes' rhythm).
+MAP_CHUNK = 5000
 
 
 class UsageError(Exception):
@@ -198,6 +206,47 @@ def cmd_code_deaths(connect: Callable[[], Client], args: argparse.Namespace, out
         return _run_csv(job, DEATH_COLUMNS, code_chunk, DEATHS_CHUNK)
 
 
+def _mapper(args: argparse.Namespace) -> Mapper:
+    """A client that only reads WHO's mapping tables: no credentials, never sent anywhere (the map
+    calls make no request); the tables checked before any row is read or written."""
+    tables = args.mapping_tables or os.environ.get("ICD_MAPPING_TABLES") or ""
+    if not tables:
+        raise UsageError("no mapping tables: download WHO's mapping.zip of your release (%s) and give its path, "
+                         "or the directory it was unpacked into, with --mapping-tables PATH or ICD_MAPPING_TABLES"
+                         % WHERE_WHO_PUBLISHES)
+    client = Client.local("http://localhost", mapping_tables=tables)
+    mapper = Mapper(client, args.source)
+    mapper.rows("-")  # reads the tables now: a missing file or column fails before anything is written
+    return mapper
+
+
+def cmd_map(connect: Callable[[], Client], args: argparse.Namespace, out: TextIO) -> int:
+    mapper = _mapper(args)
+    rows = mapper.rows(args.code)
+    if args.json:
+        _print_json(rows, out)
+        return 0
+    for row in rows:
+        target = mapper.target_of(row)
+        out.write(_line(target.code, target.title, target.table) + "\n")
+    if not rows:
+        sys.stderr.write("%s: the mapping tables hold no row for %s code %r\n" % (PROG, args.source.upper(), args.code))
+    return 0
+
+
+def cmd_map_csv(connect: Callable[[], Client], args: argparse.Namespace, out: TextIO) -> int:
+    job = _csv_job(args, out)
+    if args.column not in job.header:
+        raise UsageError("%s has no column %r (its columns: %s)" % (args.input, args.column, ", ".join(job.header)))
+    index = job.header.index(args.column)
+    mapper = _mapper(args)
+
+    def map_chunk(rows: List[Row]) -> List[Outcome]:
+        return [mapper.outcome(row.cells[index], args.all) for row in rows]
+
+    return _run_csv(job, MAP_COLUMNS, map_chunk, MAP_CHUNK)
+
+
 # -- the command line ----------------------------------------------------------------------------
 
 
@@ -257,6 +306,32 @@ def _parser() -> argparse.ArgumentParser:
                         help="a column that is not a certificate field, copied as it is (may be repeated)")
     _csv_options(deaths)
     deaths.set_defaults(run=cmd_code_deaths)
+
+    tables = argparse.ArgumentParser(add_help=False)
+    tables.add_argument("--from", dest="source", choices=["icd10", "icd11"], required=True,
+                        help="the classification of the codes given: icd10 (mapped to ICD-11) or icd11 (to ICD-10)")
+    tables.add_argument("--mapping-tables", metavar="PATH", default=None,
+                        help="WHO's mapping.zip of a release, or the directory it was unpacked into (default: "
+                             "$ICD_MAPPING_TABLES); from %s" % WHERE_WHO_PUBLISHES)
+    map_one = commands.add_parser(
+        "map", parents=[common, tables], help="map a code between ICD-10 and ICD-11: code<TAB>title<TAB>table",
+        description="Looks CODE up in WHO's mapping tables (no network, no credentials) and prints a line per "
+                    "mapped row: the target's code, title and table (one: WHO's MapToOneCategory table; multiple: "
+                    "MapToMultipleCategories). --json prints the rows with every column of the tables.")
+    map_one.add_argument("code")
+    map_one.set_defaults(run=cmd_map)
+
+    map_csv = commands.add_parser(
+        "map-csv", parents=[common, tables], help="map a column of a CSV file between ICD-10 and ICD-11",
+        description="Maps the codes in column NAME of every row of IN.csv through WHO's mapping tables (no "
+                    "network) and writes the rows with map_code, map_title, map_table, map_count (how many "
+                    "targets the tables give) and icd_status appended: the first target, or with --all every "
+                    "target as a row of its own.")
+    map_csv.add_argument("input", metavar="IN.csv")
+    map_csv.add_argument("--column", metavar="NAME", required=True, help="the column holding the codes to map")
+    map_csv.add_argument("--all", action="store_true", help="a row per target rather than the first only")
+    _csv_options(map_csv)
+    map_csv.set_defaults(run=cmd_map_csv)
     return parser
 
 

@@ -70,6 +70,9 @@ class Outcome(NamedTuple):
     cells: Sequence[str]
     status: str
     unreachable: bool = False
+    #: Further output rows for the same input row (map-csv --all: one per further target), each
+    #: written as the input cells, these cells and the status.
+    more: Sequence[Sequence[str]] = ()
 
 
 class Summary(NamedTuple):
@@ -188,11 +191,12 @@ class CsvJob:
         written = self.skip
 
         def write(row: Row, outcome: Outcome) -> None:
-            cells = list(row.cells) + list(outcome.cells) + [outcome.status]
-            if self.as_json:
-                sink.write(json.dumps(dict(zip(names, cells)), ensure_ascii=False) + "\n")
-            else:
-                writer.writerow(cells)
+            for command_cells in [outcome.cells, *outcome.more]:
+                cells = list(row.cells) + list(command_cells) + [outcome.status]
+                if self.as_json:
+                    sink.write(json.dumps(dict(zip(names, cells)), ensure_ascii=False) + "\n")
+                else:
+                    writer.writerow(cells)
             counts[outcome.status] += 1
 
         try:
