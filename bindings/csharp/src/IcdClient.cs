@@ -28,7 +28,7 @@ namespace IcdApi
     /// native call. Empty or malformed values are checked by the native library and throw
     /// <see cref="IcdException"/> with <see cref="IcdStatus.InvalidArgument"/>.</para>
     /// </remarks>
-    public sealed class IcdClient : IDisposable
+    public sealed partial class IcdClient : IDisposable
     {
         private readonly IcdClientHandle handle;
 
