@@ -233,4 +233,7 @@ $PY "$BENCH_DIR/runner.py" --bin "$WORK" --bench-dir "$BENCH_DIR" --root "$ROOT"
     --lib "$WORK/lib/libicdapi.so"
 $PY "$BENCH_DIR/python_bench.py" --bin "$WORK" --bench-dir "$BENCH_DIR" --python "$WORK/pyvenv/bin/python" \
     --base "http://127.0.0.1:$PORT" --out "$OUT"
+$PY "$BENCH_DIR/async_bench.py" --root "$ROOT" --python "$WORK/pyvenv/bin/python" \
+    --delay-token "https://localhost:$DELAY_TOKEN_PORT" --delay-api "https://127.0.0.1:$DELAY_API_PORT" \
+    --ca "$TLS/ca.pem" --out "$OUT" --calls "$([[ ${BENCH_QUICK:-0} == 1 ]] && echo 200 || echo 1000)"
 log "report written to $OUT"
