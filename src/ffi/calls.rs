@@ -74,6 +74,7 @@ enum Params {
 }
 
 type Run = fn(&Client, &str, &[Param<'_>]) -> Result<Reply>;
+type Check = fn(&str, &[Param<'_>]) -> Result<()>;
 
 /// How icd_start makes one kind of call.
 struct Kind {
@@ -81,12 +82,20 @@ struct Kind {
     argument: Option<&'static str>,
     params: Params,
     run: Run,
+    /// What icd_start checks beyond NULLs, UTF-8, emptiness and the params' shape, so that a bad
+    /// argument fails icd_start itself rather than the callback (e.g. a certificate's fields).
+    check: Check,
+}
+
+fn no_more_checks(_: &str, _: &[Param<'_>]) -> Result<()> {
+    Ok(())
 }
 
 /// The table of calls: one line each. DESCRIBE, DORIS and CODEDIT join it with their
-/// synchronous functions (e.g. `8 => kind(None, Params::Certificate, |c, _, p| c.doris(p))`).
+/// synchronous functions, taking their numbers out of the "not available" arm, e.g.
+/// `8 => Ok(Kind { argument: None, params: Params::Certificate, run: |c, _, p| c.doris(p), check: doris::check })`.
 fn kind_of(call: c_int) -> Result<Kind> {
-    let kind = |argument, params, run: Run| Ok(Kind { argument: Some(argument), params, run });
+    let kind = |argument, params, run: Run| Ok(Kind { argument: Some(argument), params, run, check: no_more_checks });
     match call {
         0 => kind("path_or_uri", Params::Query, |c, a, p| c.get_with(a, p)),
         1 => kind("query", Params::Query, |c, a, p| c.search_with(a, p)),
@@ -182,8 +191,10 @@ pub unsafe extern "C" fn icd_start(
                 "params is NULL: give the certificate's fields, name, value, ..., NULL",
             ));
         }
+        let params = params_arg(params)?;
+        (kind.check)(&argument, &params)?;
         let params: Vec<(String, String)> =
-            params_arg(params)?.into_iter().map(|(name, value)| (name.to_owned(), value.to_owned())).collect();
+            params.into_iter().map(|(name, value)| (name.to_owned(), value.to_owned())).collect();
 
         let client: Arc<Client> = handle.inner.clone();
         let run = kind.run;
