@@ -8,10 +8,12 @@ the native call (icd_cancel); close() cancels every call still running.
 """
 
 import asyncio
+import atexit
 import ctypes
 import itertools
 import json
 import threading
+import weakref
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _ffi
@@ -70,6 +72,17 @@ def _completed(user_data: Optional[int], status: int, body: Optional[int], http_
 #: Kept for the life of the process: the library may call it until its last call ends.
 _CALLBACK = _ffi.CALLBACK(_completed)
 
+#: The clients not closed yet. At exit they are closed before the interpreter is finalized: a
+#: library thread that called back into a finalizing interpreter would be ended in the middle of
+#: the callback (and take the process with it); closing waits for every callback to return.
+_open_clients: "weakref.WeakSet[AsyncClient]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_clients() -> None:
+    for client in list(_open_clients):
+        client.close()
+
 
 class AsyncClient:
     """The methods of :class:`icdapi.Client` as coroutines for asyncio, with the same arguments
@@ -87,12 +100,14 @@ class AsyncClient:
     def __init__(self, client_id: Optional[str] = None, client_secret: Optional[str] = None,
                  **options: Value) -> None:
         self._client = Client(client_id, client_secret, **options)
+        _open_clients.add(self)
 
     @classmethod
     def local(cls, base_url: Optional[str] = None, **options: Value) -> "AsyncClient":
         """A client of WHO's local deployment, as ``Client.local``."""
         client = cls.__new__(cls)
         client._client = Client.local(base_url, **options)
+        _open_clients.add(client)
         return client
 
     # -- life cycle ----------------------------------------------------------------------------
@@ -102,6 +117,7 @@ class AsyncClient:
         with Status.CANCELLED); returns once the library is done with them. Later calls raise
         ValueError. Closing twice is harmless."""
         self._client.close()
+        _open_clients.discard(self)
 
     @property
     def closed(self) -> bool:

@@ -147,3 +147,27 @@ def test_async_client_is_exported_with_the_same_constructor() -> None:
     local = AsyncClient.local("http://127.0.0.1:9", language="fr")
     assert local.get_option("language") == "fr"
     local.close()
+
+
+EXIT_SCRIPT = """
+import asyncio, socket, sys, icdapi
+server = socket.socket(); server.bind(("127.0.0.1", 0)); server.listen(16)  # never answers
+client = icdapi.AsyncClient.local("http://127.0.0.1:%d" % server.getsockname()[1])
+async def main():
+    task = asyncio.ensure_future(client.get("/icd/entity"))
+    await asyncio.sleep(0.2)
+    if sys.argv[1] == "keep":
+        global kept; kept = task
+asyncio.run(main())
+print("exiting")
+"""
+
+
+@pytest.mark.parametrize("how", ["leave", "keep"])
+def test_a_program_that_exits_with_calls_in_flight_exits_cleanly(how: str) -> None:
+    # The library's thread must not call back into a finalizing interpreter (which would end it
+    # in the middle of the callback and abort the process): open clients are closed at exit.
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-c", EXIT_SCRIPT, how], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout.strip()) == (0, "exiting"), done.stderr
