@@ -244,4 +244,7 @@ $PY "$BENCH_DIR/navigation_bench.py" --python "$WORK/pyvenv/bin/python" --maps-b
 # behind its own delaying proxy; see deaths_bench.py).
 log "death certificates: code-deaths vs one call at a time (deaths_bench.py)"
 $PY "$BENCH_DIR/deaths_bench.py" --python "$WORK/pyvenv/bin/python" --root "$ROOT" --out "$OUT"
+$PY "$BENCH_DIR/async_bench.py" --root "$ROOT" --python "$WORK/pyvenv/bin/python" \
+    --delay-token "https://localhost:$DELAY_TOKEN_PORT" --delay-api "https://127.0.0.1:$DELAY_API_PORT" \
+    --ca "$TLS/ca.pem" --out "$OUT" --calls "$([[ ${BENCH_QUICK:-0} == 1 ]] && echo 200 || echo 1000)"
 log "report written to $OUT"

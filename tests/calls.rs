@@ -371,3 +371,52 @@ fn callbacks_may_start_calls_cancel_and_free_their_own_client() {
         assert_eq!(freed.of(1)[0].status, IcdStatus::ICD_OK);
     }
 }
+
+#[test]
+fn under_a_storm_of_starts_cancels_and_a_free_every_callback_comes_exactly_once() {
+    let standin = StandIn::start();
+    let client = client_for(&standin) as usize;
+    let outcomes = Outcomes::new();
+    standin.configure(json!({"delay_ms": 20}));
+    unsafe {
+        let ids: Vec<u64> = (0..200)
+            .map(|tag| {
+                let code = c(&format!("1A0{}", tag % 10));
+                let id = icd_start(
+                    client as *mut IcdClient,
+                    call_number(IcdCall::ICD_CALL_CODEINFO),
+                    code.as_ptr(),
+                    ptr::null(),
+                    Some(record),
+                    outcomes.slot(tag),
+                );
+                assert!(id > 0);
+                id
+            })
+            .collect();
+        // Two threads cancel every third call while the pool runs them; then the client goes.
+        let cancellers: Vec<_> = (0..2)
+            .map(|which| {
+                let ids = ids.clone();
+                std::thread::spawn(move || {
+                    ids.iter().skip(which).step_by(3).map(|&id| icd_cancel(client as *mut IcdClient, id)).sum::<i32>()
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(100));
+        let cancelled: i32 = cancellers.into_iter().map(|t| t.join().unwrap()).sum();
+        icd_client_free(client as *mut IcdClient);
+        let all = outcomes.all();
+        assert_eq!(all.len(), 200, "every callback ran before icd_client_free returned");
+        for tag in 0..200 {
+            assert_eq!(outcomes.of(tag).len(), 1, "call {tag}: exactly one callback");
+        }
+        let reported = all.iter().filter(|o| o.status == IcdStatus::ICD_ERR_CANCELLED).count();
+        assert!(reported >= cancelled as usize, "{reported} cancelled callbacks, {cancelled} cancels took");
+        assert!(all
+            .iter()
+            .all(|o| matches!(o.status, IcdStatus::ICD_OK | IcdStatus::ICD_ERR_HTTP | IcdStatus::ICD_ERR_CANCELLED)));
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(outcomes.count(), 200, "and none after");
+    }
+}

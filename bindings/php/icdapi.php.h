@@ -10,6 +10,7 @@ typedef enum IcdStatus {
   ICD_ERR_PARSE = 6,
   ICD_ERR_INTERNAL = 7,
   ICD_ERR_API = 8,
+  ICD_ERR_CANCELLED = 9,
 } IcdStatus;
 
 typedef enum IcdJsonType {
@@ -22,9 +23,28 @@ typedef enum IcdJsonType {
   ICD_JSON_OBJECT = 6,
 } IcdJsonType;
 
+typedef enum IcdCall {
+  ICD_CALL_GET = 0,
+  ICD_CALL_SEARCH = 1,
+  ICD_CALL_AUTOCODE = 2,
+  ICD_CALL_CODEINFO = 3,
+  ICD_CALL_LOOKUP = 4,
+  ICD_CALL_ENTITY_BY_CODE = 5,
+  ICD_CALL_ICD10 = 6,
+  ICD_CALL_DESCRIBE = 7,
+  ICD_CALL_DORIS = 8,
+  ICD_CALL_CODEDIT = 9,
+} IcdCall;
+
 typedef struct IcdClient IcdClient;
 
 typedef struct IcdJson IcdJson;
+
+typedef void (*IcdCallback)(void *user_data,
+                            enum IcdStatus status,
+                            char *body,
+                            int http_status,
+                            const char *message);
 
 struct IcdClient *icd_client_new(const char *client_id, const char *client_secret);
 
@@ -101,6 +121,15 @@ char *icd_codedit(struct IcdClient *client, const char *const *certificate);
 enum IcdStatus icd_certificate_check(const char *const *certificate);
 
 const char *icd_certificate_field(size_t index);
+
+uint64_t icd_start(struct IcdClient *client,
+                   IcdCall call,
+                   const char *arg,
+                   const char *const *params,
+                   IcdCallback callback,
+                   void *user_data);
+
+int icd_cancel(struct IcdClient *client, uint64_t call_id);
 
 struct IcdJson *icd_json_parse(const char *json);
 

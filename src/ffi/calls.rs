@@ -74,6 +74,7 @@ enum Params {
 }
 
 type Run = fn(&Client, &str, &[Param<'_>]) -> Result<Reply>;
+type Check = fn(&str, &[Param<'_>]) -> Result<()>;
 
 /// How icd_start makes one kind of call.
 struct Kind {
@@ -81,11 +82,22 @@ struct Kind {
     argument: Option<&'static str>,
     params: Params,
     run: Run,
+    /// What icd_start checks beyond NULLs, UTF-8, emptiness and the params' shape, so that a bad
+    /// argument fails icd_start itself rather than the callback (e.g. a certificate's fields).
+    check: Check,
+}
+
+fn no_more_checks(_: &str, _: &[Param<'_>]) -> Result<()> {
+    Ok(())
+}
+
+fn certificate(_: &str, fields: &[Param<'_>]) -> Result<()> {
+    crate::icd::certificate::check(fields)
 }
 
 /// The table of calls: one line each, the synchronous function each makes.
 fn kind_of(call: c_int) -> Result<Kind> {
-    let kind = |argument, params, run: Run| Ok(Kind { argument: Some(argument), params, run });
+    let kind = |argument, params, run: Run| Ok(Kind { argument: Some(argument), params, run, check: no_more_checks });
     match call {
         0 => kind("path_or_uri", Params::Query, |c, a, p| c.get_with(a, p)),
         1 => kind("query", Params::Query, |c, a, p| c.search_with(a, p)),
@@ -95,8 +107,9 @@ fn kind_of(call: c_int) -> Result<Kind> {
         5 => kind("code", Params::Null, |c, a, _| c.entity_by_code(a)),
         6 => kind("code", Params::Null, |c, a, _| c.icd10(a)),
         7 => kind("code_or_uri", Params::Query, |c, a, p| c.describe_with(a, p)),
-        8 => Ok(Kind { argument: None, params: Params::Certificate, run: |c, _, p| c.doris(p) }),
-        9 => Ok(Kind { argument: None, params: Params::Certificate, run: |c, _, p| c.codedit(p) }),
+        // A misspelt field or no cause fails icd_start itself, as the synchronous call would.
+        8 => Ok(Kind { argument: None, params: Params::Certificate, run: |c, _, p| c.doris(p), check: certificate }),
+        9 => Ok(Kind { argument: None, params: Params::Certificate, run: |c, _, p| c.codedit(p), check: certificate }),
         _ => Err(Error::invalid_argument(format!(
             "call {call} is not an IcdCall this library knows (ICD_CALL_GET 0 to ICD_CALL_CODEDIT 9): \
              was the program compiled with a newer icdapi.h than the library it runs with?"
@@ -177,13 +190,10 @@ pub unsafe extern "C" fn icd_start(
                 "params is NULL: give the certificate's fields, name, value, ..., NULL",
             ));
         }
+        let params = params_arg(params)?;
+        (kind.check)(&argument, &params)?;
         let params: Vec<(String, String)> =
-            params_arg(params)?.into_iter().map(|(name, value)| (name.to_owned(), value.to_owned())).collect();
-        if kind.params == Params::Certificate {
-            // A misspelt field or no cause fails icd_start itself, as the synchronous call would.
-            let fields: Vec<Param<'_>> = params.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
-            crate::icd::certificate::check(&fields)?;
-        }
+            params.into_iter().map(|(name, value)| (name.to_owned(), value.to_owned())).collect();
 
         let client: Arc<Client> = handle.inner.clone();
         let run = kind.run;

@@ -52,6 +52,13 @@ namespace IcdApi
         /// answer is never cached. (<see cref="IcdClient.Get(string)"/> returns it as it came.)
         /// </summary>
         Api = 8,
+
+        /// <summary>
+        /// The call was cancelled before it finished: a task of an ...Async method whose client was
+        /// disposed of while it ran. (A task cancelled through its CancellationToken ends as
+        /// cancelled instead: OperationCanceledException.)
+        /// </summary>
+        Cancelled = 9,
     }
 
     /// <summary>

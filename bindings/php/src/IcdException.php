@@ -32,6 +32,8 @@ class IcdException extends \RuntimeException
      * 2xx status.
      */
     public const API = 8;
+    /** A call cancelled before it finished (the C API's asynchronous calls; PHP has none). */
+    public const CANCELLED = 9;
 
     private const NAMES = [
         self::OK => 'OK',
@@ -43,6 +45,7 @@ class IcdException extends \RuntimeException
         self::PARSE => 'PARSE',
         self::INTERNAL => 'INTERNAL',
         self::API => 'API',
+        self::CANCELLED => 'CANCELLED',
     ];
 
     private int $httpStatus;

@@ -6,17 +6,19 @@
         print(hits["destinationEntities"][0]["theCode"])
 
 One token for every thread and call, kept-alive connections, retries, a response cache, batches
-(``get_many``), and the GIL released while the library works. Failures raise
+(``get_many``), and the GIL released while the library works; ``AsyncClient`` for asyncio
+(``await client.search("cholera")``, no thread per call). Failures raise
 :class:`icdapi.IcdError` with a :class:`icdapi.Status`. See bindings/python/README.md.
 """
 
 from typing import Tuple
 
+from ._async import AsyncClient
 from ._client import JSON, Client, check_certificate
 from ._errors import IcdError, Status
 from ._ffi import LIB as _LIB
 
-__all__ = ["CERTIFICATE_FIELDS", "Client", "IcdError", "Status", "JSON", "OPTION_NAMES", "__version__", "check_certificate"]
+__all__ = ["CERTIFICATE_FIELDS", "Client", "AsyncClient", "IcdError", "Status", "JSON", "OPTION_NAMES", "__version__", "check_certificate"]
 
 #: The version of the native library in this package (icd_version()), e.g. "0.3.0".
 __version__: str = _LIB.icd_version().decode("ascii")

@@ -28,6 +28,9 @@ class Status(enum.IntEnum):
     #: The API answered 2xx but said in the body that it could not do the job (a search or an
     #: autocode with "error": true); the message quotes its errorMessage.
     API = 8
+    #: The call was cancelled before it finished: an AsyncClient call whose client was closed
+    #: while it ran. (A cancelled asyncio task raises asyncio.CancelledError instead.)
+    CANCELLED = 9
 
 
 class IcdError(Exception):

@@ -104,6 +104,17 @@ _declare(
 )
 
 
+# Calls that do not block a thread (icdapi.AsyncClient): icd_start hands the answer to one
+# callback, on a thread of the library's. The body arrives as a plain address (a c_char_p would
+# be copied into bytes and its pointer lost), freed through this second view of icd_free_string.
+CALLBACK = ctypes.CFUNCTYPE(None, _void_p, ctypes.c_int, _void_p, ctypes.c_int, _char_p)
+_declare("icd_start", ctypes.c_uint64, _void_p, ctypes.c_int, _char_p, _params, CALLBACK, _void_p)
+_declare("icd_cancel", ctypes.c_int, _void_p, ctypes.c_uint64)
+_free_string_address = ctypes.cast(LIB.icd_free_string, _void_p).value
+assert _free_string_address is not None  # a function of a loaded library
+free_address = ctypes.CFUNCTYPE(None, _void_p)(_free_string_address)
+
+
 def take_string(owned: OwnedString) -> Optional[str]:
     """The text of a string the library returned, which is then freed; None for NULL."""
     if not owned:

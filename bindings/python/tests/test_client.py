@@ -68,7 +68,7 @@ def test_the_library_is_the_one_inside_the_installed_package() -> None:
 def test_status_numbers_are_the_c_api_s() -> None:
     assert [(s.name, int(s)) for s in Status] == [
         ("OK", 0), ("INVALID_ARGUMENT", 1), ("AUTH", 2), ("HTTP", 3), ("NETWORK", 4), ("TIMEOUT", 5),
-        ("PARSE", 6), ("INTERNAL", 7), ("API", 8)]
+        ("PARSE", 6), ("INTERNAL", 7), ("API", 8), ("CANCELLED", 9)]
 
 
 # -- creating, options, closing ------------------------------------------------------------------
