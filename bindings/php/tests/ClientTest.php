@@ -16,9 +16,14 @@ final class ClientTest extends StandInTestCase
 
     // ---- the request methods, raw and decoded ---------------------------------------------
 
+    /** Options of the library that PHP has no use for, each with why (setOption still takes them). */
+    private const OPTIONS_WITHOUT_A_SETTER = [
+        'async_threads' => 'the threads of icd_start; the PHP binding has no asynchronous calls',
+    ];
+
     /**
-     * Every option of the native library has a typed setter (set + its name in camelCase): a new
-     * option in the library fails this test until the binding has one.
+     * Every option of the native library has a typed setter (set + its name in camelCase), or is
+     * listed above with why: a new option in the library fails this test until the binding has one.
      */
     public function testEveryOptionOfTheLibraryHasATypedSetter(): void
     {
@@ -27,6 +32,9 @@ final class ClientTest extends StandInTestCase
         $this->assertSame('language', $names[0]);
         $missing = [];
         foreach ($names as $name) {
+            if (isset(self::OPTIONS_WITHOUT_A_SETTER[$name])) {
+                continue;
+            }
             $setter = 'set' . str_replace('_', '', ucwords($name, '_'));
             $method = method_exists(Client::class, $setter) ? new \ReflectionMethod(Client::class, $setter) : null;
             if ($method === null || !$method->isPublic() || $method->getNumberOfParameters() !== 1) {
