@@ -17,6 +17,8 @@
 #                           dependency to Alpine's libc.musl-x86_64.so.1, what Alpine's own programs need.
 #   win-x64                 cargo with Debian's mingw-w64 as the linker; Rust links libgcc and
 #                           winpthread statically, so icdapi.dll needs Windows' own DLLs only.
+#   osx-arm64, osx-x64      cargo-zigbuild too, but only with a macOS SDK (SDKROOT): the library links
+#                           Apple's Security and CoreFoundation frameworks. Not built here (docs/platforms.md).
 # Prints, last, one line per RID: "<rid> <directory holding its libraries>".
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"

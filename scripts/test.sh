@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test, offline: the Rust suites (core, C ABI, the C/C++ program), the stand-in's own
-# self-test, the C#, PHP and Python suites, the installed-library check, the fuzz targets for a
+# self-test, the C#, PHP and Python suites, the other platforms (Windows under Wine, ARM64 under
+# qemu, musl) and make dist's packages, the installed-library check, the fuzz targets for a
 # few seconds each, and at the end a check that the run left nothing behind. Each suite runs even
 # if an earlier one failed; the last line counts the suites that passed and failed.
 set -euo pipefail
@@ -55,7 +56,19 @@ run_suite "C#: bindings under Mono" bash bindings/csharp/run-tests.sh
 run_suite "C#: bindings under CoreCLR (.NET Core 3.1 of PyPI's dotnetcore2)" bash bindings/csharp/run-tests.sh --coreclr
 run_suite "C#: NuGet package, restored and run on CoreCLR and Mono" bash bindings/csharp/nuget/test-package.sh
 run_suite "PHP: bindings under PHPUnit" bash bindings/php/run-tests.sh
-run_suite "Python: the icdapi package, its command line and the Dask example under pytest" bash bindings/python/run-tests.sh
+# Every other platform (docs/platforms.md): each target built once (scripts/cross.sh), the C test
+# program run on each, then make dist's artefacts as users take them.
+run_suite "Platforms: the C test program on linux-x64 (glibc 2.17 build), linux-arm64 (qemu-aarch64), linux-musl-x64 (musl-gcc, static and shared) and win-x64 (Wine)" \
+    bash tests/platforms/run.sh
+run_suite "make dist: C archives (pkg-config), NuGet package (CoreCLR, Mono), wheels (auditwheel), Composer zip, SHA256SUMS" \
+    bash tests/platforms/dist-check.sh
+# The wheel the Python suite installs into a fresh venv: make dist's linux-x64 one when it was made.
+python_env=()
+for wheel in "$ROOT"/target/dist/icdapi-*-py3-none-manylinux2014_x86_64.whl; do
+    [[ -e $wheel ]] && python_env=(ICDAPI_TEST_WHEEL="$wheel")
+done
+run_suite "Python: the icdapi package, its command line and the Dask example under pytest" \
+    env "${python_env[@]}" bash bindings/python/run-tests.sh
 run_suite "C: make install and pkg-config" bash tests/install/run.sh
 run_suite "README quick starts, offline, from a directory of the user's own" python3 tests/quickstart/run_quickstarts.py
 # libFuzzer needs a nightly toolchain (or the stable one with RUSTC_BOOTSTRAP=1): where no

@@ -86,14 +86,18 @@ pub unsafe extern "C" fn icd_client_new_local(base_url: *const c_char) -> *mut I
 /// - user_agent: "icdapi/<version>"
 /// - proxy: "" (from HTTPS_PROXY/ALL_PROXY when set); "http://host:port"; or "none": direct,
 ///   whatever the environment says
-/// - ca_file: none; a PEM bundle to trust instead of the system's certificate store
+/// - ca_file: none; a PEM bundle to trust instead of the system's certificate store (on
+///   Windows, Windows' own store and chain checks)
 /// - log: "off"; "debug" prints one line per request, retry and token fetch to stderr (no
 ///   secrets, no tokens); ICDAPI_LOG=debug in the environment turns it on at client creation
 /// - concurrency: "16"; requests in flight at once in icd_get_many (1 to 64)
 /// - token_cache_file: none; a file where processes with the same credentials share the token
 ///   (cloud clients only): created 0600, replaced atomically under a lock; refused if it exists
-///   and is another user's, readable by others, or a symlink; "" turns it off
-/// - cache_dir: none; a directory (created 0700) where answers about fixed releases
+///   and is another user's, readable by others, or a symlink; "" turns it off. Unix only: on
+///   Windows ICD_ERR_INVALID_ARGUMENT (no owner and mode checks or flock; each process fetches
+///   its own token)
+/// - cache_dir: none; a directory (created 0700; on Windows with its inherited ACL, e.g.
+///   C:\ProgramData\icdapi) where answers about fixed releases
 ///   (/icd/release/11/{release}/..., /icd/release/10/{release}/...) are kept across runs,
 ///   so that they are answered without the network; refused (ICD_ERR_INVALID_ARGUMENT) unless
 ///   it is a directory this process can write to; "" turns it off

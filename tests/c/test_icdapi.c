@@ -602,33 +602,33 @@ static void test_platform(void) {
     if (tls_base != NULL && ca_file != NULL) {
         char endpoint[512];
         IcdClient *pinned = icd_client_new(NULL, NULL);
-        IcdClient *system = icd_client_new(NULL, NULL);
+        IcdClient *store_client = icd_client_new(NULL, NULL);
         snprintf(endpoint, sizeof endpoint, "%s/connect/token", tls_base);
         check(icd_client_set_option(pinned, "api_base", tls_base) == ICD_OK &&
                   icd_client_set_option(pinned, "token_endpoint", endpoint) == ICD_OK &&
                   icd_client_set_option(pinned, "ca_file", ca_file) == ICD_OK,
               "https stand-in with ca_file in this platform's form");
         check(body_is(icd_codeinfo(pinned, "1A00"), "/code", "1A00"), "TLS with ca_file: the CA it names is trusted");
-        check(icd_client_set_option(system, "api_base", tls_base) == ICD_OK &&
-                  icd_client_set_option(system, "token_endpoint", endpoint) == ICD_OK,
+        check(icd_client_set_option(store_client, "api_base", tls_base) == ICD_OK &&
+                  icd_client_set_option(store_client, "token_endpoint", endpoint) == ICD_OK,
               "https stand-in with the system's certificate store");
         if (system_trusts != NULL && strcmp(system_trusts, "1") == 0) {
-            check(body_is(icd_codeinfo(system, "1A00"), "/code", "1A00"),
+            check(body_is(icd_codeinfo(store_client, "1A00"), "/code", "1A00"),
                   "TLS with the system's store: the certificate installed in it is trusted");
         } else if (system_trusts != NULL && strcmp(system_trusts, "revocation-unknown") == 0) {
-            check(icd_codeinfo(system, "1A00") == NULL && icd_last_error_code() == ICD_ERR_NETWORK &&
+            check(icd_codeinfo(store_client, "1A00") == NULL && icd_last_error_code() == ICD_ERR_NETWORK &&
                       has_text(icd_last_error_message(), "-2146762482") &&
                       !has_text(icd_last_error_message(), "UnknownIssuer"),
                   "TLS with the system's store: the chain reaches the certificate installed in it (Wine 8: "
                   "then revocation unknown)");
         } else {
-            check(icd_codeinfo(system, "1A00") == NULL && icd_last_error_code() == ICD_ERR_NETWORK &&
+            check(icd_codeinfo(store_client, "1A00") == NULL && icd_last_error_code() == ICD_ERR_NETWORK &&
                       has_text(icd_last_error_message(), "UnknownIssuer") &&
                       has_text(icd_last_error_message(), "set the option ca_file"),
                   "TLS with the system's store: a certificate it does not hold is refused, saying what to do");
         }
         icd_client_free(pinned);
-        icd_client_free(system);
+        icd_client_free(store_client);
     }
 }
 

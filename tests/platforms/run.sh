@@ -198,6 +198,9 @@ for rid in "${rids[@]}"; do
         x86_64-w64-mingw32-gcc -O2 -shared -Wall -Wextra -Werror -static-libgcc \
             "$here/bcryptprimitives_shim.c" -o "$dir/bcryptprimitives.dll" -lbcrypt
         export WINEPREFIX=$out/wineprefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" WINEARCH=win64
+        # wineserver keeps its socket under TMPDIR, and leaves it there: under target/ instead.
+        mkdir -p "$out/wine-tmp"
+        export TMPDIR=$out/wine-tmp
         if [[ ! -e $WINEPREFIX/system.reg ]]; then
             echo "   (first start of Wine in $WINEPREFIX)"
             timeout "$TIMEOUT" wine wineboot --init >/dev/null 2>&1 || fail "$rid: wineboot failed or timed out"

@@ -9,11 +9,13 @@ the layout is written here, as `dotnet pack` and `nuget pack` write it:
     IcdApi.nuspec
     README.md
     lib/netstandard2.0/IcdApi.dll, IcdApi.xml
-    runtimes/linux-x64/native/libicdapi.so
+    runtimes/<rid>/native/libicdapi.so or icdapi.dll   (one per --native: linux-x64, linux-arm64,
+                                                        linux-musl-x64, win-x64, osx-*)
     build/IcdApi.targets, buildTransitive/IcdApi.targets   (the native library for .NET Framework/Mono)
 
-    pack.py --version V [--repository URL] [--commit SHA] --dll IcdApi.dll --xml IcdApi.xml --native libicdapi.so
-            --readme README.md --out IcdApi.V.nupkg
+    pack.py --version V [--repository URL] [--commit SHA] --dll IcdApi.dll --xml IcdApi.xml
+            --native [RID=]LIBRARY [--native RID=LIBRARY ...] --readme README.md --out IcdApi.V.nupkg
+    (a --native without RID= is linux-x64's, as `make nupkg` packs it)
 """
 
 import argparse
@@ -67,10 +69,31 @@ def core_properties(version):
             '</coreProperties>') % escape(version)
 
 
+def native_file_name(rid):
+    """The name .NET's loader tries for [DllImport("icdapi")] on that platform."""
+    if rid.startswith("win-"):
+        return "icdapi.dll"
+    if rid.startswith("osx-"):
+        return "libicdapi.dylib"
+    return "libicdapi.so"
+
+
+def natives(values):
+    """(rid, path) for each --native, in the order given; one library per RID."""
+    pairs = []
+    for value in values:
+        rid, _, path = value.partition("=") if "=" in value else ("linux-x64", "", value)
+        if not rid or "/" in rid or any(rid == seen for seen, _ in pairs):
+            raise SystemExit("pack.py: --native %r: expected RID=LIBRARY, each RID once" % value)
+        pairs.append((rid, path))
+    return pairs
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    for name in ("version", "dll", "xml", "native", "readme", "out"):
+    for name in ("version", "dll", "xml", "readme", "out"):
         parser.add_argument("--" + name, required=True)
+    parser.add_argument("--native", required=True, action="append", help="[RID=]the native library of a platform")
     parser.add_argument("--repository", default="", help="the repository's URL (Cargo.toml's repository)")
     parser.add_argument("--commit", default="", help="the commit packed")
     args = parser.parse_args()
@@ -79,10 +102,10 @@ def main():
         ("README.md", args.readme),
         ("lib/netstandard2.0/IcdApi.dll", args.dll),
         ("lib/netstandard2.0/IcdApi.xml", args.xml),
-        ("runtimes/linux-x64/native/libicdapi.so", args.native),
         ("build/IcdApi.targets", os.path.join(HERE, "IcdApi.targets")),
         ("buildTransitive/IcdApi.targets", os.path.join(HERE, "IcdApi.targets")),
     ]
+    files += [("runtimes/%s/native/%s" % (rid, native_file_name(rid)), path) for rid, path in natives(args.native)]
     # Named after the content, as NuGet names it after a GUID: one name per package.
     psmdcp = "package/services/metadata/core-properties/%s.psmdcp" % hashlib.sha256(
         (args.version + args.commit).encode()).hexdigest()[:32]

@@ -7,8 +7,8 @@ for test-package.sh. No SDK is available here, so these files are written as the
         packages/icdapi/<version>/  the package unpacked (without its OPC parts), icdapi.nuspec,
         icdapi.<version>.nupkg and icdapi.<version>.nupkg.sha512
     restore_layout.py coreclr-app PACKAGES VERSION APPDIR NAME
-        APPDIR/NAME.deps.json (the package's runtime assembly and its runtimes/linux-x64/native
-        asset), NAME.runtimeconfig.dev.json (additionalProbingPaths: PACKAGES, as `dotnet build`
+        APPDIR/NAME.deps.json (the package's runtime assembly and its runtimes/<rid>/native
+        assets), NAME.runtimeconfig.dev.json (additionalProbingPaths: PACKAGES, as `dotnet build`
         writes for a restored project); NAME.runtimeconfig.json comes from coreclr.sh
     restore_layout.py mono-app PACKAGES VERSION APPDIR
         what MSBuild copies to a .NET Framework/Mono project's output: the reference
@@ -64,8 +64,11 @@ def coreclr_app(folder, version, app, name):
             "IcdApi/" + version: {
                 "runtime": {"lib/netstandard2.0/IcdApi.dll": {"assemblyVersion": version + ".0",
                                                                "fileVersion": version + ".0"}},
-                "runtimeTargets": {"runtimes/linux-x64/native/libicdapi.so": {
-                    "rid": "linux-x64", "assetType": "native", "fileVersion": "0.0.0.0"}},
+                # Every platform's library the package carries, as the SDK lists them.
+                "runtimeTargets": {
+                    "runtimes/%s/native/%s" % (rid, library): {"rid": rid, "assetType": "native", "fileVersion": "0.0.0.0"}
+                    for rid in sorted(os.listdir(os.path.join(folder, package, "runtimes")))
+                    for library in sorted(os.listdir(os.path.join(folder, package, "runtimes", rid, "native")))},
             },
         }},
         "libraries": {
@@ -91,6 +94,8 @@ def mono_app(folder, version, app):
         condition = group.get("Condition", "")
         # What this project is: .NET Framework (Mono), not Windows.
         assert "'$(TargetFrameworkIdentifier)' == '.NETFramework'" in condition, condition
+        if "'$(OS)' == 'Windows_NT'" in condition:
+            continue  # this machine is not Windows
         for item in group:
             if item.findtext(MSBUILD + "CopyToOutputDirectory") not in ("PreserveNewest", "Always"):
                 continue

@@ -12,7 +12,14 @@ here=$(cd "$nuget/.." && pwd)
 root=$(cd "$here/../.." && pwd)
 source "$here/coreclr.sh"   # ensure_dotnet, write_runtimeconfig; and scripts/common.sh
 
-package=$(bash "$nuget/pack.sh" | tail -n 1)
+# ICDAPI_NUPKG: a package made elsewhere (`make dist`'s, with every platform), checked and
+# consumed instead; ICDAPI_NUPKG_RIDS: the platforms it must carry (default: linux-x64).
+if [[ -n ${ICDAPI_NUPKG:-} ]]; then
+    package=$ICDAPI_NUPKG
+else
+    package=$(bash "$nuget/pack.sh" | tail -n 1)
+fi
+rids=${ICDAPI_NUPKG_RIDS:-linux-x64}
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -n 1)
 ensure_dotnet
 work=$(mktemp -d)
@@ -34,9 +41,9 @@ check() { # check NAME COMMAND...: one named check, its output shown on failure
 }
 
 # The package: what is in it, its metadata, and the csproj packing the same for `dotnet pack`.
-check "package layout and metadata ($(basename "$package"))" python3 - "$package" "$version" "$here/IcdApi.csproj" <<'PY'
+check "package layout and metadata ($(basename "$package"): $rids)" python3 - "$package" "$version" "$here/IcdApi.csproj" "$rids" <<'PY'
 import sys, zipfile, xml.etree.ElementTree as ET
-package, version, csproj = sys.argv[1:]
+package, version, csproj, rids = sys.argv[1:]
 z = zipfile.ZipFile(package)
 names = set(z.namelist())
 for name in ["IcdApi.nuspec", "[Content_Types].xml", "_rels/.rels", "README.md",
@@ -44,7 +51,19 @@ for name in ["IcdApi.nuspec", "[Content_Types].xml", "_rels/.rels", "README.md",
              "runtimes/linux-x64/native/libicdapi.so", "build/IcdApi.targets", "buildTransitive/IcdApi.targets"]:
     assert name in names, "missing " + name
 assert any(n.startswith("package/services/metadata/core-properties/") for n in names), "no core properties"
-assert z.read("runtimes/linux-x64/native/libicdapi.so")[:4] == b"\x7fELF", "the native library is no ELF file"
+# Each platform's library, of that platform: ELF of the machine (x86-64 62, AArch64 183) or a PE DLL.
+machines = {"x64": 62, "arm64": 183}
+natives = sorted(n for n in names if n.startswith("runtimes/"))
+for rid in rids.split():
+    library = "runtimes/%s/native/%s" % (rid, "icdapi.dll" if rid.startswith("win-") else "libicdapi.so")
+    assert library in names, "missing %s (the package has %s)" % (library, natives)
+    data = z.read(library)
+    if rid.startswith("win-"):
+        assert data[:2] == b"MZ" and b"PE\0\0" in data[:1024], library + " is no Windows DLL"
+    else:
+        assert data[:4] == b"\x7fELF", library + " is no ELF file"
+        assert int.from_bytes(data[18:20], "little") == machines[rid.rsplit("-", 1)[1]], library + ": another machine"
+assert len(natives) == len(rids.split()), "libraries of other platforms than %s: %s" % (rids, natives)
 assert z.read("lib/netstandard2.0/IcdApi.dll")[:2] == b"MZ", "IcdApi.dll is no assembly"
 assert b"IcdApi.nuspec" in z.read("_rels/.rels"), "_rels/.rels names no manifest"
 meta = ET.fromstring(z.read("IcdApi.nuspec")).find("{*}metadata")

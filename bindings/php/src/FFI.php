@@ -13,9 +13,12 @@ use FFI\CData;
  * FFI::scope() hands the declarations out without parsing anything; otherwise the PHP-ready header is parsed
  * with FFI::cdef() and the library loaded from the first of:
  *   1. the environment variable ICDAPI_LIB (a path to the shared library);
- *   2. lib/ inside this package (where an installed package keeps a copy of the library);
- *   3. target/release/ of the icdapi source tree, when this package is used from it;
- *   4. the bare file name, which lets the dynamic loader search (LD_LIBRARY_PATH, ld.so.cache, ...).
+ *   2. lib/<rid>/ inside this package, <rid> this platform's runtime identifier (linux-x64,
+ *      linux-arm64, linux-musl-x64, win-x64, osx-arm64, osx-x64; see runtimeIdentifier()): the
+ *      release package (icdapi-php-<version>.zip) carries one library per platform there;
+ *   3. lib/ inside this package (where a package made by hand keeps a copy of the library);
+ *   4. target/release/ of the icdapi source tree, when this package is used from it;
+ *   5. the bare file name, which lets the dynamic loader search (LD_LIBRARY_PATH, ld.so.cache, ...).
  *
  * @internal
  */
@@ -99,7 +102,7 @@ final class FFI
         }
         $name = self::libraryFileName();
         $package = dirname(__DIR__);
-        $candidates = [$package . '/lib/' . $name];
+        $candidates = [self::packageLibraryPath(), $package . '/lib/' . $name];
         if (is_file($package . '/../../include/icdapi.h')) { // bindings/php of the source tree
             $candidates[] = $package . '/../../target/release/' . $name;
         }
@@ -109,6 +112,63 @@ final class FFI
             }
         }
         return $name;
+    }
+
+    /**
+     * This platform's runtime identifier, as .NET names platforms and as the release package names
+     * its lib/<rid>/ folders: from the OS family (PHP_OS_FAMILY), the machine (php_uname('m'):
+     * x86_64, AMD64 on Windows, aarch64, arm64 on macOS) and, on Linux, the C library (glibc or
+     * musl, as on Alpine). A platform without a build still gets a name (e.g. linux-s390x,
+     * linux-musl-arm64), which the error then gives.
+     */
+    public static function runtimeIdentifier(string $osFamily, string $machine, string $cLibrary): string
+    {
+        $arch = match (strtolower($machine)) {
+            'x86_64', 'amd64', 'x64' => 'x64',
+            'aarch64', 'arm64', 'armv8', 'armv8l' => 'arm64',
+            default => strtolower($machine),
+        };
+        return match ($osFamily) {
+            'Windows' => "win-$arch",
+            'Darwin' => "osx-$arch",
+            'Linux' => $cLibrary === 'musl' ? "linux-musl-$arch" : "linux-$arch",
+            default => strtolower($osFamily) . "-$arch",
+        };
+    }
+
+    /** The runtime identifier of the platform this PHP runs on (see runtimeIdentifier()). */
+    public static function currentRuntimeIdentifier(): string
+    {
+        return self::runtimeIdentifier(PHP_OS_FAMILY, php_uname('m'), PHP_OS_FAMILY === 'Linux' ? self::linuxCLibrary() : '');
+    }
+
+    /** Where this package keeps the library for this platform: lib/<rid>/<file>. */
+    public static function packageLibraryPath(): string
+    {
+        return self::packageLibraryPathFor(PHP_OS_FAMILY, php_uname('m'), PHP_OS_FAMILY === 'Linux' ? self::linuxCLibrary() : '');
+    }
+
+    /** Where this package keeps the library of a platform: lib/<rid>/ and the file's name there. */
+    public static function packageLibraryPathFor(string $osFamily, string $machine, string $cLibrary): string
+    {
+        return dirname(__DIR__) . '/lib/' . self::runtimeIdentifier($osFamily, $machine, $cLibrary) . '/'
+            . self::libraryFileName($osFamily);
+    }
+
+    /**
+     * The C library this PHP is linked with on Linux: "musl" when musl's dynamic loader is mapped
+     * into the process (Alpine's ld-musl-*.so.1, which is also its libc), else "glibc". The maps
+     * are this process's own, so a musl installed beside glibc (Debian's musl-tools) does not count.
+     */
+    public static function linuxCLibrary(): string
+    {
+        $maps = @file_get_contents('/proc/self/maps');
+        if (is_string($maps) && $maps !== '') {
+            return preg_match('~/(ld-musl-[^/\s]*\.so\.1|libc\.musl-[^/\s]*\.so\.1)$~m', $maps) === 1 ? 'musl' : 'glibc';
+        }
+        // No /proc (a chroot): the loader this PHP binary asks for.
+        $binary = @file_get_contents(PHP_BINARY, false, null, 0, 4096);
+        return is_string($binary) && str_contains($binary, '/lib/ld-musl-') ? 'musl' : 'glibc';
     }
 
     /**
@@ -205,7 +265,8 @@ final class FFI
                 . ' to name the libicdapi.so you built (cargo build --release writes target/release/libicdapi.so) '
                 . 'or installed (make install: /usr/local/lib/libicdapi.so)' . ($fpm ? ', then reload php-fpm.' : '.');
         }
-        $package = dirname(__DIR__) . '/lib/' . self::libraryFileName();
+        // What this package looked for: the platform's name and the file it would hold.
+        $package = self::packageLibraryPath() . ' (this platform is ' . self::currentRuntimeIdentifier() . ')';
         if ($fpm) {
             return "icdapi: cannot load the native library \"$library\" ($why), and ICDAPI_LIB is not set in "
                 . "this PHP-FPM worker: php-fpm's default clear_env=yes gives workers an empty environment, so "
@@ -227,9 +288,9 @@ final class FFI
         return $header;
     }
 
-    private static function libraryFileName(): string
+    private static function libraryFileName(string $osFamily = PHP_OS_FAMILY): string
     {
-        return match (PHP_OS_FAMILY) {
+        return match ($osFamily) {
             'Windows' => 'icdapi.dll',
             'Darwin' => 'libicdapi.dylib',
             default => 'libicdapi.so',

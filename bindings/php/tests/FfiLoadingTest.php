@@ -108,7 +108,7 @@ final class FfiLoadingTest extends TestCase
         }
         $this->assertSame(0, $status, $stderr);
         $this->assertStringStartsWith('icdapi: cannot load the native library "libicdapi.so" (the dynamic loader did not find it)', $stdout);
-        $this->assertStringContainsString("Set the environment variable ICDAPI_LIB to the path of libicdapi.so, copy the library to $copy/lib/libicdapi.so", $stdout);
+        $this->assertStringContainsString("Set the environment variable ICDAPI_LIB to the path of libicdapi.so, copy the library to $copy/lib/linux-x64/libicdapi.so (this platform is linux-x64)", $stdout);
         $this->assertStringContainsString('make install, then ldconfig', $stdout);
         $this->assertStringNotContainsString('clear_env', $stdout);
     }

@@ -156,7 +156,7 @@ final class FpmTest extends TestCase
         $this->assertStringContainsString('"libicdapi.so" (the dynamic loader did not find it), and ICDAPI_LIB is not set in this PHP-FPM worker', $message);
         $this->assertStringContainsString('clear_env', $message);
         $this->assertStringContainsString('env[ICDAPI_LIB] = /path/to/libicdapi.so', $message);
-        $this->assertStringContainsString('/lib/libicdapi.so', $message, 'the package\'s lib/ is the other way');
+        $this->assertStringContainsString('/lib/linux-x64/libicdapi.so (this platform is linux-x64)', $message, 'the package\'s lib/<rid>/ is the other way');
         $this->assertStringNotContainsString('Set the environment variable', $message, 'no advice that a worker cannot follow');
     }
 
