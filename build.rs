@@ -4,8 +4,14 @@
 use std::path::PathBuf;
 
 /// The files that export C functions and types, in the order the header presents them.
-const FFI_SOURCES: &[&str] =
-    &["src/ffi/client.rs", "src/ffi/requests.rs", "src/ffi/batch.rs", "src/ffi/json.rs", "src/ffi/status.rs"];
+const FFI_SOURCES: &[&str] = &[
+    "src/ffi/client.rs",
+    "src/ffi/options.rs",
+    "src/ffi/requests.rs",
+    "src/ffi/batch.rs",
+    "src/ffi/json.rs",
+    "src/ffi/status.rs",
+];
 
 fn main() {
     let crate_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));

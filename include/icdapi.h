@@ -138,12 +138,12 @@ struct IcdClient *icd_client_new_local(const char *base_url);
  * Sets one option. Thread-safe, also while other threads use the client: calls already under
  * way finish with the settings they started with.
  *
- * Options (name: default; meaning):
+ * Options (name: default; meaning; icd_option_names lists the names):
  * - language: "en"; Accept-Language of every request (ar, zh, en, fr, es, ru, ...)
  * - release: "2026-01"; ICD-11 release used by the helpers (icd_search, icd_codeinfo,
  *   icd_autocode, icd_lookup, their _with forms, icd_entity_by_code). When a helper gets a 404
  *   and the API's list of releases (GET /icd/release/11/{linearization}, asked at most once per
- *   client, api_base, linearization and release) does not hold this one, the error, still
+ *   client, api_base, linearization and release, again after ten minutes) does not hold this one, the error, still
  *   ICD_ERR_HTTP 404, says so and names the releases served: `release "2026-01" is not served
  *   by http://localhost:8080 (it serves 2024-01): set the release option`. If the list cannot
  *   be had, the 404 is reported as it was.
@@ -167,7 +167,8 @@ struct IcdClient *icd_client_new_local(const char *base_url);
  *   and is another user's, readable by others, or a symlink; "" turns it off
  * - cache_dir: none; a directory (created 0700) where answers about fixed releases
  *   (/icd/release/11/{release}/..., /icd/release/10/{release}/...) are kept across runs,
- *   so that they are answered without the network; "" turns it off
+ *   so that they are answered without the network; refused (ICD_ERR_INVALID_ARGUMENT) unless
+ *   it is a directory this process can write to; "" turns it off
  * - cache_dir_max_bytes: "268435456"; bound of cache_dir (least recently used entries go first)
  * - icd10_release: "2019"; ICD-10 release used by icd_icd10 (2019, 2016, 2010, 2008; any
  *   non-empty release id is taken and percent-encoded into the path)
@@ -204,6 +205,15 @@ char *icd_client_get_option(struct IcdClient *client, const char *name);
  * next such client until it expires — so that a client per request costs one token per hour.
  */
 void icd_client_free(struct IcdClient *client);
+
+/**
+ * The names of every option icd_client_set_option takes, separated by commas, in the order of
+ * the documentation: "language,release,linearization,...". Bindings read it to check that they
+ * know every option (their tests fail when the library has one they lack a setter for); tools
+ * may list them. A static string owned by the library, never NULL, never freed. Thread-safe;
+ * leaves the last error untouched.
+ */
+const char *icd_option_names(void);
 
 /**
  * GET a path or URI and return the response body.

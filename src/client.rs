@@ -1,6 +1,6 @@
 //! The client: configuration, token, cache and transport put together. Safe Rust, no C here.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -53,6 +53,9 @@ pub struct Client {
     /// a call takes one snapshot at its start and works on it to the end.
     state: RwLock<Arc<State>>,
     cache: ResponseCache,
+    /// Unique in the process, never reused: what per-client memories kept elsewhere are keyed
+    /// by (`icd::release`).
+    id: u64,
 }
 
 /// The settings and what follows from them, consistent with each other: the connections of the
@@ -144,7 +147,9 @@ impl Client {
         let tokens = TokenSlot::for_config(&config, credentials.as_ref());
         let cache = ResponseCache::new(config.cache_entries);
         let state = State { config: Arc::new(config), connections, tokens, disk: None };
-        Ok(Client { credentials, cache, state: RwLock::new(Arc::new(state)) })
+        static IDS: AtomicU64 = AtomicU64::new(0);
+        let id = IDS.fetch_add(1, Ordering::Relaxed);
+        Ok(Client { credentials, cache, state: RwLock::new(Arc::new(state)), id })
     }
 
     /// A snapshot of the current settings.
@@ -152,12 +157,17 @@ impl Client {
         self.state.read().config.clone()
     }
 
+    /// The client's id, unique in the process.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
     /// A snapshot of everything a call depends on: a call takes one, at its start.
     pub(crate) fn snapshot(&self) -> Arc<State> {
         self.state.read().clone()
     }
 
-    /// Sets one option (see the README's table). Safe while other threads make calls: they see
+    /// Sets one option (see the table in docs/reference.md). Safe while other threads make calls: they see
     /// the change from their next call on.
     pub fn set_option(&self, name: &str, value: &str) -> Result<()> {
         let mut current = self.state.write();

@@ -12,29 +12,6 @@ use crate::http::url::{shorten, BaseUrl};
 pub const DEFAULT_API_BASE: &str = "https://id.who.int";
 pub const DEFAULT_TOKEN_ENDPOINT: &str = "https://icdaccessmanagement.who.int/connect/token";
 
-/// Every option name `set_option` accepts, for error messages and documentation.
-pub const OPTION_NAMES: &[&str] = &[
-    "language",
-    "release",
-    "linearization",
-    "api_version",
-    "api_base",
-    "token_endpoint",
-    "timeout_ms",
-    "max_retries",
-    "cache_entries",
-    "max_response_bytes",
-    "user_agent",
-    "proxy",
-    "ca_file",
-    "log",
-    "concurrency",
-    "token_cache_file",
-    "cache_dir",
-    "cache_dir_max_bytes",
-    "icd10_release",
-];
-
 /// The request headers that only change with an option, parsed once per change rather than once
 /// per request.
 #[derive(Debug, Clone)]
@@ -105,7 +82,6 @@ pub enum Effect {
 
 impl Config {
     pub fn new(api_base: BaseUrl, token_endpoint: Option<BaseUrl>) -> Config {
-        const USER_AGENT: &str = concat!("icdapi/", env!("CARGO_PKG_VERSION"));
         Config {
             language: "en".into(),
             release: "2026-01".into(),
@@ -151,165 +127,324 @@ impl Config {
 
     /// Applies one option; on error `self` is unchanged.
     pub fn set(&mut self, name: &str, value: &str) -> Result<Effect> {
-        let effect = self.set_field(name, value)?;
+        let option = find(name)?;
+        let effect = (option.set)(self, value).map_err(|refused| match refused {
+            Refused::Because(why) => {
+                Error::invalid_argument(format!("bad value \"{}\" for option {name}: {why}", shorten(value, 100)))
+            }
+            Refused::Error(error) => error,
+        })?;
         if matches!(name, "language" | "api_version" | "user_agent") {
             self.headers = FixedHeaders::new(&self.language, &self.api_version, &self.user_agent);
         }
         Ok(effect)
     }
 
-    fn set_field(&mut self, name: &str, value: &str) -> Result<Effect> {
-        let bad = |why: &str| {
-            Error::invalid_argument(format!("bad value \"{}\" for option {name}: {why}", shorten(value, 100)))
-        };
-        match name {
-            // BCP 47 shape: letters, digits and '-' ("en", "zh", "pt-BR"); it goes into a header.
-            "language" => {
-                self.language =
-                    word(value, 35, b'-').ok_or_else(|| bad("expected a language tag such as en, fr, zh or pt-BR"))?
-            }
-            // It goes into paths.
-            "release" => {
-                self.release = word(value, 32, b'-')
-                    .ok_or_else(|| bad("expected an ICD-11 release id such as 2026-01 or 2024-01"))?
-            }
-            "linearization" => {
-                if value != "mms" && value != "icf" {
-                    return Err(bad("expected mms or icf"));
-                }
-                self.linearization = value.to_owned();
-            }
-            "api_version" => {
-                self.api_version = word(value, 16, b'.').ok_or_else(|| bad("expected a version such as v2"))?
-            }
-            "api_base" => {
-                let base = BaseUrl::parse(value, "api_base")?;
-                self.api_base = if self.is_cloud() { base.require_secure("api_base")? } else { base };
-                return Ok(Effect::Endpoint);
-            }
-            "token_endpoint" => {
-                if !self.is_cloud() {
-                    return Err(Error::invalid_argument(
-                        "option token_endpoint applies only to a cloud client (icd_client_new): \
-                         a local deployment needs no token",
-                    ));
-                }
-                self.token_endpoint = Some(BaseUrl::parse(value, "token_endpoint")?.require_secure("token_endpoint")?);
-                return Ok(Effect::Endpoint);
-            }
-            "timeout_ms" => {
-                let ms = parse_number(value, 1, 24 * 3600 * 1000).map_err(|why| bad(&why))?;
-                self.timeout = Duration::from_millis(ms);
-            }
-            "max_retries" => self.max_retries = parse_number(value, 0, 10).map_err(|why| bad(&why))? as u32,
-            "cache_entries" => {
-                self.cache_entries = parse_number(value, 0, 10_000_000).map_err(|why| bad(&why))? as usize;
-                return Ok(Effect::CacheSize);
-            }
-            "max_response_bytes" => {
-                self.max_response_bytes = parse_number(value, 1024, 1 << 40).map_err(|why| bad(&why))?;
-            }
-            "user_agent" => {
-                if value.is_empty() || value.len() > 256 || !value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
-                    return Err(bad("expected 1 to 256 printable ASCII characters"));
-                }
-                self.user_agent = value.to_owned();
-            }
-            "proxy" => {
-                self.proxy = match value {
-                    "" => ProxySetting::FromEnvironment,
-                    "none" => ProxySetting::Direct,
-                    _ => {
-                        let url = BaseUrl::parse(value, "proxy")?;
-                        if url.is_https() {
-                            return Err(bad("expected http://host:port (the proxy tunnels TLS with CONNECT)"));
-                        }
-                        ProxySetting::Via(url.as_url())
-                    }
-                };
-                return Ok(Effect::Transport);
-            }
-            "ca_file" => {
-                self.ca_file = match value {
-                    "" => None,
-                    path => Some(PathBuf::from(path)),
-                };
-                return Ok(Effect::Transport);
-            }
-            "log" => {
-                self.log = match value {
-                    "debug" | "1" | "on" | "true" => true,
-                    "off" | "0" | "false" | "" => false,
-                    _ => return Err(bad("expected debug or off")),
-                };
-            }
-            "concurrency" => self.concurrency = parse_number(value, 1, 64).map_err(|why| bad(&why))? as usize,
-            "token_cache_file" => {
-                if !self.is_cloud() {
-                    return Err(Error::invalid_argument(
-                        "option token_cache_file applies only to a cloud client: a local deployment has no token",
-                    ));
-                }
-                self.token_cache_file = match value {
-                    "" => None,
-                    path => {
-                        crate::token::file::validate(std::path::Path::new(path))?;
-                        Some(PathBuf::from(path))
-                    }
-                };
-            }
-            "cache_dir" => {
-                self.cache_dir = (!value.is_empty()).then(|| PathBuf::from(value));
-                return Ok(Effect::DiskCache);
-            }
-            "cache_dir_max_bytes" => {
-                self.cache_dir_max_bytes = parse_number(value, 65536, 1 << 50).map_err(|why| bad(&why))?;
-                return Ok(Effect::DiskCache);
-            }
-            // Any release id is taken (WHO adds them); it is percent-encoded into the path.
-            "icd10_release" => {
-                if value.trim().is_empty() || value.len() > 64 || value.chars().any(char::is_control) {
-                    return Err(bad("expected an ICD-10 release id such as 2019, 2016, 2010 or 2008"));
-                }
-                self.icd10_release = value.to_owned();
-            }
-            _ => return Err(unknown_option(name)),
-        }
-        Ok(Effect::None)
-    }
-
     /// The current value of an option as text, in the form `set` takes: what is not set reads
     /// as "" (proxy, ca_file, token_cache_file, cache_dir, and token_endpoint of a local client).
     /// The credentials are not options: they can never be read back.
     pub fn get(&self, name: &str) -> Result<String> {
-        let path = |path: &Option<PathBuf>| path.as_ref().map_or(String::new(), |p| p.to_string_lossy().into_owned());
-        Ok(match name {
-            "language" => self.language.clone(),
-            "release" => self.release.clone(),
-            "linearization" => self.linearization.clone(),
-            "api_version" => self.api_version.clone(),
-            "api_base" => self.api_base.as_url(),
-            "token_endpoint" => self.token_endpoint.as_ref().map_or(String::new(), BaseUrl::as_url),
-            "timeout_ms" => self.timeout.as_millis().to_string(),
-            "max_retries" => self.max_retries.to_string(),
-            "cache_entries" => self.cache_entries.to_string(),
-            "max_response_bytes" => self.max_response_bytes.to_string(),
-            "user_agent" => self.user_agent.clone(),
-            "proxy" => match &self.proxy {
-                ProxySetting::FromEnvironment => String::new(),
-                ProxySetting::Direct => "none".to_owned(),
-                ProxySetting::Via(url) => url.clone(),
-            },
-            "ca_file" => path(&self.ca_file),
-            "log" => (if self.log { "debug" } else { "off" }).to_owned(),
-            "concurrency" => self.concurrency.to_string(),
-            "token_cache_file" => path(&self.token_cache_file),
-            "cache_dir" => path(&self.cache_dir),
-            "cache_dir_max_bytes" => self.cache_dir_max_bytes.to_string(),
-            "icd10_release" => self.icd10_release.clone(),
-            _ => return Err(unknown_option(name)),
-        })
+        Ok((find(name)?.get)(self))
     }
+}
+
+/// One option: its name, its default as `get` reads it back on a new cloud client, what it
+/// means (one line, for documentation), and how it is set and read. `set` may change only
+/// `Config` fields and says what else must follow (`Effect`); on a refusal it must leave the
+/// configuration as it was.
+pub struct OptionSpec {
+    pub name: &'static str,
+    pub default: &'static str,
+    pub doc: &'static str,
+    set: fn(&mut Config, &str) -> std::result::Result<Effect, Refused>,
+    get: fn(&Config) -> String,
+}
+
+/// Why `set` refused a value: `Because` becomes "bad value "v" for option name: why".
+enum Refused {
+    Because(String),
+    Error(Error),
+}
+
+impl From<Error> for Refused {
+    fn from(error: Error) -> Refused {
+        Refused::Error(error)
+    }
+}
+
+fn because(why: &str) -> Refused {
+    Refused::Because(why.to_owned())
+}
+
+const USER_AGENT: &str = concat!("icdapi/", env!("CARGO_PKG_VERSION"));
+
+/// Every option, in the order of the documentation. To add one: a field in `Config` (and its
+/// default in `Config::new`), and a row here; `set`, `get`, the list of names (`OPTION_NAMES`,
+/// `icd_option_names`) and the bindings' checks follow from the row.
+pub const OPTIONS: &[OptionSpec] = &[
+    OptionSpec {
+        name: "language",
+        default: "en",
+        doc: "Accept-Language of every request (ar, zh, en, fr, es, ru, ...)",
+        // BCP 47 shape: letters, digits and '-' ("en", "zh", "pt-BR"); it goes into a header.
+        set: |c, v| {
+            c.language =
+                word(v, 35, b'-').ok_or_else(|| because("expected a language tag such as en, fr, zh or pt-BR"))?;
+            Ok(Effect::None)
+        },
+        get: |c| c.language.clone(),
+    },
+    OptionSpec {
+        name: "release",
+        default: "2026-01",
+        doc: "the ICD-11 release of the helpers",
+        // It goes into paths.
+        set: |c, v| {
+            c.release =
+                word(v, 32, b'-').ok_or_else(|| because("expected an ICD-11 release id such as 2026-01 or 2024-01"))?;
+            Ok(Effect::None)
+        },
+        get: |c| c.release.clone(),
+    },
+    OptionSpec {
+        name: "linearization",
+        default: "mms",
+        doc: "mms or icf",
+        set: |c, v| {
+            if v != "mms" && v != "icf" {
+                return Err(because("expected mms or icf"));
+            }
+            c.linearization = v.to_owned();
+            Ok(Effect::None)
+        },
+        get: |c| c.linearization.clone(),
+    },
+    OptionSpec {
+        name: "api_version",
+        default: "v2",
+        doc: "the API-Version header",
+        set: |c, v| {
+            c.api_version = word(v, 16, b'.').ok_or_else(|| because("expected a version such as v2"))?;
+            Ok(Effect::None)
+        },
+        get: |c| c.api_version.clone(),
+    },
+    OptionSpec {
+        name: "api_base",
+        default: DEFAULT_API_BASE,
+        doc: "where requests go (https only on a cloud client, unless loopback)",
+        set: |c, v| {
+            let base = BaseUrl::parse(v, "api_base")?;
+            c.api_base = if c.is_cloud() { base.require_secure("api_base")? } else { base };
+            Ok(Effect::Endpoint)
+        },
+        get: |c| c.api_base.as_url(),
+    },
+    OptionSpec {
+        name: "token_endpoint",
+        default: DEFAULT_TOKEN_ENDPOINT,
+        doc: "where the token comes from (cloud clients only)",
+        set: |c, v| {
+            if !c.is_cloud() {
+                return Err(Refused::Error(Error::invalid_argument(
+                    "option token_endpoint applies only to a cloud client (icd_client_new): \
+                     a local deployment needs no token",
+                )));
+            }
+            c.token_endpoint = Some(BaseUrl::parse(v, "token_endpoint")?.require_secure("token_endpoint")?);
+            Ok(Effect::Endpoint)
+        },
+        get: |c| c.token_endpoint.as_ref().map_or(String::new(), BaseUrl::as_url),
+    },
+    OptionSpec {
+        name: "timeout_ms",
+        default: "30000",
+        doc: "deadline of one whole call, retries and token fetch included (1 to 86400000)",
+        set: |c, v| {
+            c.timeout = Duration::from_millis(number(v, 1, 24 * 3600 * 1000)?);
+            Ok(Effect::None)
+        },
+        get: |c| c.timeout.as_millis().to_string(),
+    },
+    OptionSpec {
+        name: "max_retries",
+        default: "2",
+        doc: "retries of 429, 500, 502, 503, 504 and cut connections (0 to 10)",
+        set: |c, v| {
+            c.max_retries = number(v, 0, 10)? as u32;
+            Ok(Effect::None)
+        },
+        get: |c| c.max_retries.to_string(),
+    },
+    OptionSpec {
+        name: "cache_entries",
+        default: "1024",
+        doc: "in-memory response cache size, 0 disables it",
+        set: |c, v| {
+            c.cache_entries = number(v, 0, 10_000_000)? as usize;
+            Ok(Effect::CacheSize)
+        },
+        get: |c| c.cache_entries.to_string(),
+    },
+    OptionSpec {
+        name: "max_response_bytes",
+        default: "33554432",
+        doc: "larger bodies fail with ICD_ERR_NETWORK (1024 to 2^40)",
+        set: |c, v| {
+            c.max_response_bytes = number(v, 1024, 1 << 40)?;
+            Ok(Effect::None)
+        },
+        get: |c| c.max_response_bytes.to_string(),
+    },
+    OptionSpec {
+        name: "user_agent",
+        default: USER_AGENT,
+        doc: "the User-Agent header (1 to 256 printable ASCII characters)",
+        set: |c, v| {
+            if v.is_empty() || v.len() > 256 || !v.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+                return Err(because("expected 1 to 256 printable ASCII characters"));
+            }
+            c.user_agent = v.to_owned();
+            Ok(Effect::None)
+        },
+        get: |c| c.user_agent.clone(),
+    },
+    OptionSpec {
+        name: "proxy",
+        default: "",
+        doc: "\"\": HTTPS_PROXY/ALL_PROXY when set; http://host:port; none: direct",
+        set: |c, v| {
+            c.proxy = match v {
+                "" => ProxySetting::FromEnvironment,
+                "none" => ProxySetting::Direct,
+                _ => {
+                    let url = BaseUrl::parse(v, "proxy")?;
+                    if url.is_https() {
+                        return Err(because("expected http://host:port (the proxy tunnels TLS with CONNECT)"));
+                    }
+                    ProxySetting::Via(url.as_url())
+                }
+            };
+            Ok(Effect::Transport)
+        },
+        get: |c| match &c.proxy {
+            ProxySetting::FromEnvironment => String::new(),
+            ProxySetting::Direct => "none".to_owned(),
+            ProxySetting::Via(url) => url.clone(),
+        },
+    },
+    OptionSpec {
+        name: "ca_file",
+        default: "",
+        doc: "a PEM bundle to trust instead of the system's certificate store",
+        set: |c, v| {
+            c.ca_file = (!v.is_empty()).then(|| PathBuf::from(v));
+            Ok(Effect::Transport)
+        },
+        get: |c| path_text(&c.ca_file),
+    },
+    OptionSpec {
+        name: "log",
+        default: "off",
+        doc: "debug: one line per request, retry and token fetch on stderr (no secrets); off",
+        set: |c, v| {
+            c.log = match v {
+                "debug" | "1" | "on" | "true" => true,
+                "off" | "0" | "false" | "" => false,
+                _ => return Err(because("expected debug or off")),
+            };
+            Ok(Effect::None)
+        },
+        get: |c| (if c.log { "debug" } else { "off" }).to_owned(),
+    },
+    OptionSpec {
+        name: "concurrency",
+        default: "16",
+        doc: "requests in flight at once in a batch (1 to 64)",
+        set: |c, v| {
+            c.concurrency = number(v, 1, 64)? as usize;
+            Ok(Effect::None)
+        },
+        get: |c| c.concurrency.to_string(),
+    },
+    OptionSpec {
+        name: "token_cache_file",
+        default: "",
+        doc: "a file where processes with the same credentials share the token (cloud clients only)",
+        set: |c, v| {
+            if !c.is_cloud() {
+                return Err(Refused::Error(Error::invalid_argument(
+                    "option token_cache_file applies only to a cloud client: a local deployment has no token",
+                )));
+            }
+            c.token_cache_file = match v {
+                "" => None,
+                path => {
+                    crate::token::file::validate(std::path::Path::new(path))?;
+                    Some(PathBuf::from(path))
+                }
+            };
+            Ok(Effect::None)
+        },
+        get: |c| path_text(&c.token_cache_file),
+    },
+    OptionSpec {
+        name: "cache_dir",
+        default: "",
+        doc: "a directory where answers about fixed releases are kept across runs",
+        set: |c, v| {
+            c.cache_dir = (!v.is_empty()).then(|| PathBuf::from(v));
+            Ok(Effect::DiskCache)
+        },
+        get: |c| path_text(&c.cache_dir),
+    },
+    OptionSpec {
+        name: "cache_dir_max_bytes",
+        default: "268435456",
+        doc: "bound of cache_dir, least recently used entries go first (65536 to 2^50)",
+        set: |c, v| {
+            c.cache_dir_max_bytes = number(v, 65536, 1 << 50)?;
+            Ok(Effect::DiskCache)
+        },
+        get: |c| c.cache_dir_max_bytes.to_string(),
+    },
+    OptionSpec {
+        name: "icd10_release",
+        default: "2019",
+        doc: "the ICD-10 release of icd10 (2019, 2016, 2010, 2008, ...)",
+        // Any release id is taken (WHO adds them); it is percent-encoded into the path.
+        set: |c, v| {
+            if v.trim().is_empty() || v.len() > 64 || v.chars().any(char::is_control) {
+                return Err(because("expected an ICD-10 release id such as 2019, 2016, 2010 or 2008"));
+            }
+            c.icd10_release = v.to_owned();
+            Ok(Effect::None)
+        },
+        get: |c| c.icd10_release.clone(),
+    },
+];
+
+/// Every option name `set_option` accepts, in the table's order.
+pub const OPTION_NAMES: &[&str] = &{
+    let mut names = [""; OPTIONS.len()];
+    let mut i = 0;
+    while i < OPTIONS.len() {
+        names[i] = OPTIONS[i].name;
+        i += 1;
+    }
+    names
+};
+
+fn find(name: &str) -> Result<&'static OptionSpec> {
+    OPTIONS.iter().find(|option| option.name == name).ok_or_else(|| unknown_option(name))
+}
+
+fn path_text(path: &Option<PathBuf>) -> String {
+    path.as_ref().map_or(String::new(), |p| p.to_string_lossy().into_owned())
+}
+
+fn number(value: &str, min: u64, max: u64) -> std::result::Result<u64, Refused> {
+    parse_number(value, min, max).map_err(Refused::Because)
 }
 
 fn unknown_option(name: &str) -> Error {
@@ -376,6 +511,22 @@ mod tests {
                 assert_eq!(now, before, "a refused {name} leaves the option as it was");
             }
         }
+    }
+
+    /// The table's defaults are what a new cloud client reads back, and every name is there once.
+    #[test]
+    fn the_tables_defaults_are_the_configs() {
+        let config = config();
+        for option in OPTIONS {
+            assert_eq!(config.get(option.name).unwrap(), option.default, "{}", option.name);
+            assert!(!option.doc.is_empty(), "{}", option.name);
+        }
+        let mut names = OPTION_NAMES.to_vec();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), OPTIONS.len(), "each name once");
+        let error = config.get("no_such_option").unwrap_err();
+        assert!(error.message().contains(&OPTION_NAMES.join(", ")), "{}", error.message());
     }
 
     #[test]

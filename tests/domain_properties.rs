@@ -4,8 +4,9 @@
 use std::ffi::CString;
 
 use icdapi::ffi::*;
+use icdapi::fuzzing::encode_query;
 use icdapi::json::{lookup, Document, Pointer};
-use icdapi::{encode_query, ErrorKind};
+use icdapi::ErrorKind;
 use percent_encoding::percent_decode_str;
 use proptest::prelude::*;
 use serde_json::{json, Value};

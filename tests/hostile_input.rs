@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use icdapi::ffi::*;
-use icdapi::{encode_component, normalize_raw, BaseUrl, OPTION_NAMES};
+use icdapi::fuzzing::{encode_component, normalize_raw};
+use icdapi::{BaseUrl, OPTION_NAMES};
 use percent_encoding::percent_decode_str;
 use proptest::prelude::*;
 

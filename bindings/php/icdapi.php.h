@@ -38,6 +38,8 @@ char *icd_client_get_option(struct IcdClient *client, const char *name);
 
 void icd_client_free(struct IcdClient *client);
 
+const char *icd_option_names(void);
+
 char *icd_get(struct IcdClient *client, const char *path_or_uri);
 
 char *icd_post(struct IcdClient *client,

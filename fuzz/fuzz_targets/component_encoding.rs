@@ -5,7 +5,7 @@
 //! '/', '#', '%', '+' and spaces arrive as data), and decodes back to the input.
 #![no_main]
 
-use icdapi::encode_component;
+use icdapi::fuzzing::encode_component;
 use libfuzzer_sys::fuzz_target;
 use percent_encoding::percent_decode_str;
 

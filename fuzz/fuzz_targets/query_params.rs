@@ -6,8 +6,7 @@
 //! given, in order; appended to a URL, it follows the URL's own query with one '?' or '&'.
 #![no_main]
 
-use icdapi::encode_query;
-use icdapi::fuzzing::{append_to_url, validate_params};
+use icdapi::fuzzing::{append_to_url, encode_query, validate_params};
 use libfuzzer_sys::fuzz_target;
 use percent_encoding::percent_decode_str;
 

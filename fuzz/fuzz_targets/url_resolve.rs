@@ -7,8 +7,8 @@
 //! idempotent and, without '%' in its input, decodes back to its input.
 #![no_main]
 
-use icdapi::fuzzing::is_fixed_release;
-use icdapi::{normalize_raw, BaseUrl};
+use icdapi::fuzzing::{is_fixed_release, normalize_raw};
+use icdapi::BaseUrl;
 use libfuzzer_sys::fuzz_target;
 use percent_encoding::percent_decode_str;
 

@@ -20,12 +20,14 @@ mod batch;
 mod client;
 mod json;
 mod last_error;
+mod options;
 mod requests;
 mod status;
 
 pub use batch::*;
 pub use client::*;
 pub use json::*;
+pub use options::*;
 pub use requests::*;
 pub use status::*;
 

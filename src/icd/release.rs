@@ -15,8 +15,9 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::http::transport::Method;
 use crate::Client;
 
-/// (api_base, linearization, release): what one question is about.
-type Question = (String, String, String);
+/// (the asking client's id, api_base, linearization, release): what one question is about. Each
+/// client asks for itself (another client may talk to a changed API), once.
+type Question = (u64, String, String, String);
 /// When it was asked, and the releases the API listed (None when asking failed). Filled once.
 type Answer = Arc<OnceLock<(Instant, Option<Vec<String>>)>>;
 
@@ -24,8 +25,8 @@ type Answer = Arc<OnceLock<(Instant, Option<Vec<String>>)>>;
 /// long-running process sees a release added, or an API that came back, within this time.
 const ANSWER_LIFETIME: Duration = Duration::from_secs(600);
 
-/// The releases served, per question: asked at most once each in the process (what an API
-/// serves is the same for every client of it).
+/// The releases served, per question: asked at most once each (kept here, not in `Client`; a
+/// dropped client's answers go when they expire).
 static ASKED: LazyLock<Mutex<HashMap<Question, Answer>>> = LazyLock::new(Default::default);
 
 impl Client {
@@ -37,7 +38,7 @@ impl Client {
         }
         let config = &state.config;
         let base = config.api_base.as_url();
-        let key = (base.clone(), config.linearization.clone(), config.release.clone());
+        let key = (self.id(), base.clone(), config.linearization.clone(), config.release.clone());
         let cell = {
             let mut asked = ASKED.lock();
             let now = Instant::now();

@@ -330,6 +330,8 @@ int main(void) {
 
     /* The header and the library agree. */
     check(strcmp(icd_version(), ICDAPI_VERSION) == 0, "icd_version() equals ICDAPI_VERSION");
+    check(strncmp(icd_option_names(), "language,release,", 17) == 0 && strstr(icd_option_names(), ",concurrency,") != NULL,
+          "icd_option_names() lists the options, comma-separated");
 
     /* Credentials and endpoints from the environment. */
     client = icd_client_new(NULL, NULL);

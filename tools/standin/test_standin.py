@@ -350,6 +350,23 @@ class CloudTest(StandinCase):
         self.assertEqual(self.api("/icd/release/10", token)[0], 200)
         self.assertGreaterEqual(time.monotonic() - started, 0.3)
 
+    def test_fault_echo_delay_and_any_token(self):
+        self.admin("POST", "fault", {"match": "/connect/token", "kind": "echo", "status": 502, "delay_ms": 300})
+        started = time.monotonic()
+        status, _, data = self.request("POST", "/connect/token", FORM, TOKEN_FORM)
+        self.assertGreaterEqual(time.monotonic() - started, 0.3)
+        self.assertEqual(status, 502)
+        text = data.decode("utf-8")
+        self.assertTrue(text.startswith("POST /connect/token\n"), text)
+        self.assertIn(TOKEN_FORM, text)
+        # any_token: the API takes a token it never issued (and the log shows which).
+        self.assertEqual(self.api("/icd/release/10", "made-up")[0], 401)
+        self.admin("POST", "config", {"any_token": True, "expires_in": 3600.5})
+        self.assertEqual(self.api("/icd/release/10", "made-up")[0], 200)
+        self.assertEqual(self.admin("GET", "log")["requests"][-1]["headers"]["authorization"], "Bearer made-up")
+        status, _, data = self.request("POST", "/connect/token", FORM, TOKEN_FORM)
+        self.assertEqual(json.loads(data)["expires_in"], 3600.5)
+
     def test_log_records_headers_and_keep_alive(self):
         token = self.get_token()
         conn = self.connection()

@@ -227,6 +227,10 @@ namespace IcdApi
         /// <summary>Returns a static string: never freed.</summary>
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern IntPtr icd_version();
+
+        /// <summary>Returns a static string of comma-separated names: never freed.</summary>
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr icd_option_names();
     }
 
     /// <summary>

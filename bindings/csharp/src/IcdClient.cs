@@ -18,8 +18,9 @@ namespace IcdApi
     /// Pointers, JSON-LD titles as their text), or with the JSON library of your choice.</para>
     /// <para>Thread-safety: one client may be shared by any number of threads, for requests and
     /// setters alike; they share one token, one connection pool and one response cache. Create one
-    /// client per application, not one per request (clients of a process with the same credentials
-    /// share their token anyway, but each has its own connections and response cache). <see cref="Dispose"/> is safe to call while
+    /// client per application, not one per request: clients of a process with the same credentials
+    /// share their token, and clients with the same transport settings (ca_file, proxy) share one
+    /// pool of kept-alive connections, but each client has its own response cache. <see cref="Dispose"/> is safe to call while
     /// other threads are still in a call: the native client is freed when the last of those calls
     /// returns, and every later call throws <see cref="ObjectDisposedException"/>.</para>
     /// <para>Errors: a failed call throws <see cref="IcdException"/>; a null argument throws
@@ -50,6 +51,19 @@ namespace IcdApi
             {
                 Loader.EnsureLoaded();
                 return Utf8.Decode(Native.icd_version());
+            }
+        }
+
+        /// <summary>The name of every option the native library takes (<see cref="SetOption"/>),
+        /// in the order of its documentation: "language", "release", ... Each has a typed setter
+        /// here too (<see cref="SetLanguage"/>, ...; timeout_ms is <see cref="SetTimeout"/>).</summary>
+        /// <exception cref="DllNotFoundException">The native library icdapi cannot be found.</exception>
+        public static IReadOnlyList<string> OptionNames
+        {
+            get
+            {
+                Loader.EnsureLoaded();
+                return Utf8.Decode(Native.icd_option_names()).Split(',');
             }
         }
 
@@ -315,7 +329,7 @@ namespace IcdApi
         }
 
         /// <summary>GETs many paths or URIs concurrently — at most <see cref="SetConcurrency"/> at
-        /// a time, 8 by default — and returns every answer in order. One failed item does not fail
+        /// a time, 16 by default — and returns every answer in order. One failed item does not fail
         /// the others, nor the call: look at each item's <see cref="IcdBatchItem.Status"/>.</summary>
         /// <param name="pathsOrUris">Paths or URIs, each as for <see cref="Get(string)"/>. An element that
         /// is null, or that C cannot receive intact (a NUL character, a lone surrogate), is not
@@ -565,7 +579,7 @@ namespace IcdApi
         public void SetLog(bool enabled) =>
             SetTyped(nameof(SetLog), "log", enabled ? "debug" : "off", nameof(enabled), enabled ? "true" : "false");
 
-        /// <summary>How many items of <see cref="GetMany"/> are in flight at once: 1 to 64, 8 by
+        /// <summary>How many items of <see cref="GetMany"/> are in flight at once: 1 to 64, 16 by
         /// default.</summary>
         /// <param name="concurrency">The number of concurrent requests of one batch.</param>
         public void SetConcurrency(int concurrency) =>

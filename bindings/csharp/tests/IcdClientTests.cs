@@ -114,6 +114,34 @@ namespace IcdApi.Tests
             }
         }
 
+        // ---- Options of the library -----------------------------------------------------------
+
+        /// Every option of the native library has a typed setter (Set + its name in PascalCase;
+        /// timeout_ms takes a TimeSpan): a new option in the library fails this test until the
+        /// binding has one.
+        [Test]
+        public void EveryOptionOfTheLibraryHasATypedSetter()
+        {
+            IReadOnlyList<string> names = IcdClient.OptionNames;
+            Assert.True(names.Count >= 19 && names[0] == "language", "option names: " + string.Join(",", names));
+            var renamed = new Dictionary<string, string> { { "timeout_ms", "SetTimeout" } };
+            var missing = new List<string>();
+            foreach (string name in names)
+            {
+                string setter;
+                if (!renamed.TryGetValue(name, out setter))
+                {
+                    setter = "Set" + string.Concat(name.Split('_').Select(w => char.ToUpperInvariant(w[0]) + w.Substring(1)));
+                }
+                MethodInfo method = typeof(IcdClient).GetMethod(setter, BindingFlags.Public | BindingFlags.Instance);
+                if (method == null || method.GetParameters().Length != 1)
+                {
+                    missing.Add(name + " (" + setter + ")");
+                }
+            }
+            Assert.Equal("", string.Join(", ", missing), "options without a typed setter in IcdClient");
+        }
+
         // ---- Requests ---------------------------------------------------------------------------
 
         [Test]

@@ -100,6 +100,18 @@ final class Client
         return FFI::instance()->icd_version();
     }
 
+    /**
+     * The name of every option the native library takes (setOption()), in the order of its
+     * documentation: ['language', 'release', ...]. Each has a typed setter here too
+     * (setLanguage(), ..., setTimeoutMs()).
+     *
+     * @return list<string>
+     */
+    public static function optionNames(): array
+    {
+        return explode(',', FFI::instance()->icd_option_names());
+    }
+
     public function __destruct()
     {
         $this->close();
@@ -214,7 +226,7 @@ final class Client
     // ---- many requests at once ------------------------------------------------------------
 
     /**
-     * GETs many paths or URIs concurrently (at most setConcurrency() at a time, 8 by default), with
+     * GETs many paths or URIs concurrently (at most setConcurrency() at a time, 16 by default), with
      * one token, the client's connections and its caches, and returns every answer: in the order
      * and with the keys of $pathsOrUris, one ['body' => ?string, 'status' => int,
      * 'http_status' => int] each. 'status' is IcdException::OK or the item's failure (a constant
@@ -328,10 +340,10 @@ final class Client
     // ---- options --------------------------------------------------------------------------
 
     /**
-     * Sets one option by its name (see the library's header for the table): language, release,
-     * linearization, api_version, api_base, token_endpoint, timeout_ms, max_retries,
-     * cache_entries, max_response_bytes, user_agent, proxy, ca_file, log, concurrency,
-     * token_cache_file, cache_dir, cache_dir_max_bytes, icd10_release.
+     * Sets one option by its name (see the library's header for the table; optionNames() lists
+     * them): language, release, linearization, api_version, api_base, token_endpoint, timeout_ms,
+     * max_retries, cache_entries, max_response_bytes, user_agent, proxy, ca_file, log,
+     * concurrency, token_cache_file, cache_dir, cache_dir_max_bytes, icd10_release.
      *
      * @throws IcdException INVALID_ARGUMENT for an unknown name or a bad value; the option is then unchanged
      */

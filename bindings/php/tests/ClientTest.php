@@ -16,6 +16,26 @@ final class ClientTest extends StandInTestCase
 
     // ---- the request methods, raw and decoded ---------------------------------------------
 
+    /**
+     * Every option of the native library has a typed setter (set + its name in camelCase): a new
+     * option in the library fails this test until the binding has one.
+     */
+    public function testEveryOptionOfTheLibraryHasATypedSetter(): void
+    {
+        $names = Client::optionNames();
+        $this->assertGreaterThanOrEqual(19, count($names));
+        $this->assertSame('language', $names[0]);
+        $missing = [];
+        foreach ($names as $name) {
+            $setter = 'set' . str_replace('_', '', ucwords($name, '_'));
+            $method = method_exists(Client::class, $setter) ? new \ReflectionMethod(Client::class, $setter) : null;
+            if ($method === null || !$method->isPublic() || $method->getNumberOfParameters() !== 1) {
+                $missing[] = "$name ($setter)";
+            }
+        }
+        $this->assertSame([], $missing, 'options without a typed setter in IcdApi\Client');
+    }
+
     public function testSearchRawAndArray(): void
     {
         $raw = $this->client->search('cholera');

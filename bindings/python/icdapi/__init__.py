@@ -10,11 +10,17 @@ One token for every thread and call, kept-alive connections, retries, a response
 :class:`icdapi.IcdError` with a :class:`icdapi.Status`. See bindings/python/README.md.
 """
 
+from typing import Tuple
+
 from ._client import JSON, Client
 from ._errors import IcdError, Status
 from ._ffi import LIB as _LIB
 
-__all__ = ["Client", "IcdError", "Status", "JSON", "__version__"]
+__all__ = ["Client", "IcdError", "Status", "JSON", "OPTION_NAMES", "__version__"]
 
 #: The version of the native library in this package (icd_version()), e.g. "0.3.0".
 __version__: str = _LIB.icd_version().decode("ascii")
+
+#: The name of every option of the native library (icd_option_names()), in the order of its
+#: documentation: each is a keyword of ``Client`` and a name for ``set_option``/``get_option``.
+OPTION_NAMES: Tuple[str, ...] = tuple(_LIB.icd_option_names().decode("ascii").split(","))

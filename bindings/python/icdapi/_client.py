@@ -103,7 +103,10 @@ class Client:
     ICD_API_BASE, ICD_TOKEN_ENDPOINT when set); ``Client(client_id, client_secret)`` takes them
     as arguments. Any option of the library can be given as a keyword (``language="fr"``,
     ``release="2024-01"``, ``timeout_ms=5000``, ``cache_dir="/var/cache/icd"``; None leaves the
-    default). No network I/O happens until the first call.
+    default): language, release, linearization, api_version, api_base, token_endpoint,
+    timeout_ms, max_retries, cache_entries, max_response_bytes, user_agent, proxy, ca_file, log,
+    concurrency, token_cache_file, cache_dir, cache_dir_max_bytes, icd10_release
+    (``icdapi.OPTION_NAMES``). No network I/O happens until the first call.
 
     One client may be shared by any number of threads: they share one token, one connection
     pool and one cache, and the GIL is released while the library works. ``close()`` (or the

@@ -63,6 +63,7 @@ def _declare(name: str, restype: Any, *argtypes: Any) -> None:
 
 
 _declare("icd_version", _char_p)
+_declare("icd_option_names", _char_p)
 _declare("icd_last_error_code", ctypes.c_int)
 _declare("icd_last_error_message", _char_p)
 _declare("icd_last_http_status", ctypes.c_int)

@@ -40,6 +40,24 @@ def test_version_is_the_native_library_s_and_the_crate_s() -> None:
     assert importlib.metadata.version("icdapi") == icdapi.__version__
 
 
+def test_every_option_of_the_library_is_documented_and_taken_as_a_keyword(standin: StandIn) -> None:
+    """A new option in the library fails this test until the binding documents it (the Client
+    docstring and the README list every option by name)."""
+    names = icdapi.OPTION_NAMES
+    assert len(names) >= 19 and names[0] == "language", names
+    with open(os.path.join(ROOT, "bindings", "python", "README.md"), encoding="utf-8") as file:
+        readme = file.read()
+    docstring = icdapi.Client.__doc__ or ""
+    undocumented = [name for name in names if "`%s`" % name not in readme or name not in docstring]
+    assert undocumented == [], "options missing from README.md or Client's docstring"
+    # Each is a keyword of Client: its current value given back is taken, and reads the same.
+    with standin.client() as client:
+        values = {name: client.get_option(name) for name in names}
+    given = {name: value for name, value in values.items() if name not in ("api_base", "token_endpoint")}
+    with standin.client(**given) as client:
+        assert {name: client.get_option(name) for name in names} == values
+
+
 def test_the_library_is_the_one_inside_the_installed_package() -> None:
     package = os.path.dirname(icdapi.__file__)
     assert icdapi._ffi._library_path().startswith(package + os.sep)
