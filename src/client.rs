@@ -178,7 +178,7 @@ impl Client {
         self.state.read().clone()
     }
 
-    /// Sets one option (see the README's table). Safe while other threads make calls: they see
+    /// Sets one option (see the table in docs/reference.md). Safe while other threads make calls: they see
     /// the change from their next call on.
     pub fn set_option(&self, name: &str, value: &str) -> Result<()> {
         let mut current = self.state.write();

@@ -1,8 +1,8 @@
 //! The option table of `docs/reference.md` (`| \`name\` | \`default\` | meaning |`) against the
 //! library, through the C ABI as a program would read it: every default the table states is what
 //! `icd_client_get_option` reads back from a fresh client, the table lists no option the library
-//! lacks, and it misses none the library has (the names of the unknown-option error, the only
-//! list of names the C ABI offers today). So the table cannot drift from the code again.
+//! lacks, and it misses none the library has (`icd_option_names`, and the names the unknown-option
+//! error lists). So the table cannot drift from the code again.
 //!
 //! One test in this file (its own process): it clears the environment variables that replace
 //! defaults (`ICD_API_BASE`, `ICD_TOKEN_ENDPOINT`, `ICDAPI_LOG`) before creating the client.
@@ -48,14 +48,18 @@ fn expected_value(name: &str, written: &str) -> String {
     value.replace("<version>", version)
 }
 
-/// The option names the library knows, from the message of an unknown option.
+/// The option names the library knows: `icd_option_names`, which must agree with the list the
+/// unknown-option error gives.
 fn library_options(client: *mut IcdClient) -> Vec<String> {
+    let names = unsafe { CStr::from_ptr(icd_option_names()) }.to_str().unwrap();
+    let names: Vec<String> = names.split(',').map(str::to_owned).collect();
     let read = unsafe { icd_client_get_option(client, c("no_such_option").as_ptr()) };
     assert!(read.is_null(), "an unknown option was read back");
     assert_eq!(icd_last_error_code(), IcdStatus::ICD_ERR_INVALID_ARGUMENT);
     let message = last_message();
-    let (_, list) = message.split_once("known options: ").unwrap_or_else(|| panic!("no list of names in: {message}"));
-    list.split(", ").map(str::to_owned).collect()
+    let (_, listed) = message.split_once("known options: ").unwrap_or_else(|| panic!("no list of names in: {message}"));
+    assert_eq!(listed.split(", ").collect::<Vec<_>>(), names, "the unknown-option error lists other names");
+    names
 }
 
 #[test]
