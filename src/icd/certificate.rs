@@ -125,10 +125,12 @@ impl Client {
 
     fn certificate_get(&self, endpoint: &str, certificate: &[Param<'_>]) -> Result<Reply> {
         check(certificate)?;
-        // `release=latest` resolved as for every helper.
-        let release = self.release_resolved(self.config())?.release.clone();
-        let path = format!("/icd/release/11/{}/{endpoint}", encode_component(&release));
+        // `release=latest` resolved as for every helper, and named in an HTTP error.
+        let asked = self.config();
+        let used = self.release_resolved(asked.clone())?;
+        let path = format!("/icd/release/11/{}/{endpoint}", encode_component(&used.release));
         self.get_with(&path, certificate)
+            .map_err(|error| crate::icd::latest::name_resolved_release(&asked, &used, error))
     }
 }
 
