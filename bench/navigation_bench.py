@@ -147,9 +147,11 @@ def main():
             maps["lookups"], maps["p50_us"], maps["p99_us"], verdict(maps["p99_us"] < 2), maps["max_us"]),
         "icd_ancestors at %d ms round trip (the stand-in behind delay_proxy.py, a fresh client, its connection open):" % (
             2 * DELAY_MS),
+        # The budget is met when the call costs no more than its requests made one after the other
+        # (the line below: exactly `budget` round trips plus the servers' own time), within 10 %.
         "  1A00, depth 4 (%d ancestors, 3 levels)   %5.0f ms = %.1f round trips (budget %d: code info, entity, "
         "one per level: %s)" % (ancestors["levels"], ancestors["seconds"] * 1000, round_trips, budget,
-                                verdict(round_trips <= budget + 0.5)),
+                                verdict(ancestors["seconds"] <= 1.1 * ancestors["sequential"])),
         "  the same 5 requests one at a time        %5.0f ms = %.1f round trips" % (
             ancestors["sequential"] * 1000, ancestors["sequential"] / rtt),
         "  FB32.5 (%d ancestors over 2 levels, its 3 parents fetched at once) %5.0f ms = %.1f round trips" % (

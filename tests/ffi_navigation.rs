@@ -150,6 +150,12 @@ fn release_latest_is_asked_once_per_base_and_linearization_and_named_in_errors()
         let fields = [certificate[0].as_ptr(), certificate[1].as_ptr(), ptr::null()];
         ok(icd_doris(client, fields.as_ptr()));
         assert_eq!(standin.last_api_request()["path"], "/icd/release/11/2024-01/doris");
+        standin.fault(json!({"match": "/doris", "kind": "status", "status": 404}));
+        let other = [c("causeOfDeathCodeA"), c("1A01")];
+        let fields = [other[0].as_ptr(), other[1].as_ptr(), ptr::null()];
+        let (status, message) = failed(icd_doris(client, fields.as_ptr()));
+        assert_eq!(status, IcdStatus::ICD_ERR_HTTP);
+        assert!(message.contains("release \"latest\" is 2024-01"), "{message}");
 
         // The release actually used is named in an HTTP error.
         let (status, message) = failed(icd_codeinfo(client, c("ZZ99").as_ptr()));

@@ -125,10 +125,12 @@ impl Client {
 
     fn certificate_get(&self, endpoint: &str, certificate: &[Param<'_>]) -> Result<Reply> {
         check(certificate)?;
-        // release=latest: the release the API names as its newest, as every helper uses.
-        let release = self.release_resolved(&self.snapshot())?.config.release.clone();
-        let path = format!("/icd/release/11/{}/{endpoint}", encode_component(&release));
+        // `release=latest` resolved as for every helper, and named in an HTTP error.
+        let asked = self.snapshot();
+        let used = self.release_resolved(&asked)?;
+        let path = format!("/icd/release/11/{}/{endpoint}", encode_component(&used.config.release));
         self.get_with(&path, certificate)
+            .map_err(|error| crate::icd::latest::name_resolved_release(&asked.config, &used.config, error))
     }
 }
 

@@ -28,7 +28,7 @@ struct TableKind {
     label: &'static str,
     /// The column whose codes are looked up.
     key: &'static str,
-    /// The columns a row must have to be worth returning.
+    /// The columns the table must have (a file without one is not read as WHO's table).
     required: &'static [&'static str],
     /// The column whose URI is also given as `icd11Uri`.
     linearization_uri: &'static str,
