@@ -1,4 +1,4 @@
-// make bench, section 8: N concurrent GETs from C#, either GetAsync (icd_start: the library's
+// make bench, section 9: N concurrent GETs from C#, either GetAsync (icd_start: the library's
 // threads make the calls) or Task.Run over the synchronous Get (a .NET pool thread blocked per
 // call in flight). Prints one JSON line: the wall time and the most threads the process had.
 //   mono AsyncBench.exe async|taskrun N API_BASE TOKEN_ENDPOINT CA_FILE

@@ -1,4 +1,4 @@
-"""make bench, section 8: calls that do not block a thread. N concurrent GETs at 20 ms RTT (the
+"""make bench, section 9: calls that do not block a thread. N concurrent GETs at 20 ms RTT (the
 delaying proxy in front of nginx over TLS): C# GetAsync against Task.Run over the synchronous
 Get (on Mono), Python AsyncClient against run_in_executor over Client — wall time, and the
 most threads the process had while they ran (sampled every 5 ms from /proc/self/status).
@@ -109,7 +109,7 @@ def main():
     for mode, name in (("asyncclient", "Python AsyncClient"), ("executor", "Python run_in_executor(Client)")):
         rows.append((name, None, [run([args.python, me, "--client", mode] + target) for _ in range(ROUNDS)]))
 
-    lines = ["", "8. Calls that do not block a thread: %d concurrent GETs (distinct entities, cache off) at 20 ms"
+    lines = ["", "9. Calls that do not block a thread: %d concurrent GETs (distinct entities, cache off) at 20 ms"
              % args.calls,
              "   RTT (the delaying proxy in front of nginx over TLS), one client; median of %d runs; threads:" % ROUNDS,
              "   the most the process had while they ran (the runtime's own included), before -> peak.", ""]

@@ -36,8 +36,10 @@ pub type Done = Box<dyn FnOnce(Result<Reply>) + Send>;
 pub const DEFAULT_THREADS: usize = 16;
 pub const MAX_THREADS: usize = 256;
 /// An idle thread of the pool ends after this long, so that a process that stopped making
-/// calls does not keep them.
-const IDLE_LIFETIME: Duration = Duration::from_secs(10);
+/// calls does not keep them. Short, because Mono's exit waits for every thread that has called
+/// into it (a callback of the C# binding) to end; starting a thread again costs some tens of
+/// microseconds.
+const IDLE_LIFETIME: Duration = Duration::from_secs(2);
 /// How often a cancelled call's exchange looks at its flag while it waits.
 pub(crate) const CANCEL_CHECK: Duration = Duration::from_millis(20);
 

@@ -12,8 +12,9 @@
 
 mod common;
 
-use std::ffi::{c_char, CString};
+use std::ffi::{c_char, c_int, c_void, CString};
 use std::ptr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::*;
 use icdapi::ffi::*;
@@ -30,6 +31,9 @@ use libfuzzer_sys::fuzz_target;
 /// many <count> <item>...   nulls
 /// describe <code or uri> <count> <name> <value>...   releases   parents <code or uri>
 /// children <code or uri>   ancestors <code or uri>   map10 <code>   map11 <code>
+/// start <call number: one byte, signed> <arg, "NULL" for none> <count> <name> <value>...
+///   (icd_start; calls of even numbers are cancelled at once; all must call back once before
+///   icd_client_free returns)
 /// ```
 /// In `many` and the parameters of `*_with`, an item "NULL" is a NULL pointer. Unknown names
 /// are skipped.
@@ -168,6 +172,17 @@ unsafe fn new_client(fields: &mut Fields) -> *mut IcdClient {
     client
 }
 
+/// Callbacks of icd_start received: each started call must call back exactly once before
+/// icd_client_free returns.
+static CALLED_BACK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe extern "C" fn called_back(_: *mut c_void, status: IcdStatus, body: *mut c_char, _: c_int, message: *const c_char) {
+    assert_eq!(body.is_null(), status != IcdStatus::ICD_OK);
+    assert!(!message.is_null());
+    free(body);
+    CALLED_BACK.fetch_add(1, Ordering::SeqCst);
+}
+
 fuzz_target!(|data: &[u8]| unsafe {
     start_input(data);
     let mut fields = Fields::new(data);
@@ -176,6 +191,8 @@ fuzz_target!(|data: &[u8]| unsafe {
     sandbox(client, CLOSED_PORT);
     let mut touched_disk = false;
     let mut calls = 0;
+    let mut started = 0;
+    CALLED_BACK.store(0, Ordering::SeqCst);
     while let Some(call) = fields.next() {
         calls += 1;
         if calls > 32 {
@@ -253,10 +270,29 @@ fuzz_target!(|data: &[u8]| unsafe {
                 }
             }
             b"nulls" => check_nulls(client),
+            b"start" => {
+                // Any call number (an unknown one must be refused, not undefined), arg, params.
+                let number = fields.next().and_then(|f| f.first().copied()).unwrap_or(0) as i8 as c_int;
+                let (arg, params) = (fields.string(), params(&mut fields));
+                let arg_ptr = if arg.as_bytes() == b"NULL" { ptr::null() } else { arg.as_ptr() };
+                let call = std::mem::transmute::<c_int, IcdCallNumber>(number);
+                let id = icd_start(client, call, arg_ptr, params.pointers.as_ptr(), Some(called_back), ptr::null_mut());
+                let (code, message) = last_error();
+                if id == 0 {
+                    assert!(matches!(code, IcdStatus::ICD_ERR_INVALID_ARGUMENT | IcdStatus::ICD_ERR_CANCELLED), "{code:?}: {message}");
+                } else {
+                    assert_eq!(code, IcdStatus::ICD_OK, "{message}");
+                    started += 1;
+                    if number % 2 == 0 {
+                        assert!(icd_cancel(client, id) <= 1);
+                    }
+                }
+            }
             _ => {}
         }
     }
     icd_client_free(client);
+    assert_eq!(CALLED_BACK.load(Ordering::SeqCst), started, "every started call called back once, before the free returned");
     if touched_disk {
         clear_scratch_dir();
     }

@@ -4,6 +4,7 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Linq;
 using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
@@ -147,6 +148,26 @@ namespace IcdApi
         /// may call it until the last call ends.</summary>
         private static readonly NativeCalls.Callback Completed = OnCompleted;
 
+        private static int exitHandlerAdded;
+
+        /// <summary>At exit, while the runtime still runs managed code, the clients with calls in
+        /// flight are disposed of, which cancels the calls and waits for their callbacks. Left to
+        /// the finalizers, the library's thread would call back into a runtime that is shutting
+        /// down (Mono then never lets it return, and the process never ends).</summary>
+        private static void DisposeAtExit()
+        {
+            if (Interlocked.Exchange(ref exitHandlerAdded, 1) == 0)
+            {
+                AppDomain.CurrentDomain.ProcessExit += (sender, e) =>
+                {
+                    foreach (IcdClient client in InFlight.Values.Select(p => p.Owner).Distinct().ToList())
+                    {
+                        client.Dispose();
+                    }
+                };
+            }
+        }
+
         private Task<string> StartAsync(int call, byte[] argument, IDictionary<string, string> parameters,
             CancellationToken cancellationToken)
         {
@@ -155,6 +176,7 @@ namespace IcdApi
             {
                 return Task.FromCanceled<string>(cancellationToken);
             }
+            DisposeAtExit();
             long key = Interlocked.Increment(ref lastKey);
             var pending = new Pending { Token = cancellationToken, Owner = this };
             InFlight[key] = pending;

@@ -560,6 +560,10 @@ namespace IcdApi.Tests
             {
                 return NoLibraryChild();
             }
+            if (mode == "exit-with-calls-in-flight")
+            {
+                return ExitWithCallsInFlightChild();
+            }
             try
             {
                 using (IcdClient client = mode == "local" ? IcdClient.Local(null) : IcdClient.Cloud(null, null))
