@@ -625,6 +625,13 @@ namespace IcdApi
         public void SetConcurrency(int concurrency) =>
             SetNumber(nameof(SetConcurrency), "concurrency", concurrency);
 
+        /// <summary>How many calls of the <c>...Async</c> methods run at once in the whole process
+        /// (the library's own threads): 1 to 256, 16 by default; more are queued, never refused.
+        /// It is the process's setting, whichever client sets it.</summary>
+        /// <param name="threads">The number of the library's threads that make asynchronous calls.</param>
+        public void SetAsyncThreads(int threads) =>
+            SetNumber(nameof(SetAsyncThreads), "async_threads", threads);
+
         /// <summary>A file in which the token is kept and shared between processes with the same
         /// credentials, token endpoint and API (cloud clients only; "" turns it off). Within one
         /// process, clients with the same credentials share a token anyway. The file is created

@@ -36,6 +36,7 @@ namespace IcdApi.Tests
             using (IcdClient client = NewClient())
             {
                 var flat = new Dictionary<string, string> { ["flatResults"] = "true" };
+                var certificate = new Dictionary<string, string> { ["causeOfDeathCodeA"] = "1A00", ["sex"] = "1" };
                 var pairs = new List<KeyValuePair<Task<string>, Func<string>>>
                 {
                     new KeyValuePair<Task<string>, Func<string>>(client.GetAsync(CholeraPath), () => client.Get(CholeraPath)),
@@ -49,6 +50,7 @@ namespace IcdApi.Tests
                     new KeyValuePair<Task<string>, Func<string>>(client.CodeInfoAsync("1A00", new Dictionary<string, string> { ["flexiblemode"] = "true" }),
                         () => client.CodeInfo("1A00", new Dictionary<string, string> { ["flexiblemode"] = "true" })),
                     new KeyValuePair<Task<string>, Func<string>>(client.EntityByCodeAsync("1A00"), () => client.EntityByCode("1A00")),
+                    new KeyValuePair<Task<string>, Func<string>>(client.DorisAsync(certificate), () => client.Doris(certificate)),
                 };
                 int i = 0;
                 foreach (var pair in pairs)
@@ -76,9 +78,9 @@ namespace IcdApi.Tests
                 Assert.Throws<ArgumentNullException>(() => client.GetAsync(null), "null path");
                 Assert.Throws<ArgumentNullException>(() => client.SearchAsync("x", null), "null parameters");
                 Assert.Throws<ArgumentNullException>(() => client.DorisAsync(null), "null certificate");
-                IcdException doris = Faulted(client.DorisAsync(new Dictionary<string, string> { ["causeOfDeathCodeA"] = "1A00" }),
-                    IcdStatus.InvalidArgument, "DORIS");
-                Assert.Contains("not available in this build", doris.Message, "DORIS is wired to the C call, which this build lacks");
+                IcdException doris = Faulted(client.DorisAsync(new Dictionary<string, string> { ["causeOfDeathCodeA1"] = "1A00" }),
+                    IcdStatus.InvalidArgument, "a misspelt certificate field (checked by icd_start)");
+                Assert.Contains("did you mean causeOfDeathCodeA?", doris.Message, "the closest field is named");
             }
             IcdClient disposed = NewClient();
             disposed.Dispose();

@@ -305,6 +305,7 @@ namespace IcdApi.Tests
                     Tuple.Create<Action, string, string>(() => client.SetCacheEntries(-1), "SetCacheEntries(-1): ", "cache_entries"),
                     Tuple.Create<Action, string, string>(() => client.SetMaxResponseBytes(100), "SetMaxResponseBytes(100): ", "max_response_bytes"),
                     Tuple.Create<Action, string, string>(() => client.SetConcurrency(65), "SetConcurrency(65): ", "concurrency"),
+                    Tuple.Create<Action, string, string>(() => client.SetAsyncThreads(257), "SetAsyncThreads(257): ", "async_threads"),
                     Tuple.Create<Action, string, string>(() => client.SetCacheDirMaxBytes(1000), "SetCacheDirMaxBytes(1000): ", "cache_dir_max_bytes"),
                     Tuple.Create<Action, string, string>(() => client.SetLanguage("en us"), "SetLanguage(\"en us\"): ", "option language"),
                     Tuple.Create<Action, string, string>(() => client.SetRelease("2026/01"), "SetRelease(\"2026/01\"): ", "option release"),
