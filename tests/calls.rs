@@ -198,7 +198,9 @@ fn a_bad_start_returns_0_with_the_last_error_and_never_calls_back() {
             ),
             (
                 "arg must be NULL for this call",
-                Box::new(|| icd_start(client, n(9), path.as_ptr(), some.pointers.as_ptr(), Some(record), ptr::null_mut())),
+                Box::new(|| {
+                    icd_start(client, n(9), path.as_ptr(), some.pointers.as_ptr(), Some(record), ptr::null_mut())
+                }),
             ),
             (
                 "params is NULL: give the certificate's fields",

@@ -18,8 +18,8 @@
 #![allow(rustdoc::broken_intra_doc_links, rustdoc::bare_urls, rustdoc::invalid_html_tags)]
 
 mod batch;
-mod certificates;
 mod calls;
+mod certificates;
 mod client;
 mod json;
 mod last_error;
@@ -29,8 +29,8 @@ mod requests;
 mod status;
 
 pub use batch::*;
-pub use certificates::*;
 pub use calls::*;
+pub use certificates::*;
 pub use client::*;
 pub use json::*;
 pub use navigation::*;
