@@ -23,12 +23,25 @@
 #endif
 #include "icdapi.h"
 
+#ifdef _WIN32
+/* Windows (mingw-w64, run under Wine): Winsock for the silent server of the icd_start tests;
+   pthreads, clock_gettime and nanosleep come from winpthreads, linked statically. */
+#include <winsock2.h>
+#include <ws2tcpip.h>
+typedef SOCKET socket_t;
+#define SOCKET_FAILED INVALID_SOCKET
+#define close_socket closesocket
+#else
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
+typedef int socket_t;
+#define SOCKET_FAILED (-1)
+#define close_socket close
+#endif
+#include <pthread.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -442,18 +455,23 @@ static double now_seconds(void) {
 }
 
 /* A loopback port that accepts connections (the kernel does, into the backlog) and never
-   answers: requests to it hang until cancelled. Returns the listening socket. */
-static int silent_server(int *port) {
+   answers: requests to it hang until cancelled. Returns the listening socket, or SOCKET_FAILED. */
+static socket_t silent_server(int *port) {
     struct sockaddr_in address;
     socklen_t length = sizeof address;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    socket_t fd;
+#ifdef _WIN32
+    WSADATA wsa;
+    if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0) return SOCKET_FAILED;
+#endif
+    fd = socket(AF_INET, SOCK_STREAM, 0);
     memset(&address, 0, sizeof address);
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     address.sin_port = 0;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&address, sizeof address) != 0 || listen(fd, 16) != 0 ||
+    if (fd == SOCKET_FAILED || bind(fd, (struct sockaddr *)&address, sizeof address) != 0 || listen(fd, 16) != 0 ||
         getsockname(fd, (struct sockaddr *)&address, &length) != 0) {
-        return -1;
+        return SOCKET_FAILED;
     }
     *port = ntohs(address.sin_port);
     return fd;
@@ -463,7 +481,8 @@ static void test_calls(IcdClient *client) {
     struct outcome found, missing, first, second, hanging, in_flight[3];
     const char *const flat[] = {"flatResults", "true", NULL};
     uint64_t id;
-    int i, port, listener, all_cancelled;
+    int i, port, all_cancelled;
+    socket_t listener;
     char base[64];
     IcdClient *silent;
     double started;
@@ -514,8 +533,8 @@ static void test_calls(IcdClient *client) {
 
     /* Cancellation, against a server that never answers. */
     listener = silent_server(&port);
-    check(listener >= 0, "a silent loopback server");
-    if (listener < 0) return;
+    check(listener != SOCKET_FAILED, "a silent loopback server");
+    if (listener == SOCKET_FAILED) return;
     snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
     silent = icd_client_new_local(base);
     check(silent != NULL, "a client of the silent server");
@@ -548,7 +567,7 @@ static void test_calls(IcdClient *client) {
     }
     check(all_cancelled && now_seconds() - started < 3.0,
           "icd_client_free cancels the calls in flight and returns after their callbacks ran");
-    close(listener);
+    close_socket(listener);
 }
 
 /* What differs between platforms: paths, the token file, the certificate store. */

@@ -193,7 +193,7 @@ for rid in "${rids[@]}"; do
         cp "$lib/icdapi.dll" "$dir/"
         # The program links winpthread and libgcc statically: it needs icdapi.dll and system DLLs.
         x86_64-w64-mingw32-gcc "${cflags[@]:1}" "$ROOT/tests/c/test_icdapi.c" \
-            -o "$dir/test_icdapi.exe" "$lib/libicdapi.dll.a" -static -lpthread
+            -o "$dir/test_icdapi.exe" "$lib/libicdapi.dll.a" -static -lpthread -lws2_32
         # Test only: Wine 8 lacks bcryptprimitives.dll (see the shim's source); never shipped.
         x86_64-w64-mingw32-gcc -O2 -shared -Wall -Wextra -Werror -static-libgcc \
             "$here/bcryptprimitives_shim.c" -o "$dir/bcryptprimitives.dll" -lbcrypt
