@@ -388,6 +388,30 @@ static void test_certificates(IcdClient *client) {
     check(strcmp(icd_certificate_field(0), "sex") == 0 && icd_certificate_field(40) == NULL, "icd_certificate_field");
 }
 
+/* Navigation: describe, releases, the hierarchy with titles; the maps without their option. */
+static void test_navigation(IcdClient *client) {
+    IcdJson *doc;
+    char *body;
+
+    check(body_is(icd_describe(client, "1A00", NULL), "/label", "Cholera"), "icd_describe: a code");
+    check(body_is(icd_parents(client, "1A00"), "/0/title", "Bacterial intestinal infections"),
+          "icd_parents: the block above 1A00, with its title");
+    doc = parse_body(icd_ancestors(client, "1A00&XN8P1"));
+    check(doc != NULL && icd_json_count(doc, "") == 3 && json_is(doc, "/0/classKind", "block") &&
+              json_is(doc, "/2/classKind", "chapter") && json_is(doc, "/2/code", "01"),
+          "icd_ancestors: nearest first, up to the chapter (a postcoordinated code stands for its stem)");
+    icd_json_free(doc);
+    doc = parse_body(icd_children(client, "http://id.who.int/icd/release/11/2026-01/mms/135352227"));
+    check(doc != NULL && icd_json_count(doc, "") > 10 && json_is(doc, "/0/code", "1A00"), "icd_children: in the API's order");
+    icd_json_free(doc);
+    body = icd_releases(client);
+    check(body != NULL && has_text(body, "latestRelease"), "icd_releases: the list the API serves");
+    icd_free_string(body);
+    check(icd_map_icd10_to_icd11(client, "A00.0") == NULL && icd_last_error_code() == ICD_ERR_INVALID_ARGUMENT &&
+              has_text(icd_last_error_message(), "mapping_tables"),
+          "icd_map_icd10_to_icd11 without the option: ICD_ERR_INVALID_ARGUMENT naming it");
+}
+
 /* ---- Calls that do not block a thread: icd_start, icd_cancel ---- */
 
 /* What one callback received; the callback signals it. */
@@ -671,6 +695,7 @@ int main(void) {
     test_entities_and_options(client);
     test_json(client);
     test_certificates(client);
+    test_navigation(client);
     test_calls(client);
     test_platform();
 
