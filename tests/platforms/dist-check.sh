@@ -91,7 +91,7 @@ windows_libraries() {
     grep -aq 'icdapi.dll' "$tree/lib/icdapi.lib"
     # A MinGW program links with the archive's import library alone.
     x86_64-w64-mingw32-gcc -std=c99 -I"$tree/include" "$ROOT/tests/c/test_icdapi.c" -o "$work/win/test.exe" \
-        -L"$tree/lib" -licdapi -static -lpthread
+        -L"$tree/lib" -licdapi -static -lpthread -lws2_32
     # (objdump's whole output first: grep -q stopping early would fail the pipe under pipefail)
     exports=$(objdump -p "$work/win/test.exe")
     grep -q 'DLL Name: icdapi.dll' <<<"$exports"
