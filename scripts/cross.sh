@@ -62,6 +62,10 @@ build_rid() {
     target=$(rust_target "$rid")
     ensure_rust_target "$target"
     echo "== cross build: $rid ($target)" >&2
+    # Debian's mingw-w64 gcc leaves an empty ccXXXXXX file in TMPDIR for each C file that build
+    # scripts (ring's) compile: builds keep theirs under target/, not in the caller's TMPDIR.
+    mkdir -p "$ROOT/target/build-tmp"
+    local -x TMPDIR=$ROOT/target/build-tmp
     case $rid in
         linux-x64 | linux-arm64)
             ensure_zig_tools
