@@ -610,8 +610,8 @@ const char *icd_certificate_field(size_t index);
  *
  * Returns the call id, or 0 with the last error set when the call cannot start — the callback
  * is then never called: ICD_ERR_INVALID_ARGUMENT (NULL client or callback, a NULL, empty or
- * non-UTF-8 arg, malformed params, a URI outside api_base for GET, a call this build does not
- * have), ICD_ERR_CANCELLED (the client is being freed), ICD_ERR_INTERNAL (no thread could be
+ * non-UTF-8 arg, malformed params, a URI outside api_base for GET, a certificate icd_doris
+ * would refuse, a call number this library does not know), ICD_ERR_CANCELLED (the client is being freed), ICD_ERR_INTERNAL (no thread could be
  * started at all).
  *
  * At most async_threads calls run at once in the process (option, default 16); more are

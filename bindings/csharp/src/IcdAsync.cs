@@ -98,8 +98,9 @@ namespace IcdApi
             StartAsync(NativeCalls.EntityByCode, Utf8.Encode(code, nameof(code)), null, cancellationToken);
 
         /// <summary>Starts the DORIS call (the underlying cause of death of a certificate) without
-        /// blocking a thread. In this build of the native library the call is not available yet:
-        /// the task fails with <see cref="IcdStatus.InvalidArgument"/> saying so.</summary>
+        /// blocking a thread: the answer <see cref="IcdClient.Doris"/> gives. A misspelt field or a
+        /// certificate without a cause fails the task with <see cref="IcdStatus.InvalidArgument"/>
+        /// before anything is sent.</summary>
         /// <param name="certificate">The certificate's fields, name => value (sex, estimatedAge,
         /// causeOfDeathCodeA, ...), as WHO's API spells them.</param>
         /// <param name="cancellationToken">Cancels the call; its task then ends as cancelled.</param>
