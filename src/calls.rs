@@ -101,6 +101,23 @@ pub(crate) fn in_call() -> bool {
     RUNNING.try_with(|running| running.borrow().is_some()).unwrap_or(false)
 }
 
+/// Runs `work` that other calls share — the token fetch every call of the client waits for — as
+/// if no call ran on this thread: cancelling the call that happens to make it must not fail the
+/// others (they would get its "cancelled" as a network error). The cancelled call's callback has
+/// come already; only this thread goes on until the shared work ends (within its deadline).
+pub(crate) fn shared_work<T>(work: impl FnOnce() -> T) -> T {
+    struct Restore(Option<Arc<Call>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            if let Some(call) = self.0.take() {
+                let _ = RUNNING.try_with(|running| *running.borrow_mut() = Some(call));
+            }
+        }
+    }
+    let _restore = Restore(RUNNING.try_with(|running| running.borrow_mut().take()).ok().flatten());
+    work()
+}
+
 /// Sleeps `wait`, waking early when the call running on this thread is cancelled; false then.
 pub(crate) fn sleep_unless_cancelled(wait: Duration) -> bool {
     if !in_call() {

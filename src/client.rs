@@ -417,6 +417,9 @@ impl Client {
             let user_agent = &config.headers.user_agent;
             fetch_token(connections.agent(), endpoint, user_agent, credentials, config.policy(), deadline)
         };
+        // The fetch is shared by every call waiting for the token: not cancelled with the call
+        // that makes it (crate::calls::shared_work).
+        let fetch = || crate::calls::shared_work(fetch);
         slot.cache.get(deadline, |rejected| {
             let Some(path) = &config.token_cache_file else {
                 return fetch();

@@ -415,10 +415,43 @@ fn under_a_storm_of_starts_cancels_and_a_free_every_callback_comes_exactly_once(
         }
         let reported = all.iter().filter(|o| o.status == IcdStatus::ICD_ERR_CANCELLED).count();
         assert!(reported >= cancelled as usize, "{reported} cancelled callbacks, {cancelled} cancels took");
-        assert!(all
+        let unexpected: Vec<_> = all
             .iter()
-            .all(|o| matches!(o.status, IcdStatus::ICD_OK | IcdStatus::ICD_ERR_HTTP | IcdStatus::ICD_ERR_CANCELLED)));
+            .filter(|o| !matches!(o.status, IcdStatus::ICD_OK | IcdStatus::ICD_ERR_HTTP | IcdStatus::ICD_ERR_CANCELLED))
+            .map(|o| format!("{:?} (HTTP {}): {}", o.status, o.http_status, o.message))
+            .collect();
+        assert!(unexpected.is_empty(), "answers, HTTP errors or cancellations only: {unexpected:?}");
         std::thread::sleep(Duration::from_millis(300));
         assert_eq!(outcomes.count(), 200, "and none after");
+    }
+}
+
+#[test]
+fn cancelling_the_call_that_fetches_the_token_fails_no_other_call() {
+    // The first call fetches the token for every call waiting for it (one fetch, shared):
+    // cancelling that call must end only it, not the fetch the others wait for.
+    let standin = StandIn::start();
+    let client = client_for(&standin);
+    let outcomes = Outcomes::new();
+    standin.configure(json!({"token_delay_ms": 600}));
+    unsafe {
+        let fetching = start(client, IcdCall::ICD_CALL_CODEINFO, "1A00", &outcomes, 0);
+        std::thread::sleep(Duration::from_millis(150)); // its token request is under way
+        let waiting = start(client, IcdCall::ICD_CALL_CODEINFO, "1A01", &outcomes, 1);
+        assert!(fetching > 0 && waiting > 0);
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(icd_cancel(client, fetching), 1, "the first call was still running");
+        outcomes.wait_for(2, WAIT);
+        let first = &outcomes.of(0)[0];
+        assert_eq!(first.status, IcdStatus::ICD_ERR_CANCELLED, "{}", first.message);
+        let second = &outcomes.of(1)[0];
+        assert_eq!(
+            (second.status, second.http_status),
+            (IcdStatus::ICD_OK, 200),
+            "the call waiting for the same token: {}",
+            second.message
+        );
+        assert_eq!(standin.tokens_issued(), 1, "one token fetch, finished for the call that waited");
+        icd_client_free(client);
     }
 }
