@@ -46,7 +46,10 @@ impl Client {
             asked.entry(key).or_default().clone()
         };
         // One thread asks; others arriving meanwhile wait for its answer rather than ask again.
-        let (_, served) = cell.get_or_init(|| (Instant::now(), self.releases_served(state).ok()));
+        // The answer is kept for every call that asks after: not cancelled with the call of
+        // icd_start that happens to ask (crate::calls::shared_work).
+        let (_, served) =
+            cell.get_or_init(|| (Instant::now(), crate::calls::shared_work(|| self.releases_served(state)).ok()));
         match served {
             Some(served) if !served.contains(&config.release) => Error::new(
                 ErrorKind::Http,
