@@ -8,6 +8,7 @@
 //! code that reads WHO's files shows it; columns are found by their header names, extra columns
 //! and a byte-order mark are tolerated, and a missing file or column is named in the error.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io::Read;
@@ -240,7 +241,10 @@ fn normalise(code: &str) -> String {
 /// The tables read so far in this process, by the path given, then by file name. A table that
 /// could not be read is not remembered: the next call tries again (the file may have been put there).
 /// (Keyed by the path's bytes: hashing them is cheaper than hashing a Path component by component.)
-type Loaded = Mutex<HashMap<OsString, [Option<Arc<Table>>; 3]>>;
+/// A path's three tables, each once read (by `TableKind::slot`).
+type Tables = [Option<Arc<Table>>; 3];
+
+type Loaded = Mutex<HashMap<OsString, Tables>>;
 
 fn loaded() -> &'static Loaded {
     static LOADED: OnceLock<Loaded> = OnceLock::new();
@@ -254,7 +258,34 @@ fn reading() -> &'static Mutex<()> {
     &READING
 }
 
+thread_local! {
+    /// The tables this thread used last, with their path: a lookup then takes neither the
+    /// process's lock nor a hash of the path (a table, once read, is never replaced).
+    static RECENT: RefCell<Option<(OsString, Tables)>> = const { RefCell::new(None) };
+}
+
 fn table(path: &Path, kind: &TableKind) -> Result<Arc<Table>> {
+    let recent = RECENT.with(|recent| match &*recent.borrow() {
+        Some((known, tables)) if known == path.as_os_str() => tables[kind.slot].clone(),
+        _ => None,
+    });
+    if let Some(table) = recent {
+        return Ok(table);
+    }
+    let table = table_of_process(path, kind)?;
+    RECENT.with(|recent| {
+        let mut recent = recent.borrow_mut();
+        if !matches!(&*recent, Some((known, _)) if known == path.as_os_str()) {
+            *recent = Some((path.as_os_str().to_owned(), Default::default()));
+        }
+        if let Some((_, tables)) = &mut *recent {
+            tables[kind.slot] = Some(table.clone());
+        }
+    });
+    Ok(table)
+}
+
+fn table_of_process(path: &Path, kind: &TableKind) -> Result<Arc<Table>> {
     let known = || loaded().lock().get(path.as_os_str()).and_then(|tables| tables[kind.slot].clone());
     if let Some(table) = known() {
         return Ok(table);
