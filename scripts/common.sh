@@ -4,6 +4,21 @@
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export ROOT
 
+# One named check of a shell suite (tests/install, tests/platforms/dist-check, the NuGet package
+# test): `check NAME COMMAND...` runs the command, prints "ok   NAME" or "FAIL NAME" with the last
+# 40 lines of its output, and counts into the caller's `passed` and `failed`.
+check() {
+    local output
+    if output=$("${@:2}" 2>&1); then
+        echo "ok   $1"
+        passed=$((passed + 1))
+    else
+        echo "FAIL $1"
+        sed 's/^/    /' <<<"$output" | tail -n 40
+        failed=$((failed + 1))
+    fi
+}
+
 # Installs the Debian packages that provide any missing command (command:package pairs).
 ensure_commands() {
     local missing=() pair

@@ -9,15 +9,7 @@ prefix=$(mktemp -d)
 build=$(mktemp -d)
 passed=0
 failed=0
-check() {
-    local what=$1
-    shift
-    if "$@"; then
-        passed=$((passed + 1)); echo "ok   $what"
-    else
-        failed=$((failed + 1)); echo "FAIL $what"
-    fi
-}
+# check NAME COMMAND...: scripts/common.sh
 
 make -s -C "$ROOT" install PREFIX="$prefix" >/dev/null
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"

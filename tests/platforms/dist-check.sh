@@ -28,17 +28,6 @@ unset ICDAPI_LIB ICDAPI_LOG
 
 passed=0
 failed=0
-check() { # check NAME COMMAND...: one named check, its output shown on failure
-    local output
-    if output=$("${@:2}" 2>&1); then
-        echo "ok   $1"
-        passed=$((passed + 1))
-    else
-        echo "FAIL $1"
-        sed 's/^/    /' <<<"$output" | tail -n 40
-        failed=$((failed + 1))
-    fi
-}
 
 expected_files() {
     local rid

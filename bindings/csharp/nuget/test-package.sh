@@ -28,17 +28,6 @@ trap 'kill "$STANDIN_PID" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 passed=0
 failed=0
-check() { # check NAME COMMAND...: one named check, its output shown on failure
-    local output
-    if output=$("${@:2}" 2>&1); then
-        echo "ok   $1"
-        passed=$((passed + 1))
-    else
-        echo "FAIL $1"
-        sed 's/^/    /' <<<"$output"
-        failed=$((failed + 1))
-    fi
-}
 
 # The package: what is in it, its metadata, and the csproj packing the same for `dotnet pack`.
 check "package layout and metadata ($(basename "$package"): $rids)" python3 - "$package" "$version" "$here/IcdApi.csproj" "$rids" <<'PY'
