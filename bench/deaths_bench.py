@@ -22,6 +22,8 @@ import sys
 import tempfile
 import time
 
+from bench_process import start  # bench/ is the script's directory, first on sys.path
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROWS = int(os.environ.get("BENCH_DEATHS_ROWS", "10000"))
 DISTINCT = int(os.environ.get("BENCH_DEATHS_DISTINCT", "1000"))
@@ -48,15 +50,6 @@ def write_certificates(path, rows, distinct):
         for i in range(rows):
             k = i % distinct  # distinct certificates, each repeated rows/distinct times
             out.writerow([i + 1, 1 + k % 2, codes[k % 10], codes[(k // 10) % 10], "P%dD" % (k // 100 + 1)])
-
-
-def start(cmd, ready):
-    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    line = process.stdout.readline()
-    if ready not in line:
-        process.kill()
-        sys.exit("did not start: %s (%r)" % (cmd, line))
-    return process, line
 
 
 def timed(cmd, env):

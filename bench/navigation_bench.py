@@ -24,6 +24,8 @@ import sys
 import tempfile
 import time
 
+from bench_process import start  # bench/ is the script's directory, first on sys.path
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROWS = int(os.environ.get("BENCH_MAP_ROWS", "20000"))
 LOOKUPS = int(os.environ.get("BENCH_MAP_LOOKUPS", "200000"))
@@ -51,15 +53,6 @@ sequential, _ = timed(one_at_a_time)
 print(json.dumps({"seconds": depth4, "levels": len(found), "dag_seconds": dag, "dag_found": len(found_dag),
                   "sequential": sequential}))
 """
-
-
-def start(cmd, ready):
-    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    line = process.stdout.readline()
-    if ready not in line:
-        process.kill()
-        sys.exit("did not start: %s (%r)" % (cmd, line))
-    return process, line
 
 
 def run_json(cmd, env=None):
