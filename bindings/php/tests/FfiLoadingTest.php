@@ -94,7 +94,7 @@ final class FfiLoadingTest extends TestCase
         }
         // The package alone, outside the source tree: nothing names or holds a library.
         $copy = sys_get_temp_dir() . '/icdapi-php-nolib-' . getmypid();
-        self::copyPackage($copy);
+        PhpProcess::copyPackage($copy);
         try {
             [$status, $stdout, $stderr] = PhpProcess::run(
                 'try { IcdApi\Client::version(); } catch (RuntimeException $e) { echo $e->getMessage(); }',
@@ -150,7 +150,7 @@ final class FfiLoadingTest extends TestCase
             }
             $prefix = [$setpriv, '--reuid=65534', '--regid=65534', '--clear-groups'];
             $copy = sys_get_temp_dir() . '/icdapi-php-preload-' . getmypid();
-            self::copyPackage($copy);
+            PhpProcess::copyPackage($copy);
             copy($library, "$copy/libicdapi.so");
             chmod($copy, 0755);
             $package = $copy;
@@ -185,7 +185,7 @@ final class FfiLoadingTest extends TestCase
             $this->markTestSkipped('php-cgi is not installed (scripts/test.sh installs it)');
         }
         $copy = sys_get_temp_dir() . '/icdapi-php-cgi-' . getmypid();
-        self::copyPackage($copy);
+        PhpProcess::copyPackage($copy);
         copy(FFI::libraryPath(), "$copy/libicdapi.so");
         file_put_contents("$copy/page.php", "<?php
 " . self::PROBE);
@@ -229,16 +229,6 @@ require __DIR__ . '/src/Client.php';
             $this->assertStringNotContainsString('ICDAPI_LIB', $output);
         } finally {
             exec('rm -rf ' . escapeshellarg($copy));
-        }
-    }
-
-    /** A copy of the package (the classes, the header, preload.php, the test bootstrap) in $copy. */
-    private static function copyPackage(string $copy): void
-    {
-        $package = dirname(__DIR__);
-        foreach (['src/Client.php', 'src/FFI.php', 'src/IcdException.php', 'tests/bootstrap.php', 'preload.php', 'icdapi.php.h'] as $file) {
-            @mkdir(dirname("$copy/$file"), 0755, true);
-            copy("$package/$file", "$copy/$file");
         }
     }
 

@@ -8,6 +8,19 @@ namespace IcdApi\Tests;
 final class PhpProcess
 {
     /**
+     * A copy of the package (the classes, the header, preload.php, the test bootstrap) in $copy,
+     * outside the source tree: what a user's vendor/ directory holds.
+     */
+    public static function copyPackage(string $copy): void
+    {
+        $package = dirname(__DIR__);
+        foreach (['src/Client.php', 'src/FFI.php', 'src/IcdException.php', 'tests/bootstrap.php', 'preload.php', 'icdapi.php.h'] as $file) {
+            @mkdir(dirname("$copy/$file"), 0755, true);
+            copy("$package/$file", "$copy/$file");
+        }
+    }
+
+    /**
      * Runs $code (PHP without the opening tag) after the test bootstrap.
      *
      * @param array<string, string> $env added to this process's environment

@@ -51,7 +51,7 @@ final class PlatformLibraryTest extends TestCase
     public function testTheReleaseLayoutLoadsLibRidWithoutIcdapiLib(): void
     {
         $copy = sys_get_temp_dir() . '/icdapi-php-rid-' . getmypid();
-        self::copyPackage($copy);
+        PhpProcess::copyPackage($copy);
         @mkdir("$copy/lib/linux-x64", 0755, true);
         @mkdir("$copy/lib/win-x64", 0755, true);
         copy(StandIn::repoRoot() . '/target/release/libicdapi.so', "$copy/lib/linux-x64/libicdapi.so");
@@ -79,7 +79,7 @@ final class PlatformLibraryTest extends TestCase
         }
         // Other platforms' libraries only: none fits this one.
         $copy = sys_get_temp_dir() . '/icdapi-php-norid-' . getmypid();
-        self::copyPackage($copy);
+        PhpProcess::copyPackage($copy);
         @mkdir("$copy/lib/linux-arm64", 0755, true);
         file_put_contents("$copy/lib/linux-arm64/libicdapi.so", "\x7fELF not for this machine");
         try {
@@ -96,14 +96,5 @@ final class PlatformLibraryTest extends TestCase
         $this->assertSame(0, $status, $stderr);
         $this->assertStringContainsString("copy the library to $copy/lib/linux-x64/libicdapi.so (this platform is linux-x64)", $stdout);
         $this->assertStringContainsString('Set the environment variable ICDAPI_LIB', $stdout);
-    }
-
-    private static function copyPackage(string $copy): void
-    {
-        $package = dirname(__DIR__);
-        foreach (['src/Client.php', 'src/FFI.php', 'src/IcdException.php', 'tests/bootstrap.php', 'icdapi.php.h'] as $file) {
-            @mkdir(dirname("$copy/$file"), 0755, true);
-            copy("$package/$file", "$copy/$file");
-        }
     }
 }
